@@ -1,0 +1,126 @@
+"""Forward+backward time of every gru_lib cell against the nearest native torch module.
+
+    python benchmarks/bench_cells.py                      # paper sizes, B = 1 and 32, T = 100
+    python benchmarks/bench_cells.py --T 100 1000 --device cuda --json out.json
+
+Custom and native runs alternate, so both see the same machine load; each number is the
+median of ``--repeats`` timed runs after ``--warmup`` untimed ones. The ratio is
+custom / native (lower is better). On CPU, nn.LSTM dispatches to oneDNN's fused LSTM
+kernel; ``--no-mkldnn`` turns it off to compare with torch's own unfused C++ loop.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gru_lib import Recurrent, make_cell, pick_device  # noqa: E402
+
+# (label, kind, options, native module builder) -- the "nearest native module" for each cell.
+CELLS = [
+    ("tanh", "tanh", {}, lambda d, h: nn.RNN(d, h, nonlinearity="tanh")),
+    ("gru (torch form)", "gru", {"variant": "torch"}, nn.GRU),
+    ("gru (paper form)", "gru", {}, nn.GRU),
+    ("lstm (no peepholes)", "lstm", {"peepholes": False}, nn.LSTM),
+    ("lstm (peepholes)", "lstm", {}, nn.LSTM),
+]
+SIZES = {"music": (88, {"tanh": 100, "gru": 46, "lstm": 36}),
+         "speech": (20, {"tanh": 400, "gru": 227, "lstm": 195})}
+
+
+def _timer(device):
+    if device.type == "cuda":
+        def run(fn):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            return start.elapsed_time(end) / 1e3
+    else:
+        def run(fn):
+            t0 = time.perf_counter()
+            fn()
+            return time.perf_counter() - t0
+    return run
+
+
+def measure(kind, options, native_cls, D, H, B, T, device, warmup, repeats):
+    torch.manual_seed(0)
+    layer = Recurrent(make_cell(kind, D, H, **options)).to(device)
+    native = native_cls(D, H).to(device)
+    x = torch.randn(T, B, D, device=device)
+
+    def custom_step():
+        layer(x).outputs.sum().backward()
+
+    def native_step():
+        native(x)[0].sum().backward()
+
+    timed = _timer(device)
+    for _ in range(warmup):
+        custom_step(), native_step()
+    custom, reference = [], []
+    for _ in range(repeats):                       # alternate so both see the same load
+        custom.append(timed(custom_step))
+        reference.append(timed(native_step))
+    return statistics.median(custom), statistics.median(reference)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--batch", nargs="+", type=int, default=[1, 32])
+    parser.add_argument("--T", nargs="+", type=int, default=[100])
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--no-mkldnn", action="store_true", help="disable oneDNN (nn.LSTM's fused CPU kernel)")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+
+    device = pick_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.backends.mkldnn.enabled = not args.no_mkldnn
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
+          f"oneDNN {'on' if torch.backends.mkldnn.enabled else 'off'}, {platform.processor() or platform.machine()}")
+    print(f"median of {args.repeats} runs after {args.warmup} warm-up; forward+backward of one (T, B, D) batch\n")
+    header = "| task | cell | D | H | B | T | custom ms | native ms | ratio | custom steps/s |"
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    rows = []
+    for task in args.tasks:
+        D, units = SIZES[task]
+        for T in args.T:
+            for B in args.batch:
+                for label, kind, options, native_cls in CELLS:
+                    H = units[kind]
+                    custom, native = measure(kind, options, native_cls, D, H, B, T, device,
+                                             args.warmup, args.repeats)
+                    row = dict(task=task, cell=label, D=D, H=H, B=B, T=T, custom_ms=custom * 1e3,
+                               native_ms=native * 1e3, ratio=custom / native, custom_steps_per_s=T / custom)
+                    rows.append(row)
+                    print(f"| {task} | {label} | {D} | {H} | {B} | {T} | {row['custom_ms']:.2f} | "
+                          f"{row['native_ms']:.2f} | {row['ratio']:.2f} | {row['custom_steps_per_s']:,.0f} |",
+                          flush=True)
+    if args.json:
+        tmp = args.json.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"device": str(device), "torch": torch.__version__,
+                                   "threads": torch.get_num_threads(),
+                                   "mkldnn": torch.backends.mkldnn.enabled, "rows": rows}, indent=1))
+        os.replace(tmp, args.json)
+
+
+if __name__ == "__main__":
+    main()

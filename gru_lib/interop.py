@@ -1,0 +1,102 @@
+"""Copy weights between gru_lib cells and torch.nn.RNN / nn.GRU / nn.LSTM.
+
+This is how we prove the hand-written cells right: copy the weights, run both, compare
+outputs and gradients (tests/test_interop.py). Only cells that HAVE a torch twin can be
+copied: the tanh cell, the GRU with ``variant="torch"`` and the LSTM with
+``peepholes=False``, each with no fixed or coupled gates.
+
+Biases: torch keeps two per gate, b_ih and b_hh, and only their sum matters, except for
+the GRU candidate where b_hn sits inside r ⊙ (U_n h + b_hn). We keep one bias per gate
+(as the paper counts) plus ``bias_hn`` for the torch-form GRU. Copying to torch puts our
+bias into b_ih and zeros (or b_hn) into b_hh.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .cells import GRUCell, LSTMCell, RecurrentCell, TanhCell, make_cell
+from .sequence import Recurrent
+
+_TWINS = {"tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def _check_twin(cell: RecurrentCell, module: nn.Module) -> None:
+    if not isinstance(cell, RecurrentCell):
+        raise ValueError(f"cell must be a gru_lib cell, got {type(cell).__name__}")
+    twin = _TWINS[cell.kind]
+    if type(module) is not twin:
+        raise ValueError(f"a {cell.kind} cell copies to/from {twin.__name__}, got {type(module).__name__}")
+    if isinstance(cell, GRUCell) and cell.variant != "torch":
+        raise ValueError("only GRUCell(variant='torch') has an nn.GRU twin; the paper variant resets "
+                         "before the matmul, which nn.GRU cannot express")
+    if isinstance(cell, LSTMCell) and (cell.peepholes or cell.coupled):
+        raise ValueError("only LSTMCell(peepholes=False, coupled=False) has an nn.LSTM twin")
+    if getattr(cell, "fixed_gates", None):
+        raise ValueError(f"a cell with fixed gates {cell.fixed_gates} has no torch twin")
+    if isinstance(module, nn.RNN) and module.nonlinearity != "tanh":
+        raise ValueError(f"nn.RNN must use nonlinearity='tanh', got {module.nonlinearity!r}")
+    problems = []
+    if module.num_layers != 1:
+        problems.append(f"num_layers={module.num_layers} (need 1)")
+    if module.bidirectional:
+        problems.append("bidirectional=True (need False)")
+    if not module.bias:
+        problems.append("bias=False (need True)")
+    if getattr(module, "proj_size", 0):
+        problems.append(f"proj_size={module.proj_size} (need 0)")
+    if (module.input_size, module.hidden_size) != (cell.input_size, cell.hidden_size):
+        problems.append(f"sizes ({module.input_size}, {module.hidden_size}) differ from the cell's "
+                        f"({cell.input_size}, {cell.hidden_size})")
+    if problems:
+        raise ValueError(f"cannot copy between {type(module).__name__} and a {cell.kind} cell: "
+                         + "; ".join(problems))
+
+
+@torch.no_grad()
+def copy_from_torch(cell: RecurrentCell, module: nn.Module) -> RecurrentCell:
+    """Load ``module``'s weights (nn.RNN/GRU/LSTM, one layer) into ``cell``; returns the cell."""
+    _check_twin(cell, module)
+    cell.weight_ih.copy_(module.weight_ih_l0)
+    cell.weight_hh.copy_(module.weight_hh_l0)
+    b_ih, b_hh = module.bias_ih_l0, module.bias_hh_l0
+    if isinstance(cell, GRUCell):
+        H = cell.hidden_size
+        cell.bias.copy_(torch.cat([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]]))
+        cell.bias_hn.copy_(b_hh[2 * H:])
+    else:
+        cell.bias.copy_(b_ih + b_hh)
+    return cell
+
+
+@torch.no_grad()
+def copy_to_torch(cell: RecurrentCell, module: nn.Module) -> nn.Module:
+    """Write ``cell``'s weights into ``module`` (nn.RNN/GRU/LSTM, one layer); returns the module."""
+    _check_twin(cell, module)
+    module.weight_ih_l0.copy_(cell.weight_ih)
+    module.weight_hh_l0.copy_(cell.weight_hh)
+    module.bias_ih_l0.copy_(cell.bias)
+    module.bias_hh_l0.zero_()
+    if isinstance(cell, GRUCell):
+        module.bias_hh_l0[2 * cell.hidden_size:] = cell.bias_hn
+    return module
+
+
+def to_torch(cell: RecurrentCell) -> nn.Module:
+    """A new nn.RNN / nn.GRU / nn.LSTM with the cell's weights, dtype and device."""
+    options = {"nonlinearity": "tanh"} if isinstance(cell, TanhCell) else {}
+    module = _TWINS[cell.kind](cell.input_size, cell.hidden_size, **options)
+    module.to(cell.weight_ih)
+    return copy_to_torch(cell, module)
+
+
+def from_torch(module: nn.Module) -> Recurrent:
+    """A new gru_lib layer with the weights, dtype and device of a one-layer torch module."""
+    kinds = {twin: kind for kind, twin in _TWINS.items()}
+    if type(module) not in kinds:
+        raise ValueError(f"module must be nn.RNN, nn.GRU or nn.LSTM, got {type(module).__name__}")
+    kind = kinds[type(module)]
+    options = {"gru": {"variant": "torch"}, "lstm": {"peepholes": False}}.get(kind, {})
+    cell = make_cell(kind, module.input_size, module.hidden_size, **options)
+    cell.to(module.weight_ih_l0)
+    return Recurrent(copy_from_torch(cell, module))
