@@ -90,6 +90,10 @@ class RecurrentCell(nn.Module):
         """W x + b for every gate: (..., D) -> (..., G*H). One matmul for all time steps."""
         return F.linear(x, self.weight_ih, self.bias)
 
+    def split_projection(self, xw: Tensor) -> tuple:
+        """Cut W x + b into the pieces ``step`` uses, once per sequence rather than per step."""
+        return (xw,)
+
     def step_weights(self) -> tuple:
         """Per-sequence views of the recurrent weights: U^T, so that h @ U^T = (U h)^T."""
         return (self.weight_hh.t(),)
@@ -98,13 +102,18 @@ class RecurrentCell(nn.Module):
         zeros = like.new_zeros(batch_size, self.hidden_size)
         return (zeros,) * self.state_size
 
-    def forward(self, x: Tensor, state: State | None = None) -> State:
-        """One step on x: (B, D). Returns the new state; for a whole sequence use Recurrent."""
+    def forward(self, x: Tensor, state: State | None = None, record: dict | None = None) -> State:
+        """One step on x: (B, D). Returns the new state; for a whole sequence use Recurrent.
+
+        If ``record`` is a dict, each gate's activation is appended to ``record[name]``.
+        """
         if state is None:
             state = self.initial_state(x.shape[0], x)
-        return self.step(self.input_projection(x), state, self.step_weights())
+        xw = self.split_projection(self.input_projection(x))
+        return self.step(xw, state, self.step_weights(), record)
 
-    def step(self, xw: Tensor, state: State, weights: tuple, record: dict | None = None) -> State:
+    def step(self, xw: tuple, state: State, weights: tuple, record: dict | None = None) -> State:
+        """One time step from the pieces of W x_t + b (see split_projection) and the state."""
         raise NotImplementedError
 
     @staticmethod
@@ -127,7 +136,7 @@ class TanhCell(RecurrentCell):
         self.reset_parameters()
 
     def step(self, xw, state, weights, record=None):
-        (h_prev,), (U_t,) = state, weights
+        (xw,), (h_prev,), (U_t,) = xw, state, weights
         h = torch.tanh(torch.addmm(xw, h_prev, U_t))            # h_t = tanh(W x_t + U h_{t-1})
         return (h,)
 
@@ -162,48 +171,51 @@ class GRUCell(RecurrentCell):
         blocks = [g for g in self.GATES if g not in self.fixed_gates] + ["candidate"]
         super().__init__(input_size, hidden_size, blocks, init_scale)
         self.variant = variant
+        self.n_gates = len(blocks) - 1
         # b_hn of the torch form: the candidate's recurrent bias sits inside r ⊙ (...).
         self.bias_hn = nn.Parameter(torch.empty(hidden_size)) if variant == "torch" else None
         self.reset_parameters()
 
+    def split_projection(self, xw):
+        n = self.n_gates * self.hidden_size
+        return (xw[..., :n], xw[..., n:])                       # gates (.., n_gates*H), candidate (.., H)
+
     def step_weights(self):
         U_t = self.weight_hh.t()                                 # (H, G*H)
+        n = self.n_gates * self.hidden_size
         if self.variant == "torch":
-            return (U_t, self.bias_hn)
-        n_gates = len(self.blocks) - 1
-        H = self.hidden_size
-        return (U_t[:, :n_gates * H], U_t[:, n_gates * H:])    # [U_r U_z]^T, U^T
+            # b_hn goes with U_n h, so fold it into the one recurrent matmul: addmm(b_hh, h, U^T).
+            b_hh = torch.cat([self.bias_hn.new_zeros(n), self.bias_hn])
+            return (U_t, b_hh)
+        return (U_t[:, :n], U_t[:, n:])                          # [U_r U_z]^T, U^T
 
-    def _gates(self, xw_gates: Tensor, uh_gates: Tensor | None, record) -> tuple:
-        """The reset and update gates: σ(W x_t + U h_{t-1}), or the fixed constants."""
-        learned = iter(torch.sigmoid(xw_gates + uh_gates).chunk(len(self.blocks) - 1, dim=1)
-                       if uh_gates is not None else ())
-        r = self.fixed_gates["reset"] if "reset" in self.fixed_gates else next(learned)
-        z = self.fixed_gates["update"] if "update" in self.fixed_gates else next(learned)
-        if record is not None:
-            self._record(record, **{n: g for n, g in (("reset", r), ("update", z))
-                                    if isinstance(g, Tensor)})
+    def _reset_and_update(self, gates_preactivation: Tensor | None) -> tuple:
+        """r_t and z_t: σ of the pre-activations of the learned gates, or the fixed constants."""
+        learned = (torch.sigmoid(gates_preactivation).chunk(self.n_gates, 1)
+                   if self.n_gates else ())
+        r = self.fixed_gates["reset"] if "reset" in self.fixed_gates else learned[0]
+        z = self.fixed_gates["update"] if "update" in self.fixed_gates else learned[-1]
         return r, z
 
     def step(self, xw, state, weights, record=None):
-        (h_prev,) = state
-        H = self.hidden_size
-        n_gates = len(self.blocks) - 1
-        xw_gates, xw_cand = xw[:, :n_gates * H], xw[:, n_gates * H:]
+        (xw_gates, xw_cand), (h_prev,) = xw, state
         if self.variant == "paper":
             U_gates_t, U_t = weights
-            uh_gates = h_prev @ U_gates_t if n_gates else None   # U_r h_{t-1}, U_z h_{t-1}
-            r, z = self._gates(xw_gates, uh_gates, record)
-            h_cand = torch.tanh(torch.addmm(xw_cand, r * h_prev, U_t))  # h̃ = tanh(Wx + U(r⊙h))
-            h = h_prev + z * (h_cand - h_prev)                  # h = (1-z)⊙h_{t-1} + z⊙h̃
+            r, z = self._reset_and_update(                      # σ(W_r x + U_r h), σ(W_z x + U_z h)
+                torch.addmm(xw_gates, h_prev, U_gates_t) if self.n_gates else None)
+            candidate = torch.tanh(torch.addmm(xw_cand, r * h_prev, U_t))  # h̃ = tanh(W x + U(r ⊙ h))
+            h = torch.lerp(h_prev, candidate, z)                 # h = (1 - z) ⊙ h_{t-1} + z ⊙ h̃
         else:
-            U_t, b_hn = weights
-            uh = h_prev @ U_t                                    # U h_{t-1}, all blocks at once
-            uh_gates, uh_cand = uh[:, :n_gates * H], uh[:, n_gates * H:]
-            r, z = self._gates(xw_gates, uh_gates if n_gates else None, record)
-            n = torch.tanh(xw_cand + r * (uh_cand + b_hn))      # n = tanh(W_n x + r⊙(U_n h + b_hn))
-            h = n + z * (h_prev - n)                             # h = (1-z)⊙n + z⊙h_{t-1}
-        self._record(record, candidate=h_cand if self.variant == "paper" else n)
+            U_t, b_hh = weights
+            n = self.n_gates * self.hidden_size
+            uh = torch.addmm(b_hh, h_prev, U_t)                  # U h_{t-1} (+ b_hn), all blocks at once
+            r, z = self._reset_and_update(xw_gates + uh[:, :n] if self.n_gates else None)
+            candidate = torch.tanh(xw_cand + r * uh[:, n:])      # n = tanh(W_n x + r ⊙ (U_n h + b_hn))
+            h = torch.lerp(candidate, h_prev, z)                 # h = (1 - z) ⊙ n + z ⊙ h_{t-1}
+        if record is not None:
+            self._record(record, **{name: g for name, g in (("reset", r), ("update", z),
+                                                            ("candidate", candidate))
+                                    if isinstance(g, Tensor)})
         return (h,)
 
     def extra_repr(self):
@@ -271,15 +283,15 @@ class LSTMCell(RecurrentCell):
         return (self.weight_hh.t(), V)
 
     def step(self, xw, state, weights, record=None):
-        h_prev, c_prev = state
-        U_t, V = weights
+        (xw,), (h_prev, c_prev), (U_t, V) = xw, state, weights
         pre = dict(zip(self.blocks, torch.addmm(xw, h_prev, U_t).chunk(len(self.blocks), 1)))
 
         def gate(name: str, c: Tensor) -> Tensor | float:
             if name in self.fixed_gates:
                 return self.fixed_gates[name]
-            peep = V[name] * c if name in V else 0.0             # V ⊙ c (V is diagonal)
-            return torch.sigmoid(pre[name] + peep)
+            if name in V:
+                return torch.sigmoid(torch.addcmul(pre[name], V[name], c))  # + V ⊙ c (V diagonal)
+            return torch.sigmoid(pre[name])
 
         f = gate("forget", c_prev)                               # f_t = σ(W_f x + U_f h + V_f c_{t-1})
         i = 1.0 - f if self.coupled else gate("input", c_prev)   # i_t = σ(W_i x + U_i h + V_i c_{t-1})

@@ -54,12 +54,13 @@ class Recurrent(nn.Module):
         state = self._check_state(state, B, x)
 
         xw = self.cell.input_projection(x)                       # (T, B, G*H), all steps at once
+        steps = zip(*(part.unbind(0) for part in self.cell.split_projection(xw)))
         weights = self.cell.step_weights()
         record = {} if return_gates else None
         # Steps t < min(lengths) are real for every sequence: no mask needed there.
         unmasked = T if lengths is None else int(lengths.min())
         outputs = []
-        for t, xw_t in enumerate(xw.unbind(0)):
+        for t, xw_t in enumerate(steps):
             new_state = self.cell.step(xw_t, state, weights, record)
             if t >= unmasked:
                 alive = (t < lengths).unsqueeze(1)               # (B, 1): still inside the sequence

@@ -119,7 +119,7 @@ def test_fixed_gates_remove_their_parameters_and_act_as_constants():
     always_update = _randomise(make_cell("gru", 5, 4, fixed_gates={"update": 1.0}))
     x, h = torch.randn(2, 5, dtype=torch.float64), torch.randn(2, 4, dtype=torch.float64)
     record = {}
-    (h_new,) = always_update.step(always_update.input_projection(x), (h,), always_update.step_weights(), record)
+    (h_new,) = always_update(x, (h,), record)
     torch.testing.assert_close(h_new, record["candidate"][0])
     assert set(record) == {"reset", "candidate"}
 
@@ -140,7 +140,7 @@ def test_coupled_lstm_sets_input_to_one_minus_forget():
     assert "input" not in cell.blocks and cell.peephole.shape == (2, 2)   # V_f, V_o
     record = {}
     x, h, c = (torch.randn(4, n, dtype=torch.float64) for n in (3, 2, 2))
-    cell.step(cell.input_projection(x), (h, c), cell.step_weights(), record)
+    cell(x, (h, c), record)
     torch.testing.assert_close(record["input"][0], 1 - record["forget"][0])
 
 

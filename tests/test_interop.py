@@ -106,3 +106,11 @@ def test_fixed_gates_have_no_twin():
     cell = make_cell("gru", 4, 3, variant="torch", fixed_gates={"reset": 1.0})
     with pytest.raises(ValueError, match="fixed gates"):
         to_torch(cell)
+
+
+def test_torch_form_gru_with_a_fixed_gate_still_runs_and_differentiates():
+    """Fixed gates reach the torch form too (no twin, so gradcheck instead)."""
+    cell = make_cell("gru", 3, 2, variant="torch", fixed_gates={"reset": 0.5}).double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    h = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda h, *p: cell(x, (h,))[0], (h, *cell.parameters()))
