@@ -1,0 +1,368 @@
+"""Command line: ``python -m gru_lib reproduce | evaluate | sample`` (``--help`` on each).
+
+    python -m gru_lib reproduce                      # offline Bach chorales, standard budget
+    python -m gru_lib reproduce --dataset jsb --budget paper --out runs/jsb-paper
+    python -m gru_lib evaluate --checkpoint runs/jsb-paper/gru/lr3/best.pt --dataset jsb --json
+    python -m gru_lib sample --checkpoint runs/jsb-paper/gru/lr3/best.pt --steps 64 --out song.mid
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+DATASETS = ("chorales", "jsb", "nottingham", "musedata", "piano-midi")
+MODELS = ("tanh", "gru", "lstm")
+SPLITS = ("train", "valid", "test")
+KEY_RANGES = ("88", "paper")
+
+# Table 2 of the paper (read from the PDF, REFERENCE.md §4): (train, test) NLL per model.
+# "chorales" is our offline rebuild from music21, not the paper's JSB set: no paper numbers.
+PAPER_TABLE2 = {
+    "nottingham": {"tanh": (3.22, 3.13), "gru": (2.79, 3.23), "lstm": (3.08, 3.20)},
+    "jsb": {"tanh": (8.82, 9.10), "gru": (6.94, 8.54), "lstm": (8.15, 8.67)},
+    "musedata": {"tanh": (5.64, 6.23), "gru": (5.06, 5.99), "lstm": (5.18, 6.23)},
+    "piano-midi": {"tanh": (5.64, 9.03), "gru": (4.93, 8.82), "lstm": (6.49, 9.03)},
+}
+
+# What each budget trains. "paper" is the protocol of section 4 (batch size, epochs and
+# RMSProp settings from the authors' code where the paper is silent); the others shrink it.
+BUDGETS = {
+    "quick": dict(      # CI smoke test: seconds. A few short pieces, 2 epochs, 2 candidates.
+        subset=(12, 6, 6), crop=48, candidates=2, stratified=True,
+        config=dict(batch_size=4, max_epochs=2, patience=None)),
+    "standard": dict(   # a few CPU minutes per dataset: 4 candidates covering the range,
+        subset=None, crop=None, candidates=4, stratified=True,   # batches of 8, ≤ 20 s each
+        config=dict(batch_size=8, max_epochs=40, patience=5, max_seconds=20.0)),
+    "paper": dict(      # the full protocol: 10 log-uniform candidates, batch 1, ≤ 500 epochs
+        subset=None, crop=None, candidates=10, stratified=False,
+        config=dict(batch_size=1, max_epochs=500, patience=20)),
+}
+
+
+# -- argument checking -------------------------------------------------------------------------
+
+def _choice(kind: str, valid):
+    def parse(text: str) -> str:
+        if text not in valid:
+            raise argparse.ArgumentTypeError(f"unknown {kind} {text!r}; valid {kind}s: {', '.join(valid)}")
+        return text
+    return parse
+
+
+def _model_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in MODELS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown model(s) {', '.join(unknown) or repr(text)}; "
+                                         f"valid models: {', '.join(MODELS)} (comma-separated)")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"model listed twice in {text!r}")
+    return names
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# -- the reproduction --------------------------------------------------------------------------
+
+def load_splits(dataset: str, key_range: str = "88", data=None, subset=None, crop=None) -> dict:
+    """{split: list of (T, K) rolls}, optionally the first ``subset`` pieces cropped to ``crop``."""
+    from . import music
+    rolls = music.load_music(dataset, None, key_range=key_range, folder=data, progress=False)
+    if subset is not None:
+        rolls = {s: rolls[s][:n] for s, n in zip(SPLITS, subset)}
+    if crop is not None:
+        rolls = {s: [r[:crop] for r in v] for s, v in rolls.items()}
+    return rolls
+
+
+def reproduce(dataset: str = "chorales", models=MODELS, budget: str = "standard", out="runs",
+              device: str = "auto", data=None, key_range: str = "88", seed: int = 0,
+              candidates: int | None = None, storage: str | None = None, resume: bool = False,
+              progress: bool = True, log=print) -> dict:
+    """Train each model with the learning-rate search of the paper; write OUT/results.json,
+    OUT/curves.png and per-candidate checkpoints; return the results dict."""
+    from . import budget as budget_mod
+    from .models import evaluate
+    from .music import batches
+    from .plotting import plot_curves
+    from .search import default_storage, run_search
+    from .train import TrainConfig, atomic_write, load_model, make_model, train
+
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset: unknown {dataset!r}; valid datasets: {', '.join(DATASETS)}")
+    if budget not in BUDGETS:
+        raise ValueError(f"budget: unknown {budget!r}; valid budgets: {', '.join(BUDGETS)}")
+    models = list(models)
+    bad = [m for m in models if m not in MODELS]
+    if bad or not models:
+        raise ValueError(f"models: unknown {bad or models}; valid models: {', '.join(MODELS)}")
+    plan = BUDGETS[budget]
+    out = Path(out)
+    db = out / "search.db"
+    if storage is None and db.exists() and not resume:
+        raise ValueError(f"out: {out} already holds a run ({db}); pass --resume to continue it "
+                         f"(or to add a worker), or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    storage = storage or default_storage(db)
+    n_candidates = candidates or plan["candidates"]
+
+    rolls = load_splits(dataset, key_range, data, plan["subset"], plan["crop"])
+    keys = rolls["train"][0].shape[1]
+    base = TrainConfig(seed=seed, device=device, progress=progress, **plan["config"])
+    log(f"{dataset}: {len(rolls['train'])}/{len(rolls['valid'])}/{len(rolls['test'])} pieces, "
+        f"K={keys} keys; budget {budget}: {n_candidates} learning-rate candidates per model")
+
+    results, curves = {}, {}
+    for kind in models:
+        units = budget_mod.PAPER_UNITS["music"][kind]            # Table 1: 100 / 46 / 36
+        start = time.perf_counter()
+
+        def objective(lr, candidate, kind=kind, units=units):
+            model = make_model(kind, keys, units, seed=seed)
+            res = train(model, rolls["train"], rolls["valid"], base.replace(lr=lr),
+                        out_dir=out / kind / f"lr{candidate}", resume=True)
+            log(f"  {kind} candidate {candidate}: lr={lr:.3g} -> best valid {res.best_valid_nll:.3f} "
+                f"(epoch {res.best_epoch}/{res.epochs}, {res.stopped})")
+            return res.best_valid_nll
+
+        search = run_search(objective, n_candidates, f"{dataset}-{kind}", storage, seed=seed,
+                            stratified=plan["stratified"])
+        if search.best_candidate < 0:
+            results[kind] = {"units": units, "error": "every learning-rate candidate failed",
+                             "candidates": search.candidates}
+            log(f"  {kind}: every candidate failed")
+            continue
+        run_dir = out / kind / f"lr{search.best_candidate}"
+        model, ckpt = load_model(run_dir / "best.pt", device=device)
+        nll = {s: evaluate(model, batches(rolls[s], base.eval_batch_size, shuffle=False)) for s in SPLITS}
+        run = json.loads((run_dir / "result.json").read_text())
+        curves[kind] = run["records"]
+        results[kind] = {
+            "units": units,
+            "params": budget_mod.count_parameters(kind, keys, units),   # recurrent layer, as Table 1
+            "params_total": sum(p.numel() for p in model.parameters()),
+            "lr": search.best_lr, "epochs": run["epochs"], "best_epoch": run["best_epoch"],
+            "updates": run["updates"], "seconds": run["seconds"], "stopped": run["stopped"],
+            "train_nll": nll["train"], "valid_nll": nll["valid"], "test_nll": nll["test"],
+            "checkpoint": str((run_dir / "best.pt").relative_to(out)),
+            "search_seconds": round(time.perf_counter() - start, 1),
+            "candidates": search.candidates,
+        }
+    summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": keys,
+               "seed": seed, "config": asdict(base), "candidates": n_candidates,
+               "paper": PAPER_TABLE2.get(dataset), "models": results}
+    atomic_write(out / "results.json", json.dumps(summary, indent=1))
+    if curves:
+        plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
+    log(format_table(summary))
+    return summary
+
+
+def format_table(summary: dict) -> str:
+    """Our numbers beside Table 2 of the paper, with the differences (ours - paper)."""
+    paper = summary.get("paper") or {}
+    lines = [f"{summary['dataset']} ({summary['budget']} budget): NLL in nats per time step, "
+             f"lower is better",
+             f"{'model':6} {'units':>5} {'params':>7} {'lr':>9} {'epochs':>6} {'train':>7} "
+             f"{'valid':>7} {'test':>7} | {'paper train':>11} {'paper test':>10} | "
+             f"{'Δtrain':>7} {'Δtest':>7}"]
+    for kind, r in summary["models"].items():
+        if "error" in r:
+            lines.append(f"{kind:6} {r['units']:5d}  {r['error']}")
+            continue
+        ours = (f"{kind:6} {r['units']:5d} {r['params']:7d} {r['lr']:9.2e} {r['epochs']:6d} "
+                f"{r['train_nll']:7.3f} {r['valid_nll']:7.3f} {r['test_nll']:7.3f} | ")
+        if kind in paper:
+            p_train, p_test = paper[kind]
+            lines.append(ours + f"{p_train:11.2f} {p_test:10.2f} | {r['train_nll'] - p_train:+7.2f} "
+                                f"{r['test_nll'] - p_test:+7.2f}")
+        else:
+            lines.append(ours + f"{'-':>11} {'-':>10} | {'-':>7} {'-':>7}")
+    if not paper:
+        lines.append(f"(the paper has no numbers for {summary['dataset']!r}; its JSB Chorales are "
+                     f"--dataset jsb)")
+    return "\n".join(lines)
+
+
+# -- evaluate and sample -----------------------------------------------------------------------
+
+def _key_range_of(model) -> str:
+    return "88" if model.keys == 88 else "paper"
+
+
+def cmd_evaluate(args) -> int:
+    from .models import evaluate
+    from .music import batches
+    from .train import load_model
+    model, _ = load_model(args.checkpoint, device=args.device)
+    key_range = args.key_range or _key_range_of(model)
+    rolls = load_splits(args.dataset, key_range, args.data)[args.split]
+    if rolls[0].shape[1] != model.keys:
+        raise ValueError(f"checkpoint: the model reads {model.keys} keys but {args.dataset} with "
+                         f"--key-range {key_range} has {rolls[0].shape[1]}")
+    nll = evaluate(model, batches(rolls, args.batch_size, shuffle=False))
+    steps = sum(r.shape[0] for r in rolls)
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": args.dataset,
+                          "split": args.split, "nll": nll, "steps": steps}))
+    else:
+        print(f"{args.dataset} {args.split}: {nll:.4f} nats per step ({steps} steps)")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+    import torch
+    from scipy.io import wavfile
+
+    from . import music
+    from .train import atomic_write, load_model
+    model, _ = load_model(args.checkpoint, device="cpu")
+    key_range = _key_range_of(model)
+    prime = None
+    if args.prime is not None:
+        prime = music.midi_to_roll(args.prime, key_range=key_range, drop_outside=True,
+                                   width=None if key_range == "88" else model.keys)
+    generator = torch.Generator().manual_seed(args.seed)
+    roll = model.sample(args.steps, prime=prime, generator=generator)
+    if prime is not None:
+        roll = torch.cat([prime.to(roll), roll])
+    out = Path(args.out)
+    music.save_midi(roll, out, key_range=key_range, tempo=args.tempo)
+    print(f"wrote {out} ({roll.shape[0]} steps)")
+    if not args.no_wav:
+        wave = music.synthesize(roll, fs=args.fs, key_range=key_range, tempo=args.tempo)
+        import io
+        buffer = io.BytesIO()
+        wavfile.write(buffer, args.fs, (np.clip(wave, -1, 1) * 32767).astype(np.int16))
+        atomic_write(out.with_suffix(".wav"), buffer.getvalue())
+        print(f"wrote {out.with_suffix('.wav')}")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    import torch
+    from .train import TrainingInterrupted
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    try:
+        reproduce(args.dataset, args.models, args.budget, args.out, device=args.device,
+                  data=args.data, key_range=args.key_range, seed=args.seed,
+                  candidates=args.candidates, storage=args.storage, resume=args.resume,
+                  progress=not args.no_progress)
+    except TrainingInterrupted as err:
+        print(f"\ninterrupted: {err}\nrun the same command with --resume to continue", file=sys.stderr)
+        return 130
+    print(f"wrote {Path(args.out) / 'results.json'} and {Path(args.out) / 'curves.png'} "
+          f"in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+# -- the parser --------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gru_lib",
+        description="Reproduce Chung et al. (2014): tanh-RNN vs GRU vs LSTM on polyphonic music.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    r = sub.add_parser(
+        "reproduce", help="train the models with the paper's protocol and compare with Table 2",
+        description="Train tanh-RNN, GRU and LSTM at the paper's sizes (100/46/36 units) with "
+                    "RMSProp, weight noise 0.075, gradient norm clipped to 1, early stopping, and "
+                    "the learning rate chosen on validation among log-uniform candidates in "
+                    "[e^-12, e^-6]. Writes OUT/results.json, OUT/curves.png, a checkpoint per "
+                    "candidate (OUT/MODEL/lrN/best.pt) and prints the table beside the paper's.")
+    r.add_argument("--dataset", type=_choice("dataset", DATASETS), default="chorales",
+                   help=f"one of {', '.join(DATASETS)} (default: chorales, built offline from "
+                        f"music21; the other four are the paper's sets)")
+    r.add_argument("--models", type=_model_list, default=list(MODELS),
+                   help="comma-separated subset of tanh,gru,lstm (default: all three)")
+    r.add_argument("--budget", type=_choice("budget", tuple(BUDGETS)), default="standard",
+                   help="quick: a CI smoke test (seconds, a few cropped pieces); standard "
+                        "(default): a few CPU minutes per dataset (4 candidates, batches of 8, "
+                        "≤ 20 s per candidate, so not bit-repeatable across machines); paper: "
+                        "the full protocol (10 candidates, batch size 1, up to 500 epochs, "
+                        "patience 20) -- hours to days on a CPU")
+    r.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, "
+                                                    "cuda:N or mps (default: auto)")
+    r.add_argument("--out", default="runs/reproduce", help="output folder (default: runs/reproduce)")
+    r.add_argument("--data", default=None, help="folder holding the data files (default: "
+                                                "$GRU_LIB_DATA or the gru_lib cache)")
+    r.add_argument("--key-range", type=_choice("key range", KEY_RANGES), default="88",
+                   help="88: piano keys MIDI 21-108 (default); paper: the authors' widths "
+                        "(93-108 columns)")
+    r.add_argument("--seed", type=int, default=0, help="seeds model init, batch order, weight "
+                                                       "noise and the candidate draws (default 0)")
+    r.add_argument("--candidates", type=_positive_int, default=None,
+                   help="number of learning-rate candidates (default: the budget's; paper: 10)")
+    r.add_argument("--storage", default=None,
+                   help="Optuna storage URL for the search (default: sqlite:///OUT/search.db). "
+                        "Give a PostgreSQL/MySQL URL and run the same command on several machines "
+                        "to share the candidates")
+    r.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in OUT (finished candidates are kept, "
+                        "interrupted ones continue from their checkpoints); also how to add a "
+                        "second worker on the same machine")
+    r.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is often fastest for "
+                        "these small models)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.set_defaults(func=cmd_reproduce)
+
+    e = sub.add_parser("evaluate", help="NLL of a checkpoint on a split",
+                       description="Print the average NLL (nats per time step, summed over keys) "
+                                   "of a checkpoint on one split of a dataset.")
+    e.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
+    e.add_argument("--dataset", type=_choice("dataset", DATASETS), required=True,
+                   help=f"one of {', '.join(DATASETS)}")
+    e.add_argument("--split", type=_choice("split", SPLITS), default="test",
+                   help="train, valid or test (default: test)")
+    e.add_argument("--data", default=None, help="folder holding the data files")
+    e.add_argument("--key-range", type=_choice("key range", KEY_RANGES), default=None,
+                   help="88 or paper (default: inferred from the model's width)")
+    e.add_argument("--batch-size", type=_positive_int, default=64,
+                   help="pieces per batch (the result does not depend on it; default 64)")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    e.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("sample", help="generate music from a trained model",
+                       description="Draw a piano roll from a checkpoint (each step's keys are "
+                                   "independent coins from the model's sigmoids), write MIDI and WAV.")
+    s.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
+    s.add_argument("--steps", type=_positive_int, default=64, help="new time steps (default 64)")
+    s.add_argument("--out", default="sample.mid", help="MIDI file to write; the WAV goes next to it")
+    s.add_argument("--prime", default=None, help="a MIDI file to continue (optional)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--tempo", type=float, default=100.0, help="beats (steps) per minute (default 100)")
+    s.add_argument("--fs", type=_positive_int, default=16000, help="WAV sample rate (default 16000)")
+    s.add_argument("--no-wav", action="store_true", help="write only the MIDI file")
+    s.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:          # bad input: a one-line message, not a traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
