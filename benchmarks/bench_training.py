@@ -1,0 +1,110 @@
+"""Training throughput on JSB and memory on MuseData's longest piece, per model.
+
+    python benchmarks/bench_training.py --data ../shared/data/music
+    python benchmarks/bench_training.py --data ../shared/data/music --device cuda --json out.json
+
+Throughput: time steps per second of real (unpadded) data through one training update
+(forward, backward, clipping, RMSProp; no weight noise, which costs the same for all
+models), at the paper's sizes (tanh 100 / GRU 46 / LSTM 36), median over repeated epochs
+of JSB's training set. Memory: what autograd keeps for backpropagation through time over
+the longest MuseData test piece (4,273 steps), and on CUDA the allocator's peak.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gru_lib import music, pick_device  # noqa: E402
+from gru_lib.budget import PAPER_UNITS  # noqa: E402
+from gru_lib.train import RMSPropMomentum, make_model  # noqa: E402
+
+KINDS = ("tanh", "gru", "lstm")
+
+
+def throughput(kind, rolls, batch_size, epochs, device):
+    model = make_model(kind, 88, PAPER_UNITS["music"][kind]).to(device)
+    optimizer = RMSPropMomentum(model.parameters(), lr=1e-3)
+    per_epoch = []
+    for epoch in range(epochs):
+        steps, start = 0, time.perf_counter()
+        for x, lengths in music.batches(rolls, batch_size, seed=epoch):
+            x = x.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            total, n = model.nll_sum(x, lengths.to(device))
+            (total / n).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            steps += n
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        per_epoch.append(steps / (time.perf_counter() - start))
+    return statistics.median(per_epoch[1:] or per_epoch)     # the first epoch warms up
+
+
+def saved_memory(kind, piece, device):
+    """MB of tensors autograd saves for the backward pass over one piece, plus the CUDA peak.
+
+    Counting the saved tensors (each storage once) measures exactly what backpropagation
+    through time keeps alive, independent of the allocator and of whatever else the process
+    holds; on CUDA the allocator's peak is reported too.
+    """
+    model = make_model(kind, 88, PAPER_UNITS["music"][kind]).to(device)
+    x = piece.unsqueeze(1).to(device)                         # (T, 1, 88)
+    storages = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        total, n = model.nll_sum(x, None)
+    (total / n).backward()
+    cuda_peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None
+    return {"steps": int(x.shape[0]), "saved_mb": sum(storages.values()) / 2**20, "cuda_peak_mb": cuda_peak}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", help="folder holding the .mat files (default: the gru_lib cache)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    device = pick_device(args.device)
+    jsb = music.load_music("jsb", "train", folder=args.data, progress=False)
+    longest = max(music.load_music("musedata", "test", folder=args.data, progress=False), key=len)
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads; "
+          f"JSB train ({len(jsb)} pieces), batch {args.batch_size}, median of epochs 2..{args.epochs}\n")
+    print(f"| model | units | train steps/s (JSB) | saved for backward, {len(longest)}-step MuseData piece |"
+          + (" CUDA peak |" if device.type == "cuda" else ""))
+    print("|---|---|---|---|" + ("---|" if device.type == "cuda" else ""))
+    rows = []
+    for kind in KINDS:
+        speed = throughput(kind, jsb, args.batch_size, args.epochs, device)
+        memory = saved_memory(kind, longest, device)
+        rows.append(dict(model=kind, units=PAPER_UNITS["music"][kind], steps_per_s=speed, **memory))
+        cuda = f" {memory['cuda_peak_mb']:.1f} MB |" if memory["cuda_peak_mb"] is not None else ""
+        print(f"| {kind} | {rows[-1]['units']} | {speed:,.0f} | {memory['saved_mb']:.1f} MB |{cuda}", flush=True)
+    if args.json:
+        tmp = args.json.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"device": str(device), "torch": torch.__version__, "rows": rows}, indent=1))
+        os.replace(tmp, args.json)
+
+
+if __name__ == "__main__":
+    main()
