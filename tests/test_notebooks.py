@@ -1,0 +1,44 @@
+"""Run every chapter notebook under nbval, in fast mode.
+
+Each notebook in notebooks/ runs top to bottom in a fresh kernel with GRU_LIB_FAST=1 (fewer
+training steps). ``--nbval-lax`` fails on any error and compares the outputs of the cells
+marked ``# NBVAL_CHECK_OUTPUT`` (parameter counts, equivalence checks) with the committed
+ones, so a library change that breaks a chapter's claims fails here.
+
+One pytest subprocess per notebook, so each shows up as its own test. The same check by hand:
+
+    GRU_LIB_FAST=1 python -m pytest --nbval-lax notebooks/
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+MISSING = [m for m in ("nbval", "ipykernel") if importlib.util.find_spec(m) is None]
+
+
+@pytest.mark.skipif(bool(MISSING), reason=f"{' and '.join(MISSING)} not installed: "
+                    "pip install nbval ipykernel (see requirements.txt) to run the notebooks")
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook(notebook, tmp_path):
+    env = dict(os.environ, GRU_LIB_FAST="1")
+    # The models are tiny: extra threads only add overhead, and on a shared CPU they make
+    # timings collapse. A caller can still choose by setting OMP_NUM_THREADS.
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("MPLBACKEND", "Agg")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+           "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300",
+           "--rootdir", str(tmp_path), str(notebook)]
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (
+        f"nbval failed on {notebook.name} (exit {result.returncode}):\n"
+        f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
+
+
+def test_notebooks_exist():
+    assert NOTEBOOKS, "no notebooks found under notebooks/"
