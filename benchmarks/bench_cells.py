@@ -24,6 +24,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell, pick_device  # noqa: E402
+from gru_lib.interop import has_twin  # noqa: E402
 
 # (label, kind, options, native module builder) -- the "nearest native module" for each cell.
 CELLS = [
@@ -59,21 +60,21 @@ def measure(kind, options, native_cls, D, H, B, T, device, warmup, repeats):
     layer = Recurrent(make_cell(kind, D, H, **options)).to(device)
     native = native_cls(D, H).to(device)
     x = torch.randn(T, B, D, device=device)
-
-    def custom_step():
-        layer(x).outputs.sum().backward()
-
-    def native_step():
-        native(x)[0].sum().backward()
+    runs = {"custom": lambda: layer(x).outputs.sum().backward(),
+            "native": lambda: native(x)[0].sum().backward()}
+    if not has_twin(layer.cell):                   # backend="native": the cell through torch's kernel
+        switched = Recurrent(layer.cell, backend="native")
+        runs["backend_native"] = lambda: switched(x).outputs.sum().backward()
 
     timed = _timer(device)
     for _ in range(warmup):
-        custom_step(), native_step()
-    custom, reference = [], []
-    for _ in range(repeats):                       # alternate so both see the same load
-        custom.append(timed(custom_step))
-        reference.append(timed(native_step))
-    return statistics.median(custom), statistics.median(reference)
+        for run in runs.values():
+            run()
+    times = {name: [] for name in runs}
+    for _ in range(repeats):                       # interleave so all see the same load
+        for name, run in runs.items():
+            times[name].append(timed(run))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main(argv=None):
@@ -96,7 +97,8 @@ def main(argv=None):
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
           f"oneDNN {'on' if torch.backends.mkldnn.enabled else 'off'}, {platform.processor() or platform.machine()}")
     print(f"median of {args.repeats} runs after {args.warmup} warm-up; forward+backward of one (T, B, D) batch\n")
-    header = "| task | cell | D | H | B | T | custom ms | native ms | ratio | custom steps/s |"
+    header = ("| task | cell | D | H | B | T | custom ms | native ms | ratio | custom steps/s "
+              "| backend='native' ms | its ratio |")
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
     rows = []
@@ -106,14 +108,19 @@ def main(argv=None):
             for B in args.batch:
                 for label, kind, options, native_cls in CELLS:
                     H = units[kind]
-                    custom, native = measure(kind, options, native_cls, D, H, B, T, device,
-                                             args.warmup, args.repeats)
-                    row = dict(task=task, cell=label, D=D, H=H, B=B, T=T, custom_ms=custom * 1e3,
-                               native_ms=native * 1e3, ratio=custom / native, custom_steps_per_s=T / custom)
+                    t = measure(kind, options, native_cls, D, H, B, T, device, args.warmup, args.repeats)
+                    row = dict(task=task, cell=label, D=D, H=H, B=B, T=T, custom_ms=t["custom"] * 1e3,
+                               native_ms=t["native"] * 1e3, ratio=t["custom"] / t["native"],
+                               custom_steps_per_s=T / t["custom"])
+                    switched = "| – | – |"
+                    if "backend_native" in t:
+                        row.update(backend_native_ms=t["backend_native"] * 1e3,
+                                   backend_native_ratio=t["backend_native"] / t["native"])
+                        switched = f"| {row['backend_native_ms']:.2f} | {row['backend_native_ratio']:.2f} |"
                     rows.append(row)
                     print(f"| {task} | {label} | {D} | {H} | {B} | {T} | {row['custom_ms']:.2f} | "
-                          f"{row['native_ms']:.2f} | {row['ratio']:.2f} | {row['custom_steps_per_s']:,.0f} |",
-                          flush=True)
+                          f"{row['native_ms']:.2f} | {row['ratio']:.2f} | {row['custom_steps_per_s']:,.0f} "
+                          + switched, flush=True)
     if args.json:
         tmp = args.json.with_suffix(".tmp")
         tmp.write_text(json.dumps({"device": str(device), "torch": torch.__version__,

@@ -14,11 +14,24 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.func import functional_call
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .cells import GRUCell, LSTMCell, RecurrentCell, TanhCell, make_cell
-from .sequence import Recurrent
 
 _TWINS = {"tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def has_twin(cell: RecurrentCell) -> str | None:
+    """None if ``cell`` has a torch twin, else the reason it has none."""
+    if isinstance(cell, GRUCell) and cell.variant != "torch":
+        return ("only GRUCell(variant='torch') has an nn.GRU twin; the paper variant resets "
+                "before the matmul, which nn.GRU cannot express")
+    if isinstance(cell, LSTMCell) and (cell.peepholes or cell.coupled):
+        return "only LSTMCell(peepholes=False, coupled=False) has an nn.LSTM twin"
+    if getattr(cell, "fixed_gates", None):
+        return f"a cell with fixed gates {cell.fixed_gates} has no torch twin"
+    return None
 
 
 def _check_twin(cell: RecurrentCell, module: nn.Module) -> None:
@@ -27,13 +40,9 @@ def _check_twin(cell: RecurrentCell, module: nn.Module) -> None:
     twin = _TWINS[cell.kind]
     if type(module) is not twin:
         raise ValueError(f"a {cell.kind} cell copies to/from {twin.__name__}, got {type(module).__name__}")
-    if isinstance(cell, GRUCell) and cell.variant != "torch":
-        raise ValueError("only GRUCell(variant='torch') has an nn.GRU twin; the paper variant resets "
-                         "before the matmul, which nn.GRU cannot express")
-    if isinstance(cell, LSTMCell) and (cell.peepholes or cell.coupled):
-        raise ValueError("only LSTMCell(peepholes=False, coupled=False) has an nn.LSTM twin")
-    if getattr(cell, "fixed_gates", None):
-        raise ValueError(f"a cell with fixed gates {cell.fixed_gates} has no torch twin")
+    reason = has_twin(cell)
+    if reason:
+        raise ValueError(reason)
     if isinstance(module, nn.RNN) and module.nonlinearity != "tanh":
         raise ValueError(f"nn.RNN must use nonlinearity='tanh', got {module.nonlinearity!r}")
     problems = []
@@ -82,15 +91,53 @@ def copy_to_torch(cell: RecurrentCell, module: nn.Module) -> nn.Module:
     return module
 
 
+def _empty_twin(cell: RecurrentCell, device=None) -> nn.Module:
+    options = {"nonlinearity": "tanh"} if isinstance(cell, TanhCell) else {}
+    return _TWINS[cell.kind](cell.input_size, cell.hidden_size, device=device, **options)
+
+
 def to_torch(cell: RecurrentCell) -> nn.Module:
     """A new nn.RNN / nn.GRU / nn.LSTM with the cell's weights, dtype and device."""
-    options = {"nonlinearity": "tanh"} if isinstance(cell, TanhCell) else {}
-    module = _TWINS[cell.kind](cell.input_size, cell.hidden_size, **options)
-    module.to(cell.weight_ih)
-    return copy_to_torch(cell, module)
+    return copy_to_torch(cell, _empty_twin(cell).to(cell.weight_ih))
 
 
-def from_torch(module: nn.Module) -> Recurrent:
+def twin_parameters(cell: RecurrentCell) -> dict:
+    """The cell's own parameters under the twin's names (b_hh = 0, or [0, 0, b_hn] for the GRU).
+
+    Not copies: gradients through the twin reach the cell's parameters.
+    """
+    if isinstance(cell, GRUCell):
+        b_hh = torch.cat([cell.bias_hn.new_zeros(2 * cell.hidden_size), cell.bias_hn])
+    else:
+        b_hh = torch.zeros_like(cell.bias)
+    return {"weight_ih_l0": cell.weight_ih, "weight_hh_l0": cell.weight_hh,
+            "bias_ih_l0": cell.bias, "bias_hh_l0": b_hh}
+
+
+def run_native(cell: RecurrentCell, x, lengths=None, state: tuple | None = None,
+               module: nn.Module | None = None):
+    """Run a cell through its torch twin's fused kernel (cuDNN, oneDNN) with the cell's weights.
+
+    x: (T, B, D); lengths: (B,) or None; state: tuple of (B, H) tensors or None. Returns
+    (outputs (T, B, H) zero after each length, final state tuple). Inputs are assumed
+    checked (Recurrent does that); ``module`` is an empty twin to reuse between calls.
+    """
+    reason = has_twin(cell)
+    if reason:
+        raise ValueError(f"backend='native' needs a cell with a torch twin: {reason}")
+    module = module if module is not None else _empty_twin(cell, device="meta")
+    T = x.shape[0]
+    hx = None if state is None else (
+        tuple(s.unsqueeze(0) for s in state) if cell.state_size == 2 else state[0].unsqueeze(0))
+    inputs = x if lengths is None else pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+    outputs, final = functional_call(module, twin_parameters(cell), (inputs, hx))
+    if lengths is not None:
+        outputs, _ = pad_packed_sequence(outputs, total_length=T)
+    final = tuple(f[0] for f in final) if cell.state_size == 2 else (final[0],)
+    return outputs, final
+
+
+def from_torch(module: nn.Module):
     """A new gru_lib layer with the weights, dtype and device of a one-layer torch module."""
     kinds = {twin: kind for kind, twin in _TWINS.items()}
     if type(module) not in kinds:
@@ -99,4 +146,5 @@ def from_torch(module: nn.Module) -> Recurrent:
     options = {"gru": {"variant": "torch"}, "lstm": {"peepholes": False}}.get(kind, {})
     cell = make_cell(kind, module.input_size, module.hidden_size, **options)
     cell.to(module.weight_ih_l0)
+    from .sequence import Recurrent   # sequence imports this module for backend="native"
     return Recurrent(copy_from_torch(cell, module))

@@ -16,7 +16,10 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from . import interop
 from .cells import RecurrentCell, make_cell
+
+BACKENDS = ("python", "native")
 
 
 class SequenceOutput(NamedTuple):
@@ -31,17 +34,33 @@ class Recurrent(nn.Module):
     ``forward(x, lengths=None, state=None, return_gates=False)`` returns a SequenceOutput
     ``(outputs, state, gates)``. ``state`` is a tensor (B, H) for tanh and GRU cells or a
     pair (h, c) for the LSTM; None means zeros. The returned state is always a tuple.
+
+    ``backend="python"`` (default) runs the cell's own ``step`` in the loop below: readable,
+    and every gate switch works. ``backend="native"`` hands a cell that has a torch twin
+    (tanh, GRU variant="torch", LSTM peepholes=False; no fixed gates) to nn.RNN / nn.GRU /
+    nn.LSTM's fused kernel with the cell's own parameters -- same numbers, native speed.
     """
 
-    def __init__(self, cell: RecurrentCell):
+    def __init__(self, cell: RecurrentCell, backend: str = "python"):
         super().__init__()
         if not isinstance(cell, RecurrentCell):
             raise ValueError(f"cell must be a gru_lib cell (see make_cell), got {type(cell).__name__}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if backend == "native" and interop.has_twin(cell):
+            raise ValueError(f"backend='native' needs a cell with a torch twin: {interop.has_twin(cell)}. "
+                             f"Use backend='python' for this cell.")
         self.cell = cell
+        self.backend = backend
+        # An empty twin on the meta device (no memory): its parameters are swapped for the cell's.
+        # Set past nn.Module.__setattr__ so the twin stays out of parameters() and state_dict().
+        object.__setattr__(self, "_twin",
+                           interop._empty_twin(cell, device="meta") if backend == "native" else None)
 
     @classmethod
-    def make(cls, kind: str, input_size: int, hidden_size: int, **options) -> "Recurrent":
-        return cls(make_cell(kind, input_size, hidden_size, **options))
+    def make(cls, kind: str, input_size: int, hidden_size: int, backend: str = "python",
+             **options) -> "Recurrent":
+        return cls(make_cell(kind, input_size, hidden_size, **options), backend=backend)
 
     @property
     def hidden_size(self) -> int:
@@ -52,6 +71,11 @@ class Recurrent(nn.Module):
         T, B, _ = self._check_input(x)
         lengths = self._check_lengths(lengths, T, B, x.device)
         state = self._check_state(state, B, x)
+        if self.backend == "native":
+            if return_gates:
+                raise ValueError("return_gates=True needs backend='python': the fused native kernel "
+                                 "does not expose its gates")
+            return SequenceOutput(*interop.run_native(self.cell, x, lengths, state, self._twin))
 
         xw = self.cell.input_projection(x)                       # (T, B, G*H), all steps at once
         steps = zip(*(part.unbind(0) for part in self.cell.split_projection(xw)))
@@ -115,7 +139,7 @@ class Recurrent(nn.Module):
     def _check_state(self, state, B, x):
         cell = self.cell
         if state is None:
-            return cell.initial_state(B, x)
+            return None if self.backend == "native" else cell.initial_state(B, x)
         parts = (state,) if isinstance(state, Tensor) else tuple(state)
         expected = "a tensor h0" if cell.state_size == 1 else "a pair (h0, c0)"
         if len(parts) != cell.state_size or not all(isinstance(p, Tensor) for p in parts):
