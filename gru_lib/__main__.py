@@ -4,6 +4,8 @@
     python -m gru_lib reproduce --dataset jsb --budget paper --out runs/jsb-paper
     python -m gru_lib evaluate --checkpoint runs/jsb-paper/gru/lr3/best.pt --dataset jsb --json
     python -m gru_lib sample --checkpoint runs/jsb-paper/gru/lr3/best.pt --steps 64 --out song.mid
+    python -m gru_lib reproduce --dataset fsdd --out runs/fsdd       # raw speech (FSDD)
+    python -m gru_lib sample --checkpoint runs/fsdd/gru/lr3/best.pt --prime my.wav --out more.wav
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-DATASETS = ("chorales", "jsb", "nottingham", "musedata", "piano-midi")
+DATASETS = ("chorales", "jsb", "nottingham", "musedata", "piano-midi", "fsdd")
 MODELS = ("tanh", "gru", "lstm")
 SPLITS = ("train", "valid", "test")
 KEY_RANGES = ("88", "paper")
@@ -40,6 +42,15 @@ BUDGETS = {
     "paper": dict(      # the full protocol: 10 log-uniform candidates, batch 1, ≤ 500 epochs
         subset=None, crop=None, candidates=10, stratified=False,
         config=dict(batch_size=1, max_epochs=500, patience=20)),
+}
+# FSDD (raw speech, speech.py) costs ~40 µs per clip and step on one CPU thread, so an
+# epoch of the 2,400 training clips (0.84 M steps) takes about a minute (measured, shared
+# 2-core machine): the standard budget trains on the first 600
+# (takes 10-19, every speaker and digit; see speech.load_speech), keeps the whole validation
+# and test splits, and gives each candidate a minute.
+FSDD_BUDGETS = {
+    "standard": dict(subset=(600, 300, 300), crop=None, candidates=4, stratified=True,
+                     config=dict(batch_size=16, max_epochs=40, patience=5, max_seconds=60.0)),
 }
 
 
@@ -77,9 +88,15 @@ def _positive_int(text: str) -> int:
 # -- the reproduction --------------------------------------------------------------------------
 
 def load_splits(dataset: str, key_range: str = "88", data=None, subset=None, crop=None) -> dict:
-    """{split: list of (T, K) rolls}, optionally the first ``subset`` pieces cropped to ``crop``."""
-    from . import music
-    rolls = music.load_music(dataset, None, key_range=key_range, folder=data, progress=False)
+    """{split: list of (T, K) rolls}, optionally the first ``subset`` pieces cropped to ``crop``.
+
+    fsdd: the clips as (N, 10) frames of samples (speech.load_frames); key_range does not apply.
+    """
+    from . import music, speech
+    if dataset == "fsdd":
+        rolls = speech.load_frames(None, folder=data, progress=False)
+    else:
+        rolls = music.load_music(dataset, None, key_range=key_range, folder=data, progress=False)
     if subset is not None:
         rolls = {s: rolls[s][:n] for s, n in zip(SPLITS, subset)}
     if crop is not None:
@@ -98,6 +115,7 @@ def reproduce(dataset: str = "chorales", models=MODELS, budget: str = "standard"
     from .music import batches
     from .plotting import plot_curves
     from .search import default_storage, run_search
+    from .speech import CREDIT, PAPER_UBISOFT, make_speech_model
     from .train import TrainConfig, atomic_write, load_model, make_model, train
 
     if dataset not in DATASETS:
@@ -108,7 +126,8 @@ def reproduce(dataset: str = "chorales", models=MODELS, budget: str = "standard"
     bad = [m for m in models if m not in MODELS]
     if bad or not models:
         raise ValueError(f"models: unknown {bad or models}; valid models: {', '.join(MODELS)}")
-    plan = BUDGETS[budget]
+    is_speech = dataset == "fsdd"
+    plan = FSDD_BUDGETS.get(budget, BUDGETS[budget]) if is_speech else BUDGETS[budget]
     out = Path(out)
     db = out / "search.db"
     if storage is None and db.exists() and not resume:
@@ -121,16 +140,21 @@ def reproduce(dataset: str = "chorales", models=MODELS, budget: str = "standard"
     rolls = load_splits(dataset, key_range, data, plan["subset"], plan["crop"])
     keys = rolls["train"][0].shape[1]
     base = TrainConfig(seed=seed, device=device, progress=progress, **plan["config"])
-    log(f"{dataset}: {len(rolls['train'])}/{len(rolls['valid'])}/{len(rolls['test'])} pieces, "
-        f"K={keys} keys; budget {budget}: {n_candidates} learning-rate candidates per model")
+    log(f"{dataset}: {len(rolls['train'])}/{len(rolls['valid'])}/{len(rolls['test'])} "
+        + (f"clips, read 20 samples, predict {keys}" if is_speech else f"pieces, K={keys} keys")
+        + f"; budget {budget}: {n_candidates} learning-rate candidates per model")
+    if is_speech:
+        log(CREDIT)
 
     results, curves = {}, {}
     for kind in models:
-        units = budget_mod.PAPER_UNITS["music"][kind]            # Table 1: 100 / 46 / 36
+        # Table 1: music 100 / 46 / 36, speech 400 / 227 / 195
+        units = budget_mod.PAPER_UNITS["speech" if is_speech else "music"][kind]
         start = time.perf_counter()
 
         def objective(lr, candidate, kind=kind, units=units):
-            model = make_model(kind, keys, units, seed=seed)
+            model = (make_speech_model(kind, units, seed=seed) if is_speech
+                     else make_model(kind, keys, units, seed=seed))
             res = train(model, rolls["train"], rolls["valid"], base.replace(lr=lr),
                         out_dir=out / kind / f"lr{candidate}", resume=True)
             log(f"  {kind} candidate {candidate}: lr={lr:.3g} -> best valid {res.best_valid_nll:.3f} "
@@ -151,7 +175,7 @@ def reproduce(dataset: str = "chorales", models=MODELS, budget: str = "standard"
         curves[kind] = run["records"]
         results[kind] = {
             "units": units,
-            "params": budget_mod.count_parameters(kind, keys, units),   # recurrent layer, as Table 1
+            "params": budget_mod.count_parameters(kind, model.rnn.cell.input_size, units),  # as Table 1
             "params_total": sum(p.numel() for p in model.parameters()),
             "lr": search.best_lr, "epochs": run["epochs"], "best_epoch": run["best_epoch"],
             "updates": run["updates"], "seconds": run["seconds"], "stopped": run["stopped"],
@@ -163,6 +187,8 @@ def reproduce(dataset: str = "chorales", models=MODELS, budget: str = "standard"
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": keys,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
                "paper": PAPER_TABLE2.get(dataset), "models": results}
+    if is_speech:      # a different corpus: shown for reference, never subtracted
+        summary.update(paper_reference=PAPER_UBISOFT, data_credit=CREDIT)
     atomic_write(out / "results.json", json.dumps(summary, indent=1))
     if curves:
         plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
@@ -190,7 +216,13 @@ def format_table(summary: dict) -> str:
                                 f"{r['test_nll'] - p_test:+7.2f}")
         else:
             lines.append(ours + f"{'-':>11} {'-':>10} | {'-':>7} {'-':>7}")
-    if not paper:
+    for corpus, rows in (summary.get("paper_reference") or {}).items():
+        lines.append(f"paper, {corpus} (a different, private corpus; for reference only): "
+                     + ", ".join(f"{k} {tr:.2f} / {te:.2f}" for k, (tr, te) in rows.items())
+                     + " (train / test)")
+    if summary.get("data_credit"):
+        lines.append(summary["data_credit"])
+    elif not paper:
         lines.append(f"(the paper has no numbers for {summary['dataset']!r}; its JSB Chorales are "
                      f"--dataset jsb)")
     return "\n".join(lines)
@@ -213,7 +245,8 @@ def cmd_evaluate(args) -> int:
         raise ValueError(f"checkpoint: the model reads {model.keys} keys but {args.dataset} with "
                          f"--key-range {key_range} has {rolls[0].shape[1]}")
     nll = evaluate(model, batches(rolls, args.batch_size, shuffle=False))
-    steps = sum(r.shape[0] for r in rolls)
+    # speech: N frames give N - 2 predicted steps (speech.py); music: every step is predicted
+    steps = sum(r.shape[0] - 2 for r in rolls) if args.dataset == "fsdd" else sum(r.shape[0] for r in rolls)
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": args.dataset,
                           "split": args.split, "nll": nll, "steps": steps}))
@@ -228,8 +261,11 @@ def cmd_sample(args) -> int:
     from scipy.io import wavfile
 
     from . import music
+    from .speech import SpeechModel
     from .train import atomic_write, load_model
     model, _ = load_model(args.checkpoint, device="cpu")
+    if isinstance(model, SpeechModel):
+        return _sample_speech(model, args)
     key_range = _key_range_of(model)
     prime = None
     if args.prime is not None:
@@ -249,6 +285,39 @@ def cmd_sample(args) -> int:
         wavfile.write(buffer, args.fs, (np.clip(wave, -1, 1) * 32767).astype(np.int16))
         atomic_write(out.with_suffix(".wav"), buffer.getvalue())
         print(f"wrote {out.with_suffix('.wav')}")
+    return 0
+
+
+def _sample_speech(model, args) -> int:
+    """Prime a speech model with the start of a WAV file or of an FSDD test clip, sample a
+    continuation, write OUT.wav and OUT.png (waveform + spectrogram)."""
+    import torch
+
+    from . import speech
+    if args.prime is not None:
+        wave, credit = speech.read_wav(args.prime), None       # any rate, mono or stereo
+    else:
+        waves = speech.load_speech("test", folder=args.data, progress=False)
+        if args.clip not in waves:
+            raise ValueError(f"clip: {args.clip!r} is not an FSDD test clip (takes 0-4, e.g. "
+                             f"'0_george_0.wav')")
+        wave, credit = waves[args.clip].numpy(), speech.CREDIT
+    if not 0 < args.prime_seconds <= 600 or not 0 < args.seconds <= 600:
+        raise ValueError(f"--prime-seconds and --seconds: expected durations in (0, 600] s, got "
+                         f"{args.prime_seconds} and {args.seconds}")
+    prime = wave[:round(args.prime_seconds * speech.RATE)]
+    full = speech.continue_wave(model, prime, seconds=args.seconds,
+                                generator=torch.Generator().manual_seed(args.seed),
+                                temperature=args.temperature)
+    used = len(prime) // model.frame_size * model.frame_size
+    out = Path(args.out)
+    out = out if out.suffix.lower() == ".wav" else out.with_suffix(".wav")
+    speech.write_wav(out, full)
+    speech.plot_wave(full, prime=used, credit=credit, path=out.with_suffix(".png"),
+                     title=f"{model.kind}: {used / speech.RATE:.2f} s of "
+                           f"{Path(args.prime).name if args.prime else args.clip}, then sampled")
+    print(f"wrote {out} ({used} samples of prime + {len(full) - used} sampled at "
+          f"{speech.RATE} Hz) and {out.with_suffix('.png')}")
     return 0
 
 
@@ -276,25 +345,30 @@ def cmd_reproduce(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gru_lib",
-        description="Reproduce Chung et al. (2014): tanh-RNN vs GRU vs LSTM on polyphonic music.")
+        description="Reproduce Chung et al. (2014): tanh-RNN vs GRU vs LSTM on polyphonic music "
+                    "and raw speech.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     r = sub.add_parser(
         "reproduce", help="train the models with the paper's protocol and compare with Table 2",
-        description="Train tanh-RNN, GRU and LSTM at the paper's sizes (100/46/36 units) with "
+        description="Train tanh-RNN, GRU and LSTM at the paper's sizes (music 100/46/36 units, speech 400/227/195) with "
                     "RMSProp, weight noise 0.075, gradient norm clipped to 1, early stopping, and "
                     "the learning rate chosen on validation among log-uniform candidates in "
                     "[e^-12, e^-6]. Writes OUT/results.json, OUT/curves.png, a checkpoint per "
                     "candidate (OUT/MODEL/lrN/best.pt) and prints the table beside the paper's.")
     r.add_argument("--dataset", type=_choice("dataset", DATASETS), default="chorales",
                    help=f"one of {', '.join(DATASETS)} (default: chorales, built offline from "
-                        f"music21; the other four are the paper's sets)")
+                        f"music21; jsb ... piano-midi are the paper's music sets; fsdd is raw "
+                        f"speech, the Free Spoken Digit Dataset (CC BY-SA 4.0), our open "
+                        f"substitute for the paper's private Ubisoft sets, at the speech sizes "
+                        f"400/227/195 units)")
     r.add_argument("--models", type=_model_list, default=list(MODELS),
                    help="comma-separated subset of tanh,gru,lstm (default: all three)")
     r.add_argument("--budget", type=_choice("budget", tuple(BUDGETS)), default="standard",
                    help="quick: a CI smoke test (seconds, a few cropped pieces); standard "
                         "(default): a few CPU minutes per dataset (4 candidates, batches of 8, "
-                        "≤ 20 s per candidate, so not bit-repeatable across machines); paper: "
+                        "≤ 20 s per candidate, so not bit-repeatable across machines; fsdd: the first 600 "
+                        "training clips, batches of 16, ≤ 60 s per candidate); paper: "
                         "the full protocol (10 candidates, batch size 1, up to 500 epochs, "
                         "patience 20) -- hours to days on a CPU")
     r.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, "
@@ -340,17 +414,30 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     e.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("sample", help="generate music from a trained model",
-                       description="Draw a piano roll from a checkpoint (each step's keys are "
-                                   "independent coins from the model's sigmoids), write MIDI and WAV.")
+    s = sub.add_parser("sample", help="generate music or speech from a trained model",
+                       description="Music: draw a piano roll from a checkpoint (each step's keys "
+                                   "are independent coins from the model's sigmoids), write MIDI "
+                                   "and WAV. Speech (an fsdd checkpoint): read the start of a WAV "
+                                   "(--prime) or of an FSDD test clip (--clip), sample a "
+                                   "continuation from the mixture, write OUT.wav (8 kHz) and "
+                                   "OUT.png (waveform and spectrogram).")
     s.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
     s.add_argument("--steps", type=_positive_int, default=64, help="new time steps (default 64)")
     s.add_argument("--out", default="sample.mid", help="MIDI file to write; the WAV goes next to it")
-    s.add_argument("--prime", default=None, help="a MIDI file to continue (optional)")
+    s.add_argument("--prime", default=None, help="music: a MIDI file to continue (optional); "
+                                                 "speech: a WAV file (any rate, mono or stereo)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--tempo", type=float, default=100.0, help="beats (steps) per minute (default 100)")
     s.add_argument("--fs", type=_positive_int, default=16000, help="WAV sample rate (default 16000)")
     s.add_argument("--no-wav", action="store_true", help="write only the MIDI file")
+    s.add_argument("--seconds", type=float, default=1.0, help="speech: seconds to sample (default 1)")
+    s.add_argument("--prime-seconds", type=float, default=0.25,
+                   help="speech: seconds of the prime the model reads first (default 0.25)")
+    s.add_argument("--clip", default="0_george_0.wav",
+                   help="speech without --prime: the FSDD test clip to start from (default 0_george_0.wav)")
+    s.add_argument("--temperature", type=float, default=1.0,
+                   help="speech: scale of the mixture's standard deviations when sampling (default 1)")
+    s.add_argument("--data", default=None, help="speech: folder holding FSDD (default: the cache)")
     s.set_defaults(func=cmd_sample)
     return parser
 

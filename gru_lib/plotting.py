@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")                 # files only: works on servers and in CI without a display
-import matplotlib.pyplot as plt  # noqa: E402
+# No matplotlib.use("Agg") here: forcing a backend at import would switch off inline figures
+# in every notebook that imports gru_lib. Without a display, matplotlib falls back to Agg.
+import matplotlib.pyplot as plt
 
 COLOURS = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
 
@@ -28,6 +27,7 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
             raise ValueError(f"curves[{name!r}] must be a non-empty list of records with keys "
                              f"updates, seconds, valid_nll (and train_nll)")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    plotted = []
     for ax, x_key, x_label in ((axes[0], "updates", "number of updates"),
                                (axes[1], "seconds", "wall-clock time (seconds)")):
         for i, (name, records) in enumerate(curves.items()):
@@ -37,9 +37,12 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
             train = [r.get("train_nll") for r in records]
             if any(v is not None and v == v for v in train):   # skip if train NLL was not measured
                 ax.plot(x, train, color=colour, lw=1.5, label=f"{name} train")
+                plotted += [v for v in train if v is not None]
             ax.plot(x, [r["valid_nll"] for r in records], color=colour, lw=1.5, ls="--",
                     label=f"{name} valid")
-        ax.set_yscale("log")
+            plotted += [r["valid_nll"] for r in records]
+        # log scale as in the paper -- unless an NLL is <= 0, as densities of audio can be
+        ax.set_yscale("log" if all(v > 0 for v in plotted) else "linear")
         ax.set_xlabel(x_label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("negative log-likelihood (nats per step)")

@@ -24,9 +24,7 @@ import csv
 import io
 import json
 import math
-import os
 import signal
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -37,7 +35,9 @@ from tqdm.auto import tqdm
 
 from . import music
 from .device import pick_device
+from .download import write_atomically
 from .models import PianoRollModel, evaluate
+from .speech import SpeechModel
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -182,18 +182,11 @@ def noisy_parameters(model: PianoRollModel, noise_on: str) -> list:
 
 
 def atomic_write(path, data: bytes | str) -> None:
-    """Write to a temporary file next to ``path``, then rename: never a half-written file."""
+    """Write ``data`` to ``path`` (creating its folder) via a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    payload = data.encode() if isinstance(data, str) else data
+    write_atomically(path, lambda f: f.write(payload))
 
 
 def save_checkpoint(obj: dict, path) -> None:
@@ -215,7 +208,8 @@ def load_model(path, device="cpu") -> tuple[PianoRollModel, dict]:
     if "meta" not in ckpt or "model" not in ckpt:
         raise ValueError(f"checkpoint {str(path)!r} is not a gru_lib model checkpoint "
                          f"(keys: {sorted(ckpt)})")
-    model = PianoRollModel.from_meta(ckpt["meta"])
+    cls = SpeechModel if ckpt["meta"].get("model") == "speech" else PianoRollModel
+    model = cls.from_meta(ckpt["meta"])
     model.load_state_dict(ckpt["model"])
     return model.to(pick_device(device)), ckpt
 
@@ -284,8 +278,8 @@ def train(model: PianoRollModel, train_rolls: list, valid_rolls: list, config: T
     config = config or TrainConfig()
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if not isinstance(model, PianoRollModel):
-        raise ValueError(f"model must be a PianoRollModel, got {type(model).__name__}")
+    if not isinstance(model, (PianoRollModel, SpeechModel)):
+        raise ValueError(f"model must be a PianoRollModel or a SpeechModel, got {type(model).__name__}")
     for name, rolls in (("train_rolls", train_rolls), ("valid_rolls", valid_rolls)):
         if not isinstance(rolls, (list, tuple)) or not rolls:
             raise ValueError(f"{name} must be a non-empty list of (T, K) rolls, got "
@@ -437,10 +431,18 @@ def _update(model, optimizer, rolls, lengths, noisy, config, noise_gen) -> tuple
     with torch.no_grad():
         for p, c in zip(noisy, clean):                    # restore exactly: no noise in θ
             p.copy_(c)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    peak = float(torch.stack([g.abs().max() for g in grads]).max())   # NaN if any entry is NaN
     if config.clip_norm is not None:                      # rescale to norm ≤ 1 (Pascanu et al. 2013)
+        if 1e12 < peak < math.inf:
+            # An exploding gradient (a 400-unit tanh-RNN under weight noise reaches 1e25) has a
+            # norm whose square overflows float32: clip_grad_norm_ would see inf and zero it.
+            # Dividing by the largest entry first keeps its direction; the clip then sets the norm.
+            for g in grads:
+                g.div_(peak)
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
     value = float(loss.detach())
-    if math.isfinite(value):                              # never step on a NaN gradient
+    if math.isfinite(value) and math.isfinite(peak):     # never step on a NaN/inf gradient
         optimizer.step()
     return value, steps
 

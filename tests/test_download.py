@@ -152,7 +152,7 @@ def test_lookup_by_dataset_or_file_name_and_unknown_names():
         download.lookup("chorales")
     with pytest.raises(ValueError, match="unknown dataset 'bogus'"):
         download.dataset_info("bogus")
-    assert set(download.dataset_names()) == {"chorales", "jsb", "nottingham", "musedata", "piano-midi"}
+    assert set(download.dataset_names()) == {"chorales", "jsb", "nottingham", "musedata", "piano-midi", "fsdd"}
 
 
 def test_cache_dir_follows_env_and_platform_default(tmp_path, monkeypatch):
