@@ -11,6 +11,7 @@ One pytest subprocess per notebook, so each shows up as its own test. The same c
 """
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,13 +21,29 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MISSING = [m for m in ("nbval", "ipykernel") if importlib.util.find_spec(m) is None]
+SHARED_MUSIC = ROOT / ".." / "shared" / "data" / "music"
+
+
+@pytest.fixture(scope="module")
+def data_cache(tmp_path_factory):
+    """A gru_lib data cache for all notebooks: the shared copies of the music sets (so no
+    download is needed offline) and one chorales build, reused by every chapter.
+
+    Where there are no shared copies, the caller's own cache ($GRU_LIB_DATA or the default)
+    is used as it is."""
+    if not SHARED_MUSIC.is_dir():
+        return {}
+    cache = tmp_path_factory.mktemp("gru_lib_data")
+    for path in SHARED_MUSIC.glob("*.mat"):
+        shutil.copy(path, cache / path.name)
+    return {"GRU_LIB_DATA": str(cache), "GRU_LIB_OFFLINE": "1"}
 
 
 @pytest.mark.skipif(bool(MISSING), reason=f"{' and '.join(MISSING)} not installed: "
                     "pip install nbval ipykernel (see requirements.txt) to run the notebooks")
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook(notebook, tmp_path):
-    env = dict(os.environ, GRU_LIB_FAST="1")
+def test_notebook(notebook, tmp_path, data_cache):
+    env = dict(os.environ, GRU_LIB_FAST="1", **data_cache)
     # The models are tiny: extra threads only add overhead, and on a shared CPU they make
     # timings collapse. A caller can still choose by setting OMP_NUM_THREADS.
     env.setdefault("OMP_NUM_THREADS", "1")
