@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 MUSIC = REPO / ".." / "shared" / "data" / "music"
 
 
-def fake_splits(dataset, key_range="88", data=None, subset=None, crop=None):
+def fake_splits(dataset, key_range="88", data=None, subset=None, crop=None, chunk=None):
     g = torch.Generator().manual_seed(0)
     make = lambda n: [(torch.rand(int(L), 88, generator=g) < 0.05).float()   # noqa: E731
                       for L in torch.randint(5, 20, (n,), generator=g)]
@@ -104,3 +104,18 @@ def test_quick_reproduce_on_the_real_jsb_file(tmp_path, capsys):
     r = json.loads((out / "results.json").read_text())["models"]["lstm"]
     assert r["units"] == 36 and r["params"] == 4 * (36 * 88 + 36 * 36 + 36) + 3 * 36
     assert r["test_nll"] < 61.0                 # 88·log 2 = 61.0 nats is the untrained cost
+
+
+def test_load_splits_chunks_only_the_training_pieces():
+    """Chunking cuts training pieces into consecutive <=100-step pieces; it loses no step and
+    leaves validation and test whole (they are always scored on entire pieces)."""
+    from gru_lib.__main__ import load_splits
+    shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "music"
+    if not shared.is_dir():
+        pytest.skip("the shared data copies (../shared/data/music) are not here")
+    whole = load_splits("nottingham", data=shared)
+    cut = load_splits("nottingham", data=shared, chunk=100)
+    assert sum(len(r) for r in cut["train"]) == sum(len(r) for r in whole["train"])
+    assert max(len(r) for r in cut["train"]) == 100 < max(len(r) for r in whole["train"])
+    assert torch.equal(torch.cat(cut["train"]), torch.cat(whole["train"]))
+    assert [len(r) for r in cut["valid"]] == [len(r) for r in whole["valid"]]
