@@ -290,7 +290,7 @@ class LSTMCell(RecurrentCell):
             if name in self.fixed_gates:
                 return self.fixed_gates[name]
             if name in V:
-                return torch.sigmoid(torch.addcmul(pre[name], V[name], c))  # + V ⊙ c (V diagonal)
+                return torch.sigmoid(pre[name] + V[name] * c)    # + V ⊙ c (V is diagonal)
             return torch.sigmoid(pre[name])
 
         f = gate("forget", c_prev)                               # f_t = σ(W_f x + U_f h + V_f c_{t-1})
