@@ -345,13 +345,8 @@ def plot_clip_sweep(rows: list, path=None, dataset: str = ""):
 # -- output helpers ----------------------------------------------------------------------------
 
 def _save(fig, path):
-    if path is not None:
-        import matplotlib.pyplot as plt
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
-        atomic_write(Path(path), buffer.getvalue())
-        plt.close(fig)
-    return fig
+    from .plotting import save_figure
+    return save_figure(fig, path)
 
 
 def _write_csv(path, rows: list) -> None:

@@ -50,10 +50,17 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path=None, dpi: int = 110):
+    """Write ``fig`` as a PNG to ``path`` atomically (no half-written image), then close it.
+
+    With ``path=None`` the figure is returned open, for a notebook to show."""
     if path is not None:
         from .train import atomic_write
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
+        fig.savefig(buffer, format="png", dpi=dpi)
         atomic_write(Path(path), buffer.getvalue())
         plt.close(fig)
     return fig
