@@ -407,6 +407,10 @@ def train(model: PianoRollModel, train_rolls: list, valid_rolls: list, config: T
                     write_records(s["records"], out_dir)
                 epochs_bar.update(1)
                 epochs_bar.set_postfix(valid=f"{valid:.3f}", best=f"{s['best_valid']:.3f}")
+            if stop.received:     # arrived during the last evaluation: the run is finished and
+                raise TrainingInterrupted(   # saved, but whoever runs it must still stop
+                    f"{stop.received} received during the final evaluation; the run finished "
+                    f"and is saved to {last_path}", str(last_path) if last_path else None)
     finally:
         epochs_bar.close()
     if best_state is not None and best_path is None:

@@ -167,3 +167,22 @@ def test_bad_data_is_rejected_early():
         train(model, [], VALID, TrainConfig(**FAST))
     with pytest.raises(ValueError, match=r"K=6"):
         train(model, [torch.zeros(5, 7)], VALID, TrainConfig(**FAST))
+
+
+def test_a_signal_during_the_final_evaluation_is_not_lost(tmp_path, monkeypatch):
+    """SIGTERM while the last epoch is being scored: the run is complete and saved, but the
+    caller (the learning-rate search) must still hear about it and stop."""
+    cfg = TrainConfig(**{**FAST, "max_epochs": 2})
+    calls = {"n": 0}
+    real_evaluate = train_mod.evaluate
+
+    def evaluate_then_signal(model, batches):
+        calls["n"] += 1
+        if calls["n"] == 5:          # epoch 0, 1, 2 each score train + valid: 5 = epoch 2 train
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_evaluate(model, batches)
+
+    monkeypatch.setattr(train_mod, "evaluate", evaluate_then_signal)
+    with pytest.raises(TrainingInterrupted, match="during the final evaluation"):
+        train(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path)
+    assert load_checkpoint(tmp_path / "last.pt")["progress"]["stopped"] == "max-epochs"
