@@ -7,7 +7,9 @@
    reported, so a page that needs a CDN fails here instead of rendering raw TeX offline.
    On each page: no script errors or console errors, MathJax has typeset every formula (no
    raw ``$$`` / ``\\(`` / ``\\begin`` text outside code and outputs, no MathJax error nodes),
-   every image has loaded, and every audio element has a source.
+   every image has loaded, and every audio element has a source. A page that carries saved
+   ipywidgets state (chapter 7) must render every widget view as a visible static snapshot,
+   from the book's own copies of the embed scripts.
 
 Skips, with the reason, when jupyter-book, Playwright or a chromium executable is missing:
     pip install "jupyter-book<2" playwright      apt-get install -y chromium
@@ -36,13 +38,22 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 # Pages that Sphinx writes for its own machinery, not chapters.
 NOT_CHAPTERS = {"genindex.html", "search.html", "index.html"}
+# Pages whose notebook saved widget state: their widgets must render in the built HTML.
+WIDGET_PAGES = {"notebooks/07_playground.html"}
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
 
 pytestmark = pytest.mark.skipif(not HAVE_JB, reason='jupyter-book not installed: pip install "jupyter-book<2"')
+
+
+VENDOR = ROOT / "book" / "_vendor"
 
 
 @pytest.fixture(scope="module")
 def build(tmp_path_factory):
     """Build the book once into a temporary folder; returns (completed process, html folder)."""
+    if not (VENDOR / "mathjax" / "tex-chtml-full.js").is_file() or not (VENDOR / "widgets").is_dir():
+        pytest.fail("book/_vendor/ is missing: the pages serve MathJax and the widget scripts "
+                    "themselves, installed from npm by `python book/vendor/fetch.py` (run it once)")
     out = tmp_path_factory.mktemp("book")
     # the `jupyter-book` command, run with this interpreter (the package has no __main__)
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
@@ -99,7 +110,7 @@ def browser():
 
 
 # What the page looks like once MathJax is done: evaluated in the browser.
-INSPECT_PAGE = """() => {
+INSPECT_PAGE = """async () => {
   const main = document.querySelector("main") || document.body;
   const prose = main.cloneNode(true);     // the page's own text: no code, no cell outputs
   prose.querySelectorAll("pre, code, script, style, mjx-container, .highlight, .cell_output, .output")
@@ -111,9 +122,17 @@ INSPECT_PAGE = """() => {
     untypeset: maths.filter(e => !e.querySelector("mjx-container")).map(e => e.textContent.slice(0, 80)),
     typeset: document.querySelectorAll("mjx-container").length,
     mathErrors: [...document.querySelectorAll("mjx-merror")].map(e => e.textContent.slice(0, 80)),
-    images: [...main.querySelectorAll("img")].map(i => ({src: i.getAttribute("src"),
-                                                          ok: i.complete && i.naturalWidth > 0})),
+    // an ipywidgets Image that was never drawn (empty value) is a blob of 0 bytes: not a failure
+    images: await Promise.all([...main.querySelectorAll("img")].map(async i => ({src: i.getAttribute("src"),
+      ok: (i.complete && i.naturalWidth > 0) || (i.closest(".jupyter-widgets") !== null
+          && i.src.startsWith("blob:") && (await (await fetch(i.src)).blob()).size === 0)}))),
     audio: [...main.querySelectorAll("audio")].map(a => Boolean(a.src || a.querySelector("source[src]"))),
+    // each saved widget view, and whether the embed script put a visible widget beside it
+    widgetViews: [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')].map(s => {
+      const shown = s.parentElement ? [...s.parentElement.querySelectorAll(".jupyter-widgets")] : [];
+      return shown.some(e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0);
+    }),
+    widgetControls: main.querySelectorAll(".widget-slider, .widget-button, .widget-tab, .lm-TabBar").length,
   };
 }"""
 
@@ -143,6 +162,11 @@ def _check_page(browser, base: str, page_path: str) -> list:
         if has_mathjax:
             page.evaluate("() => MathJax.startup.promise")    # resolves when typesetting is done
         page.wait_for_load_state("networkidle", timeout=30_000)
+        if page.evaluate(f"() => document.querySelectorAll('{WIDGET_VIEW}').length"):
+            try:                                          # the embed script renders after `load`
+                page.wait_for_selector(".jupyter-widgets", state="visible", timeout=30_000)
+            except Exception:
+                pass                                      # reported below
         info = page.evaluate(INSPECT_PAGE)
         if os.environ.get("GRU_LIB_SCREENSHOTS"):
             shots = Path(os.environ["GRU_LIB_SCREENSHOTS"])
@@ -164,6 +188,13 @@ def _check_page(browser, base: str, page_path: str) -> list:
             problems.append(f"raw TeX {raw!r} in the page text: ...{info['prose'][max(0, at - 60):at + 60]!r}...")
     problems += [f"image did not load: {i['src']}" for i in info["images"] if not i["ok"]]
     problems += ["an <audio> element without a source" for ok in info["audio"] if not ok]
+    if page_path in WIDGET_PAGES and not info["widgetViews"]:
+        problems.append("no saved widget views in the page (was the notebook saved without widget state?)")
+    if info["widgetViews"] and not all(info["widgetViews"]):
+        problems.append(f"{info['widgetViews'].count(False)} of {len(info['widgetViews'])} widget views did not "
+                        f"render (the ipywidgets embed scripts did not load or failed)")
+    if info["widgetViews"] and not info["widgetControls"]:
+        problems.append("widgets rendered without any slider, button or tab")
     return problems
 
 
@@ -171,6 +202,7 @@ def test_pages_render_offline(server, browser):
     base, html = server
     pages = _pages(html)
     assert "book/intro.html" in pages and "book/references.html" in pages, pages
+    assert WIDGET_PAGES <= set(pages), f"widget pages missing from the book: {sorted(WIDGET_PAGES - set(pages))}"
     report = {p: _check_page(browser, base, p) for p in pages}
     bad = {p: probs for p, probs in report.items() if probs}
     assert not bad, "pages with problems:\n" + "\n".join(

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -22,20 +23,37 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MISSING = [m for m in ("nbval", "ipykernel") if importlib.util.find_spec(m) is None]
 SHARED_MUSIC = ROOT / ".." / "shared" / "data" / "music"
+SHARED_FSDD = ROOT / ".." / "shared" / "data" / "speech" / "fsdd"     # a copy of the FSDD repository
+
+
+def _fsdd_archive(folder: Path, cache: Path) -> None:
+    """Put FSDD into the cache the way gru_lib.speech finds it after a download: the pinned
+    archive (``<repo>-<commit>/recordings/*.wav``, under the registry's file name). The first
+    notebook that loads the speech data checks its content and builds the cache's .npz."""
+    from gru_lib import download
+
+    entry = download.dataset_info("fsdd")["sources"][0]
+    top = entry["members"].split("/")[0]
+    with tarfile.open(cache / entry["filename"], "w:gz", compresslevel=1) as tar:
+        for wav in sorted((folder / "recordings").glob("*.wav")):
+            tar.add(wav, arcname=f"{top}/recordings/{wav.name}")
 
 
 @pytest.fixture(scope="module")
 def data_cache(tmp_path_factory):
-    """A gru_lib data cache for all notebooks: the shared copies of the music sets (so no
-    download is needed offline) and one chorales build, reused by every chapter.
+    """A gru_lib data cache for all notebooks: the shared copies of the music sets and of
+    FSDD (so no download is needed offline), and one chorales build, reused by every chapter.
 
     Where there are no shared copies, the caller's own cache ($GRU_LIB_DATA or the default)
     is used as it is."""
-    if not SHARED_MUSIC.is_dir():
+    have_fsdd = (SHARED_FSDD / "recordings").is_dir()
+    if not SHARED_MUSIC.is_dir() and not have_fsdd:
         return {}
     cache = tmp_path_factory.mktemp("gru_lib_data")
     for path in SHARED_MUSIC.glob("*.mat"):
         shutil.copy(path, cache / path.name)
+    if have_fsdd:
+        _fsdd_archive(SHARED_FSDD, cache)
     return {"GRU_LIB_DATA": str(cache), "GRU_LIB_OFFLINE": "1"}
 
 
