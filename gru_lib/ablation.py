@@ -28,7 +28,6 @@ import argparse
 import csv
 import io
 import json
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field

@@ -17,8 +17,7 @@ import pytest
 from gru_lib import download
 from gru_lib.download import DownloadError, fetch
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-MUSIC = SHARED / "music"
+from conftest import SHARED_MUSIC as MUSIC  # noqa: E402
 
 needs_data = pytest.mark.skipif(not (MUSIC / "JSB_Chorales.mat").is_file(),
                                  reason="the shared data copies (../shared/data/music) are not here")

@@ -27,22 +27,9 @@ matplotlib.use("Agg")  # no display in CI
 
 from gru_lib import download, music  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-MUSIC = SHARED / "music"
 
 
-@pytest.fixture(scope="module")
-def data_dir():
-    if not (MUSIC / "JSB_Chorales.mat").is_file():
-        pytest.skip("the shared data copies (../shared/data/music) are not here")
-    return MUSIC
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Never touch the user's cache, never download by accident."""
-    monkeypatch.setenv("GRU_LIB_DATA", str(tmp_path / "cache"))
-    monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("private_cache")   # never the user's cache (conftest.py)
 
 
 @pytest.fixture(scope="session")

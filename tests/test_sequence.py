@@ -4,7 +4,7 @@ import re
 import pytest
 import torch
 
-from gru_lib import Recurrent, make_cell
+from gru_lib import Recurrent
 
 KINDS = [("tanh", {}), ("gru", {}), ("gru", {"variant": "torch"}), ("lstm", {}),
          ("lstm", {"coupled": True, "fixed_gates": {"output": 1.0}})]

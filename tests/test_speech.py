@@ -12,7 +12,6 @@ import io
 import tarfile
 import threading
 import warnings
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -22,25 +21,14 @@ from scipy.io import wavfile
 
 matplotlib.use("Agg")  # no display in CI
 
-from gru_lib import budget, download, mixture, speech  # noqa: E402
+from gru_lib import budget, download, speech  # noqa: E402
 from gru_lib.download import DownloadError  # noqa: E402
 
-FSDD = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "speech" / "fsdd"
+from conftest import SHARED_FSDD as FSDD  # noqa: E402
 COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
 
 
-@pytest.fixture(scope="module")
-def fsdd_dir():
-    if not (FSDD / "recordings" / "0_george_0.wav").is_file():
-        pytest.skip("the shared FSDD copy (../shared/data/speech/fsdd) is not here")
-    return FSDD
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Never touch the user's cache, never download by accident."""
-    monkeypatch.setenv("GRU_LIB_DATA", str(tmp_path / "cache"))
-    monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("private_cache")   # never the user's cache (conftest.py)
 
 
 @pytest.fixture(autouse=True, scope="module")

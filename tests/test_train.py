@@ -2,7 +2,6 @@
 divergence, records."""
 import csv
 import json
-import math
 import os
 import signal
 
@@ -144,6 +143,8 @@ def test_nan_loss_stops_with_a_clear_error_and_no_update(tmp_path):
     # The epoch-0 validation already sees the NaN: stop before training at all.
     with pytest.raises(DivergedError, match=r"lr=0\.001.*diverged"):
         train(model, TRAIN, VALID, cfg, out_dir=tmp_path)
+    after = model.state_dict()
+    assert all(torch.allclose(before[k], after[k], equal_nan=True) for k in before)  # no update
     # And a NaN that first appears in the training loss stops at that update, unapplied.
     model2 = make_model("gru", K, 4, seed=0)
     poisoned = [p.clone() for p in TRAIN]
