@@ -434,8 +434,12 @@ def _check_chorales(path, d):
 
 
 def _load_chorales(folder=None, progress=True):
-    """The chorales, from the cache (``folder`` or the gru_lib cache), built on first use."""
-    path = Path(folder or download.cache_dir()) / _CHORALES_FILE
+    """The chorales: a built copy in ``folder`` if there is one, else the gru_lib cache's,
+    built there on first use. A ``folder`` the user names for data files is only read, never
+    written: it may be a shared or read-only copy of the datasets."""
+    if folder is not None and (Path(folder) / _CHORALES_FILE).is_file():
+        return read_chorales(Path(folder) / _CHORALES_FILE)
+    path = download.cache_dir() / _CHORALES_FILE
     if path.is_file():
         try:
             return read_chorales(path)

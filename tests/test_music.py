@@ -452,9 +452,10 @@ def _without(tmp_path, arrays, key):
     return p
 
 
-def test_damaged_chorales_cache_is_rebuilt(chorales_dir, tmp_path, monkeypatch):
+def test_damaged_chorales_cache_is_rebuilt(chorales_dir, monkeypatch):
     good = (chorales_dir / music._CHORALES_FILE).read_bytes()
-    (tmp_path / music._CHORALES_FILE).write_bytes(b"garbage")
+    cached = download.cache_dir() / music._CHORALES_FILE      # the private cache of this test
+    cached.write_bytes(b"garbage")
     built = []
 
     def fake_build(path, progress=True):  # stands in for the 30 s build: restore a good copy
@@ -464,12 +465,25 @@ def test_damaged_chorales_cache_is_rebuilt(chorales_dir, tmp_path, monkeypatch):
 
     monkeypatch.setattr(music, "build_chorales", fake_build)
     with pytest.warns(UserWarning, match="rebuilding the chorales cache"):
-        d = music.load_music("chorales", split=None, folder=tmp_path)
-    assert built == [tmp_path / music._CHORALES_FILE] and len(d["train"]) > 200
+        d = music.load_music("chorales", split=None)
+    assert built == [cached] and len(d["train"]) > 200
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a good cache loads silently, without building
-        music.load_music("chorales", folder=tmp_path)
+        music.load_music("chorales")
     assert len(built) == 1
+
+
+def test_a_data_folder_is_read_but_never_written(chorales_dir, tmp_path, monkeypatch):
+    """--data may name a shared, read-only copy of the datasets: the chorales are then built
+    into the gru_lib cache, not into that folder."""
+    good = (chorales_dir / music._CHORALES_FILE).read_bytes()
+    monkeypatch.setattr(music, "build_chorales",
+                        lambda path, progress=True: Path(path).write_bytes(good) and path)
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    music.load_music("chorales", folder=folder)
+    assert list(folder.iterdir()) == []
+    assert (download.cache_dir() / music._CHORALES_FILE).is_file()
 
 
 # -----------------------------------------------------------------------------
