@@ -5,7 +5,10 @@
 
 Custom and native runs alternate, so both see the same machine load; each number is the
 median of ``--repeats`` timed runs after ``--warmup`` untimed ones. The ratio is
-custom / native (lower is better). On CPU, nn.LSTM dispatches to oneDNN's fused LSTM
+custom / native (lower is better). "custom" is the readable loop (backend="python",
+autograd through ``cell.step``); "bptt" is the same cell with its backward through time
+written by hand (backend="bptt", gru_lib/bptt.py); "backend='native'" runs a cell that has
+a torch twin through torch's own kernel. On CPU, nn.LSTM dispatches to oneDNN's fused LSTM
 kernel; ``--no-mkldnn`` turns it off to compare with torch's own unfused C++ loop.
 """
 from __future__ import annotations
@@ -24,6 +27,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell, pick_device  # noqa: E402
+from gru_lib import bptt  # noqa: E402
 from gru_lib.interop import has_twin  # noqa: E402
 
 # (label, kind, options, native module builder) -- the "nearest native module" for each cell.
@@ -60,8 +64,10 @@ def measure(kind, options, native_cls, D, H, B, T, device, warmup, repeats):
     layer = Recurrent(make_cell(kind, D, H, **options)).to(device)
     native = native_cls(D, H).to(device)
     x = torch.randn(T, B, D, device=device)
+    fast = Recurrent(layer.cell, backend="bptt")
     runs = {"custom": lambda: layer(x).outputs.sum().backward(),
-            "native": lambda: native(x)[0].sum().backward()}
+            "native": lambda: native(x)[0].sum().backward(),
+            "bptt": lambda: fast(x).outputs.sum().backward()}
     if not has_twin(layer.cell):                   # backend="native": the cell through torch's kernel
         switched = Recurrent(layer.cell, backend="native")
         runs["backend_native"] = lambda: switched(x).outputs.sum().backward()
@@ -97,8 +103,8 @@ def main(argv=None):
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
           f"oneDNN {'on' if torch.backends.mkldnn.enabled else 'off'}, {platform.processor() or platform.machine()}")
     print(f"median of {args.repeats} runs after {args.warmup} warm-up; forward+backward of one (T, B, D) batch\n")
-    header = ("| task | cell | D | H | B | T | custom ms | native ms | ratio | custom steps/s "
-              "| backend='native' ms | its ratio |")
+    header = ("| task | cell | D | H | B | T | native ms | custom ms | ratio | bptt ms | ratio "
+              "| bptt steps/s | backend='native' ms | ratio |")
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
     rows = []
@@ -111,16 +117,17 @@ def main(argv=None):
                     t = measure(kind, options, native_cls, D, H, B, T, device, args.warmup, args.repeats)
                     row = dict(task=task, cell=label, D=D, H=H, B=B, T=T, custom_ms=t["custom"] * 1e3,
                                native_ms=t["native"] * 1e3, ratio=t["custom"] / t["native"],
-                               custom_steps_per_s=T / t["custom"])
+                               custom_steps_per_s=T / t["custom"], bptt_ms=t["bptt"] * 1e3,
+                               bptt_ratio=t["bptt"] / t["native"], bptt_steps_per_s=T / t["bptt"])
                     switched = "| – | – |"
                     if "backend_native" in t:
                         row.update(backend_native_ms=t["backend_native"] * 1e3,
                                    backend_native_ratio=t["backend_native"] / t["native"])
                         switched = f"| {row['backend_native_ms']:.2f} | {row['backend_native_ratio']:.2f} |"
                     rows.append(row)
-                    print(f"| {task} | {label} | {D} | {H} | {B} | {T} | {row['custom_ms']:.2f} | "
-                          f"{row['native_ms']:.2f} | {row['ratio']:.2f} | {row['custom_steps_per_s']:,.0f} "
-                          + switched, flush=True)
+                    print(f"| {task} | {label} | {D} | {H} | {B} | {T} | {row['native_ms']:.2f} | "
+                          f"{row['custom_ms']:.2f} | {row['ratio']:.2f} | {row['bptt_ms']:.2f} | "
+                          f"{row['bptt_ratio']:.2f} | {row['bptt_steps_per_s']:,.0f} " + switched, flush=True)
     if args.json:
         tmp = args.json.with_suffix(".tmp")
         tmp.write_text(json.dumps({"device": str(device), "torch": torch.__version__,

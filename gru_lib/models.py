@@ -65,13 +65,15 @@ class PianoRollModel(nn.Module):
     """
 
     def __init__(self, kind: str, keys: int, hidden_size: int, init_scale: float = 0.1,
-                 **cell_options):
+                 backend: str = "auto", **cell_options):
         super().__init__()
         if isinstance(keys, bool) or not isinstance(keys, int) or keys < 1:
             raise ValueError(f"keys must be a positive integer (the roll's width K), got {keys!r}")
         self.kind, self.keys, self.init_scale = kind, keys, float(init_scale)
         self.cell_options = dict(cell_options)
-        self.rnn = Recurrent.make(kind, keys, hidden_size, init_scale=init_scale, **cell_options)
+        # backend "auto": the hand-written backward (gru_lib/bptt.py) where the cell has one.
+        self.rnn = Recurrent.make(kind, keys, hidden_size, backend=backend, init_scale=init_scale,
+                                  **cell_options)
         self.readout = nn.Linear(hidden_size, keys)                # W_o: (K, H), b_o: (K,)
         # Uniform in ±0.1 like the cells, as the authors' code does for every layer
         # (irange: 0.1 in librnn's exp/music/jsb/*.yaml); biases start at 0.

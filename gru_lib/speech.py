@@ -375,7 +375,7 @@ class SpeechModel(nn.Module):
     """
 
     def __init__(self, kind, hidden_size, frame_size=FRAME, components=COMPONENTS, min_std=MIN_STD,
-                 init_scale=0.1, init_std=INIT_STD, **cell_options):
+                 init_scale=0.1, init_std=INIT_STD, backend="auto", **cell_options):
         super().__init__()
         for name, value in (("frame_size", frame_size), ("components", components)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -387,8 +387,8 @@ class SpeechModel(nn.Module):
         self.kind, self.frame_size, self.components = kind, frame_size, components
         self.min_std, self.init_scale, self.init_std = float(min_std), float(init_scale), float(init_std)
         self.cell_options = dict(cell_options)
-        self.rnn = Recurrent.make(kind, 2 * frame_size, hidden_size, init_scale=init_scale,
-                                  **cell_options)
+        self.rnn = Recurrent.make(kind, 2 * frame_size, hidden_size, backend=backend,
+                                  init_scale=init_scale, **cell_options)
         self.readout = nn.Linear(hidden_size, mixture.n_outputs(components, frame_size))  # (420, H)
         # The output layer starts near the data's own distribution, whatever h is:
         # - mixing logits: weights uniform in ±0.1, as every layer in the authors' code;
