@@ -68,6 +68,20 @@ def run(cell: RecurrentCell, x: Tensor, lengths: Tensor | None, state: tuple) ->
     return outputs * alive, tuple(s[last] for s in states)
 
 
+# σ'(pre) and tanh'(pre) from the activation y, fused with the product by g (one kernel, and
+# no temporaries: at (T, B, H) sizes, allocating temporaries costs more than the arithmetic).
+def _sigmoid_slope(g: Tensor, y: Tensor, out: Tensor | None = None) -> Tensor:
+    """g ⊙ y(1 - y), y = σ(pre)."""
+    return torch.ops.aten.sigmoid_backward(g, y) if out is None else \
+        torch.ops.aten.sigmoid_backward.grad_input(g, y, grad_input=out)
+
+
+def _tanh_slope(g: Tensor, y: Tensor, out: Tensor | None = None) -> Tensor:
+    """g ⊙ (1 - y²), y = tanh(pre)."""
+    return torch.ops.aten.tanh_backward(g, y) if out is None else \
+        torch.ops.aten.tanh_backward.grad_input(g, y, grad_input=out)
+
+
 def _shifted(first: Tensor, states: Tensor) -> Tensor:
     """(h_0, h_1, ..., h_{T-1}) from h_0 and (h_1, ..., h_T): the state each step started from."""
     return torch.cat([first.unsqueeze(0), states[:-1]])
@@ -99,14 +113,13 @@ class TanhThroughTime(torch.autograd.Function):
     def backward(ctx, d_out):                                    # d_out: (T, B, H)
         hs, h0, U_t = ctx.saved_tensors
         T = hs.shape[0]
-        slope = 1 - hs * hs                                      # tanh'(pre_t) = 1 - h_t²
         d_pre = torch.empty_like(hs)
-        d_pre_at, d_out_at, slope_at = d_pre.unbind(0), d_out.unbind(0), slope.unbind(0)
+        d_pre_at, d_out_at, h_at = d_pre.unbind(0), d_out.unbind(0), hs.unbind(0)
         U = U_t.t()
-        torch.mul(d_out_at[-1], slope_at[-1], out=d_pre_at[-1])
+        _tanh_slope(d_out_at[-1], h_at[-1], out=d_pre_at[-1])
         for t in range(T - 2, -1, -1):
             torch.addmm(d_out_at[t], d_pre_at[t + 1], U, out=d_pre_at[t])   # dh_t
-            d_pre_at[t].mul_(slope_at[t])                                   # dpre_t = dh_t ⊙ tanh'
+            _tanh_slope(d_pre_at[t], h_at[t], out=d_pre_at[t])              # dpre_t = dh_t ⊙ (1 - h_t²)
         return d_pre, d_pre[0] @ U, _flat_mm(_shifted(h0, hs), d_pre)
 
 
@@ -149,20 +162,23 @@ class PaperGRUThroughTime(torch.autograd.Function):
         H = G // 3
         U_rz_t, U_cand_t = U_t[:, :2 * H], U_t[:, 2 * H:]
         h_prev = _shifted(h0, hs)                                           # (T, B, H)
-        # Every gate of every step again, at once.
-        rz = torch.sigmoid(xw[..., :2 * H] + h_prev @ U_rz_t)
+        # Every gate of every step again, at once (in place: no temporaries).
+        rz = (h_prev @ U_rz_t).add_(xw[..., :2 * H]).sigmoid_()
         r, z = rz[..., :H], rz[..., H:]
         r_h = r * h_prev
-        cand = torch.tanh(xw[..., 2 * H:] + r_h @ U_cand_t)
+        cand = (r_h @ U_cand_t).add_(xw[..., 2 * H:]).tanh_()
         # Chain-rule coefficients: dpre_h̃ = dh ⊙ k_cand; [dpre_r, dpre_z] = [d(r⊙h), dh] ⊙ k_rz.
-        k_cand = z * (1 - cand * cand)
-        k_rz = torch.stack([h_prev * r * (1 - r), (cand - h_prev) * z * (1 - z)], 2)  # (T, B, 2, H)
-        keep = 1 - z                                                        # ∂h_t/∂h_{t-1}, direct path
+        k_cand = _tanh_slope(z, cand)                                       # z (1 - h̃²)
+        k_rz = xw.new_empty(T, B, 2, H)
+        _sigmoid_slope(h_prev, r, out=k_rz[:, :, 0])                        # h_{t-1} r(1-r)
+        _sigmoid_slope(torch.sub(cand, h_prev, out=k_rz[:, :, 1]), z, out=k_rz[:, :, 1])  # (h̃-h) z(1-z)
+        keep = torch.neg(z).add_(1)                                         # ∂h_t/∂h_{t-1}, direct path
 
         # d_both[t] = [d(r⊙h_{t-1}), dh_t]; dh_t starts as dout_t and gathers what t+1 sends back.
-        d_both = torch.empty(T, B, 2, H, dtype=xw.dtype, device=xw.device)
+        d_both = xw.new_empty(T, B, 2, H)
         d_both[:, :, 1] = d_out
-        d_pre_rz, d_pre_cand = xw.new_empty(T, B, 2 * H), xw.new_empty(T, B, H)
+        d_xw = xw.new_empty(T, B, G)
+        d_pre_rz, d_pre_cand = d_xw[..., :2 * H], d_xw[..., 2 * H:]
         U_rz, U_cand = U_rz_t.t(), U_cand_t.t()
         both_at, d_rh_at, dh_at = d_both.unbind(0), d_both[:, :, 0].unbind(0), d_both[:, :, 1].unbind(0)
         d_pre_rz_at, d_pre_rz2_at = d_pre_rz.unbind(0), d_pre_rz.view(T, B, 2, H).unbind(0)
@@ -178,7 +194,7 @@ class PaperGRUThroughTime(torch.autograd.Function):
                 dh_at[t - 1].addcmul_(d_rh_at[t], r_at[t])                  # + d(r⊙h) ⊙ r
         dh0 = d_pre_rz[0] @ U_rz + d_both[0, :, 1] * keep[0] + d_both[0, :, 0] * r[0]
         d_U_t = torch.cat([_flat_mm(h_prev, d_pre_rz), _flat_mm(r_h, d_pre_cand)], 1)
-        return torch.cat([d_pre_rz, d_pre_cand], 2), dh0, d_U_t
+        return d_xw, dh0, d_U_t
 
 
 class TorchGRUThroughTime(torch.autograd.Function):
@@ -219,13 +235,14 @@ class TorchGRUThroughTime(torch.autograd.Function):
         H = G // 3
         h_prev = _shifted(h0, hs)
         uh = torch.addmm(b_hh, h_prev.reshape(-1, H), U_t).view(T, B, G)
-        rz = torch.sigmoid(xw[..., :2 * H] + uh[..., :2 * H])
+        rz = torch.add(xw[..., :2 * H], uh[..., :2 * H]).sigmoid_()
         r, z = rz[..., :H], rz[..., H:]
-        n = torch.tanh(xw[..., 2 * H:] + r * uh[..., 2 * H:])
-        k_n = (1 - z) * (1 - n * n)                                          # dpre_n = dh ⊙ k_n
-        k_uh = torch.stack([k_n * uh[..., 2 * H:] * r * (1 - r),           # d(uh_r)
-                            (h_prev - n) * z * (1 - z),                      # d(uh_z)
-                            k_n * r], 2)                                     # d(uh_n)   (T, B, 3, H)
+        n = torch.addcmul(xw[..., 2 * H:], r, uh[..., 2 * H:]).tanh_()
+        k_n = _tanh_slope(torch.neg(z).add_(1), n)                           # dpre_n = dh ⊙ (1-z)(1-n²)
+        k_uh = xw.new_empty(T, B, 3, H)                                      # d(uh) = dh ⊙ k_uh:
+        _sigmoid_slope(torch.mul(k_n, uh[..., 2 * H:], out=k_uh[:, :, 0]), r, out=k_uh[:, :, 0])  # uh_r
+        _sigmoid_slope(torch.sub(h_prev, n, out=k_uh[:, :, 1]), z, out=k_uh[:, :, 1])             # uh_z
+        torch.mul(k_n, r, out=k_uh[:, :, 2])                                                      # uh_n
 
         dh = d_out.clone()                                                   # dh_t, filled backwards
         d_uh = xw.new_empty(T, B, G)
@@ -239,8 +256,10 @@ class TorchGRUThroughTime(torch.autograd.Function):
                 dh_at[t - 1].addmm_(d_uh_at[t], U)                           # + d(uh) U
                 dh_at[t - 1].addcmul_(dh_at[t], z_at[t])                     # + dh ⊙ z
         dh0 = d_uh[0] @ U + dh[0] * z[0]
-        d_xw = torch.cat([d_uh[..., :2 * H], dh * k_n], 2)                   # xw_r, xw_z meet uh_r, uh_z
-        return d_xw, dh0, _flat_mm(h_prev, d_uh), d_uh.sum((0, 1))
+        d_U_t, d_b_hh = _flat_mm(h_prev, d_uh), d_uh.sum((0, 1))
+        d_xw = d_uh                                  # xw_r, xw_z enter where uh_r, uh_z do ...
+        torch.mul(dh, k_n, out=d_xw[..., 2 * H:])    # ... but xw_n outside r ⊙ (.): reuse the buffer
+        return d_xw, dh0, d_U_t, d_b_hh
 
 
 class LSTMThroughTime(torch.autograd.Function):
@@ -290,18 +309,25 @@ class LSTMThroughTime(torch.autograd.Function):
         H = G // 4
         h_prev, c_prev = _shifted(h0, hs), _shifted(c0, cs)
         pre = torch.addmm(xw.reshape(-1, G), h_prev.reshape(-1, H), U_t).view(T, B, G)
-        i, f, cand, o = pre.chunk(4, 2)
+        i, f, cand, o = pre.chunk(4, 2)                          # activations, made in place:
         if V is not None:
-            i, f, o = i + V[0] * c_prev, f + V[1] * c_prev, o + V[2] * cs
-        i, f, cand, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(cand), torch.sigmoid(o)
+            i.addcmul_(c_prev, V[0])
+            f.addcmul_(c_prev, V[1])
+            o.addcmul_(cs, V[2])
+        pre[..., :2 * H].sigmoid_()
+        cand.tanh_()
+        o.sigmoid_()
         tanh_c = torch.tanh(cs)
-        k_o = tanh_c * o * (1 - o)                                           # dpre_o = dh ⊙ k_o
-        k_c = o * (1 - tanh_c * tanh_c)                                      # dc += dh ⊙ k_c
-        k_ifc = torch.stack([cand * i * (1 - i), c_prev * f * (1 - f), i * (1 - cand * cand)], 2)
+        k_o = _sigmoid_slope(tanh_c, o)                                      # dpre_o = dh ⊙ k_o
+        k_c = _tanh_slope(o, tanh_c)                                         # dc += dh ⊙ k_c
+        k_ifc = xw.new_empty(T, B, 3, H)                                     # dpre_i,f,c̃ = dc ⊙ k_ifc
+        _sigmoid_slope(cand, i, out=k_ifc[:, :, 0])
+        _sigmoid_slope(c_prev, f, out=k_ifc[:, :, 1])
+        _tanh_slope(i, cand, out=k_ifc[:, :, 2])
         k_carry = f                                                          # dc_{t-1} = dc ⊙ k_carry
         if V is not None:
-            k_c = k_c + k_o * V[2]
-            k_carry = f + k_ifc[:, :, 0] * V[0] + k_ifc[:, :, 1] * V[1]
+            k_c.addcmul_(k_o, V[2])
+            k_carry = torch.addcmul(f, k_ifc[:, :, 0], V[0]).addcmul_(k_ifc[:, :, 1], V[1])
 
         d_pre = xw.new_empty(T, B, G)
         dh, dc = xw.new_empty(B, H), xw.new_empty(B, H)          # scratch
@@ -323,7 +349,7 @@ class LSTMThroughTime(torch.autograd.Function):
         dh0, dc0 = d_pre[0] @ U, dc * k_carry[0]
         d_V = None
         if V is not None:
-            d_V = torch.stack([(d_pre[..., :H] * c_prev).sum((0, 1)),
-                               (d_pre[..., H:2 * H] * c_prev).sum((0, 1)),
-                               (d_pre[..., 3 * H:] * cs).sum((0, 1))])
+            product = torch.empty_like(cs)
+            d_V = torch.stack([torch.mul(d_pre[..., k * H:(k + 1) * H], c, out=product).sum((0, 1))
+                               for k, c in ((0, c_prev), (1, c_prev), (3, cs))])
         return d_pre, dh0, dc0, _flat_mm(h_prev, d_pre), d_V
