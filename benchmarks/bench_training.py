@@ -7,7 +7,9 @@ Throughput: time steps per second of real (unpadded) data through one training u
 (forward, backward, clipping, RMSProp; no weight noise, which costs the same for all
 models), at the paper's sizes (tanh 100 / GRU 46 / LSTM 36), median over repeated epochs
 of JSB's training set. Memory: what autograd keeps for backpropagation through time over
-the longest MuseData test piece (4,273 steps), and on CUDA the allocator's peak.
+the longest MuseData test piece (4,273 steps), and on CUDA the allocator's peak. Each model
+runs with both backends of its recurrent layer: "python" (autograd through the readable
+loop) and "bptt" (the hand-written backward of gru_lib/bptt.py, what the models use).
 """
 from __future__ import annotations
 
@@ -29,8 +31,11 @@ from gru_lib.train import RMSPropMomentum, make_model  # noqa: E402
 KINDS = ("tanh", "gru", "lstm")
 
 
-def throughput(kind, rolls, batch_size, epochs, device):
-    model = make_model(kind, 88, PAPER_UNITS["music"][kind]).to(device)
+BACKENDS = ("python", "bptt")
+
+
+def throughput(kind, backend, rolls, batch_size, epochs, device):
+    model = make_model(kind, 88, PAPER_UNITS["music"][kind], backend=backend).to(device)
     optimizer = RMSPropMomentum(model.parameters(), lr=1e-3)
     per_epoch = []
     for epoch in range(epochs):
@@ -49,14 +54,14 @@ def throughput(kind, rolls, batch_size, epochs, device):
     return statistics.median(per_epoch[1:] or per_epoch)     # the first epoch warms up
 
 
-def saved_memory(kind, piece, device):
+def saved_memory(kind, backend, piece, device):
     """MB of tensors autograd saves for the backward pass over one piece, plus the CUDA peak.
 
     Counting the saved tensors (each storage once) measures exactly what backpropagation
     through time keeps alive, independent of the allocator and of whatever else the process
     holds; on CUDA the allocator's peak is reported too.
     """
-    model = make_model(kind, 88, PAPER_UNITS["music"][kind]).to(device)
+    model = make_model(kind, 88, PAPER_UNITS["music"][kind], backend=backend).to(device)
     x = piece.unsqueeze(1).to(device)                         # (T, 1, 88)
     storages = {}
 
@@ -90,16 +95,19 @@ def main(argv=None):
     longest = max(music.load_music("musedata", "test", folder=args.data, progress=False), key=len)
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads; "
           f"JSB train ({len(jsb)} pieces), batch {args.batch_size}, median of epochs 2..{args.epochs}\n")
-    print(f"| model | units | train steps/s (JSB) | saved for backward, {len(longest)}-step MuseData piece |"
-          + (" CUDA peak |" if device.type == "cuda" else ""))
-    print("|---|---|---|---|" + ("---|" if device.type == "cuda" else ""))
+    print(f"| model | units | backend | train steps/s (JSB) | saved for backward, {len(longest)}-step "
+          f"MuseData piece |" + (" CUDA peak |" if device.type == "cuda" else ""))
+    print("|---|---|---|---|---|" + ("---|" if device.type == "cuda" else ""))
     rows = []
     for kind in KINDS:
-        speed = throughput(kind, jsb, args.batch_size, args.epochs, device)
-        memory = saved_memory(kind, longest, device)
-        rows.append(dict(model=kind, units=PAPER_UNITS["music"][kind], steps_per_s=speed, **memory))
-        cuda = f" {memory['cuda_peak_mb']:.1f} MB |" if memory["cuda_peak_mb"] is not None else ""
-        print(f"| {kind} | {rows[-1]['units']} | {speed:,.0f} | {memory['saved_mb']:.1f} MB |{cuda}", flush=True)
+        for backend in BACKENDS:
+            speed = throughput(kind, backend, jsb, args.batch_size, args.epochs, device)
+            memory = saved_memory(kind, backend, longest, device)
+            rows.append(dict(model=kind, units=PAPER_UNITS["music"][kind], backend=backend,
+                             steps_per_s=speed, **memory))
+            cuda = f" {memory['cuda_peak_mb']:.1f} MB |" if memory["cuda_peak_mb"] is not None else ""
+            print(f"| {kind} | {rows[-1]['units']} | {backend} | {speed:,.0f} | {memory['saved_mb']:.1f} MB |"
+                  f"{cuda}", flush=True)
     if args.json:
         tmp = args.json.with_suffix(".tmp")
         tmp.write_text(json.dumps({"device": str(device), "torch": torch.__version__, "rows": rows}, indent=1))

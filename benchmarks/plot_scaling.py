@@ -3,7 +3,8 @@
     python benchmarks/plot_scaling.py --out data/results/benchmarks/scaling.png
 
 Forward+backward, batch 32, input 88 (music); median of interleaved runs as in
-bench_cells.py. Left: T = 100, hidden size 16..256. Right: hidden size at the paper's music
+bench_cells.py: the readable loop (backend="python"), the hand-written backward
+(backend="bptt") and torch.nn. Left: T = 100, hidden size 16..256. Right: hidden size at the paper's music
 sizes, T = 25..1000. Writes the PNG and a JSON of the numbers beside it.
 """
 from __future__ import annotations
@@ -71,6 +72,9 @@ def draw(data, out):
             runs = data[key][label]
             ax.plot(xs, [1e6 * r["custom"] / T_of(i) for i, r in enumerate(runs)], "o-", color=colour,
                     label=f"gru_lib {label}")
+            if all("bptt" in r for r in runs):
+                ax.plot(xs, [1e6 * r["bptt"] / T_of(i) for i, r in enumerate(runs)], "^:", color=colour,
+                        label=f"gru_lib {label}, backend='bptt'")
             ax.plot(xs, [1e6 * r["native"] / T_of(i) for i, r in enumerate(runs)], "s--", color=colour,
                     alpha=0.6, label=f"nn.{native_cls.__name__ if isinstance(native_cls, type) else 'RNN'}")
     left.set(xscale="log", yscale="log", xlabel="hidden units (T = 100)", ylabel="µs per time step (fwd+bwd)")
