@@ -4,13 +4,17 @@ Autograd records every small op of every step and replays them backwards one by 
 cell of 36 units that bookkeeping costs more than the arithmetic. Here each cell's backward
 pass is derived on paper and written as a short loop:
 
-* The forward pass keeps only h_t (and c_t). Each step's gates live in scratch buffers that
-  the next step overwrites.
-* The backward pass first recomputes the gates of all steps at once from the stored states:
-  one (T*B, H) matmul instead of T small ones. It then turns them into the per-step
-  coefficients K_t of the chain rule. What must still run step by step, backwards, is only
-  the recurrence itself: dh_{t-1} = dout_{t-1} + (dh_t ⊙ K_t) U + ... (a few ops per step).
+* The forward pass computes each step's gates in scratch buffers, with a handful of fused,
+  in-place ops, and keeps h_t (and c_t) and the gates: one copy per step. Nothing is
+  recorded for autograd inside the loop.
+* The backward pass turns the kept gates into the per-step coefficients K_t of the chain
+  rule for all steps at once. What must still run step by step, backwards, is only the
+  recurrence itself: dh_{t-1} = dout_{t-1} + (dh_t ⊙ K_t) U + ... (3-6 ops per step).
 * Weight gradients need no loop: dU^T = Σ_t h_{t-1}^T dpre_t is one matmul over all steps.
+
+Keeping the gates costs memory; recomputing them costs one (T*B, H) matmul in the backward
+pass. The torch-form GRU recomputes (its U h is one matmul, and copying its four per-step
+tensors measured slower at small sizes); the others keep. Both ways are exact.
 
 Notation: pre_t = W x_t + U h_{t-1} + b is a gate's pre-activation, and dX means ∂L/∂X.
 ``xw`` is W x + b for all steps (the cell's input projection). ``U_t`` is U^T, shape
@@ -142,42 +146,43 @@ class PaperGRUThroughTime(torch.autograd.Function):
         T, B, G = xw.shape
         H = G // 3
         U_rz_t, U_cand_t = U_t[:, :2 * H], U_t[:, 2 * H:]
-        rz, r_h, cand = xw.new_empty(B, 2 * H), xw.new_empty(B, H), xw.new_empty(B, H)  # scratch
-        r, z = rz[:, :H], rz[:, H:]
+        gates = torch.empty_like(xw)                             # (T, B, 3H): r, z, h̃, kept
+        step_gates = xw.new_empty(B, G)                          # scratch: this step's r, z, h̃
+        rz, cand = step_gates[:, :2 * H], step_gates[:, 2 * H:]
+        r, z, r_h = rz[:, :H], rz[:, H:], xw.new_empty(B, H)
         hs = xw.new_empty(T, B, H)
-        h_at, xw_rz_at, xw_cand_at = hs.unbind(0), xw[..., :2 * H].unbind(0), xw[..., 2 * H:].unbind(0)
+        h_at, gates_at = hs.unbind(0), gates.unbind(0)
+        xw_rz_at, xw_cand_at = xw[..., :2 * H].unbind(0), xw[..., 2 * H:].unbind(0)
         h = h0
         for t in range(T):
             torch.addmm(xw_rz_at[t], h, U_rz_t, out=rz).sigmoid_()   # r, z = σ(W x + U h_{t-1})
             torch.mul(r, h, out=r_h)                                  # r ⊙ h_{t-1}
             torch.addmm(xw_cand_at[t], r_h, U_cand_t, out=cand).tanh_()  # h̃ = tanh(W x + U(r ⊙ h))
             h = torch.lerp(h, cand, z, out=h_at[t])                   # h = h_{t-1} + z (h̃ - h_{t-1})
-        ctx.save_for_backward(xw, h0, U_t, hs)
+            gates_at[t].copy_(step_gates)
+        ctx.save_for_backward(gates, h0, U_t, hs)
         return hs
 
     @staticmethod
     def backward(ctx, d_out):
-        xw, h0, U_t, hs = ctx.saved_tensors
-        T, B, G = xw.shape
+        gates, h0, U_t, hs = ctx.saved_tensors
+        T, B, G = gates.shape
         H = G // 3
         U_rz_t, U_cand_t = U_t[:, :2 * H], U_t[:, 2 * H:]
         h_prev = _shifted(h0, hs)                                           # (T, B, H)
-        # Every gate of every step again, at once (in place: no temporaries).
-        rz = (h_prev @ U_rz_t).add_(xw[..., :2 * H]).sigmoid_()
-        r, z = rz[..., :H], rz[..., H:]
+        r, z, cand = gates.split(H, 2)
         r_h = r * h_prev
-        cand = (r_h @ U_cand_t).add_(xw[..., 2 * H:]).tanh_()
         # Chain-rule coefficients: dpre_h̃ = dh ⊙ k_cand; [dpre_r, dpre_z] = [d(r⊙h), dh] ⊙ k_rz.
         k_cand = _tanh_slope(z, cand)                                       # z (1 - h̃²)
-        k_rz = xw.new_empty(T, B, 2, H)
+        k_rz = gates.new_empty(T, B, 2, H)
         _sigmoid_slope(h_prev, r, out=k_rz[:, :, 0])                        # h_{t-1} r(1-r)
         _sigmoid_slope(torch.sub(cand, h_prev, out=k_rz[:, :, 1]), z, out=k_rz[:, :, 1])  # (h̃-h) z(1-z)
         keep = torch.neg(z).add_(1)                                         # ∂h_t/∂h_{t-1}, direct path
 
         # d_both[t] = [d(r⊙h_{t-1}), dh_t]; dh_t starts as dout_t and gathers what t+1 sends back.
-        d_both = xw.new_empty(T, B, 2, H)
+        d_both = gates.new_empty(T, B, 2, H)
         d_both[:, :, 1] = d_out
-        d_xw = xw.new_empty(T, B, G)
+        d_xw = gates.new_empty(T, B, G)
         d_pre_rz, d_pre_cand = d_xw[..., :2 * H], d_xw[..., 2 * H:]
         U_rz, U_cand = U_rz_t.t(), U_cand_t.t()
         both_at, d_rh_at, dh_at = d_both.unbind(0), d_both[:, :, 0].unbind(0), d_both[:, :, 1].unbind(0)
@@ -234,7 +239,7 @@ class TorchGRUThroughTime(torch.autograd.Function):
         T, B, G = xw.shape
         H = G // 3
         h_prev = _shifted(h0, hs)
-        uh = torch.addmm(b_hh, h_prev.reshape(-1, H), U_t).view(T, B, G)
+        uh = torch.addmm(b_hh, h_prev.reshape(-1, H), U_t).view(T, B, G)    # U h + b_hh again, one matmul
         rz = torch.add(xw[..., :2 * H], uh[..., :2 * H]).sigmoid_()
         r, z = rz[..., :H], rz[..., H:]
         n = torch.addcmul(xw[..., 2 * H:], r, uh[..., 2 * H:]).tanh_()
@@ -282,7 +287,8 @@ class LSTMThroughTime(torch.autograd.Function):
         i_f, i_f2 = pre[:, :2 * H], pre[:, :2 * H].view(B, 2, H)
         tanh_c = xw.new_empty(B, H)
         hs, cs = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
-        h_at, c_at, xw_at = hs.unbind(0), cs.unbind(0), xw.unbind(0)
+        gates = torch.empty_like(xw)                             # (T, B, 4H): i, f, c̃, o, kept
+        h_at, c_at, xw_at, gates_at = hs.unbind(0), cs.unbind(0), xw.unbind(0), gates.unbind(0)
         if V is not None:
             V_if, V_o = V[:2], V[2]
             c1_at = (c0.unsqueeze(1),) + cs.unsqueeze(2).unbind(0)   # c_{t-1} as (B, 1, H)
@@ -299,28 +305,21 @@ class LSTMThroughTime(torch.autograd.Function):
             o.sigmoid_()                                         # o_t
             torch.tanh(c, out=tanh_c)
             h = torch.mul(o, tanh_c, out=h_at[t])                # h_t = o ⊙ tanh(c_t)
-        ctx.save_for_backward(xw, h0, c0, U_t, V, hs, cs)
+            gates_at[t].copy_(pre)
+        ctx.save_for_backward(gates, h0, c0, U_t, V, hs, cs)
         return hs, cs
 
     @staticmethod
     def backward(ctx, d_hs, d_cs):
-        xw, h0, c0, U_t, V, hs, cs = ctx.saved_tensors
-        T, B, G = xw.shape
+        gates, h0, c0, U_t, V, hs, cs = ctx.saved_tensors
+        T, B, G = gates.shape
         H = G // 4
         h_prev, c_prev = _shifted(h0, hs), _shifted(c0, cs)
-        pre = torch.addmm(xw.reshape(-1, G), h_prev.reshape(-1, H), U_t).view(T, B, G)
-        i, f, cand, o = pre.chunk(4, 2)                          # activations, made in place:
-        if V is not None:
-            i.addcmul_(c_prev, V[0])
-            f.addcmul_(c_prev, V[1])
-            o.addcmul_(cs, V[2])
-        pre[..., :2 * H].sigmoid_()
-        cand.tanh_()
-        o.sigmoid_()
+        i, f, cand, o = gates.chunk(4, 2)
         tanh_c = torch.tanh(cs)
         k_o = _sigmoid_slope(tanh_c, o)                                      # dpre_o = dh ⊙ k_o
         k_c = _tanh_slope(o, tanh_c)                                         # dc += dh ⊙ k_c
-        k_ifc = xw.new_empty(T, B, 3, H)                                     # dpre_i,f,c̃ = dc ⊙ k_ifc
+        k_ifc = gates.new_empty(T, B, 3, H)                                  # dpre_i,f,c̃ = dc ⊙ k_ifc
         _sigmoid_slope(cand, i, out=k_ifc[:, :, 0])
         _sigmoid_slope(c_prev, f, out=k_ifc[:, :, 1])
         _tanh_slope(i, cand, out=k_ifc[:, :, 2])
@@ -329,8 +328,8 @@ class LSTMThroughTime(torch.autograd.Function):
             k_c.addcmul_(k_o, V[2])
             k_carry = torch.addcmul(f, k_ifc[:, :, 0], V[0]).addcmul_(k_ifc[:, :, 1], V[1])
 
-        d_pre = xw.new_empty(T, B, G)
-        dh, dc = xw.new_empty(B, H), xw.new_empty(B, H)          # scratch
+        d_pre = gates.new_empty(T, B, G)
+        dh, dc = gates.new_empty(B, H), gates.new_empty(B, H)          # scratch
         dc1 = dc.unsqueeze(1)                                    # (B, 1, H), broadcasts over i, f, c̃
         U = U_t.t()
         d_pre_at, d_pre_ifc_at = d_pre.unbind(0), d_pre[..., :3 * H].view(T, B, 3, H).unbind(0)
