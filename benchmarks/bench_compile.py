@@ -30,13 +30,15 @@ def compiled_layer(cell):
 
     def run(x):                                               # (T, B, D) -> (T, B, H)
         xw = cell.input_projection(x)
-        weights = cell.step_weights()
 
         def step(state, xw_t):
-            h, c = cell.step((xw_t,), state, weights)
-            return (h.clone(), c.clone()), h.clone()          # scan forbids aliased outputs
+            # scan forbids aliasing among its inputs and outputs: the weight views are made
+            # inside the body, and every output is a fresh tensor.
+            h, c = cell.step((xw_t,), state, cell.step_weights())
+            return (h.clone(), c.clone()), h.clone()
 
-        _, hs = scan(step, cell.initial_state(x.shape[1], x), xw)
+        h0, c0 = (x.new_zeros(x.shape[1], cell.hidden_size) for _ in range(2))  # two tensors, not one
+        _, hs = scan(step, (h0, c0), xw)
         return hs
 
     return torch.compile(run, fullgraph=True)
