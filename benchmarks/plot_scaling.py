@@ -63,7 +63,7 @@ def draw(data, out):
 
     hidden_sizes, lengths = data["hidden_sizes"], data["lengths"]
     cells = [c for c in CELLS if c[0] in SHOWN]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4))
     colours = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
     for label, kind, _, native_cls in cells:
         colour = colours[kind]
@@ -84,7 +84,7 @@ def draw(data, out):
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.grid(True, which="both", alpha=0.3)
-    right.legend(fontsize=7)
+    right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))   # beside, not over, the lines
     fig.suptitle(f"custom cells vs torch.nn, batch {data['batch']}, {data['device']}, "
                  f"{data['threads']} thread(s)")
     fig.tight_layout()
