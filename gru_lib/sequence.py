@@ -40,8 +40,8 @@ class Recurrent(nn.Module):
     (tanh, GRU variant="torch", LSTM peepholes=False; no fixed gates) to nn.RNN / nn.GRU /
     nn.LSTM's fused kernel with the cell's own parameters -- same numbers, native speed.
     ``backend="bptt"`` runs the same equations with the backward pass through time written
-    by hand (see gru_lib/bptt.py): faster than autograd through the loop (up to 3x for small
-    batches), for every cell without fixed or coupled gates. ``return_gates=True`` runs the
+    by hand (see gru_lib/bptt.py): 1.05-3.4x faster than autograd through the loop (most at
+    batch 1; benchmarks/bench_cells.py), for every cell without fixed or coupled gates. ``return_gates=True`` runs the
     python loop for that call, since bptt keeps no gates. ``backend="auto"`` picks "bptt"
     where the cell allows it and "python" otherwise; the models use it.
     """
