@@ -211,7 +211,8 @@ class TorchGRUThroughTime(torch.autograd.Function):
         h_t  = n + z ⊙ (h_{t-1} - n)
 
     Backward: every pre-activation's gradient is dh_t times a coefficient known in advance:
-        dpre_n = dh ⊙ (1-z)(1-n²),  d(uh) = dh ⊙ [dpre_n/dh ⊙ uh_n ⊙ r(1-r),  (h_{t-1}-n) ⊙ z(1-z),  dpre_n/dh ⊙ r]
+        dpre_n = dh ⊙ k_n,              k_n = (1-z)(1-n²)
+        d(uh)  = dh ⊙ [k_n ⊙ uh_n ⊙ r(1-r),  (h_{t-1} - n) ⊙ z(1-z),  k_n ⊙ r]     (blocks r, z, n)
         dh_{t-1} = dout_{t-1} + dh ⊙ z + d(uh) U
     so the loop is three ops per step.
     """
@@ -228,7 +229,7 @@ class TorchGRUThroughTime(torch.autograd.Function):
         for t in range(T):
             torch.addmm(b_hh, h, U_t, out=uh)                            # U h_{t-1} + b_hh
             torch.add(xw_rz_at[t], uh_rz, out=rz).sigmoid_()             # r, z
-            torch.addcmul(xw_n_at[t], r, uh_n, out=n).tanh_()            # n = tanh(W_n x + r ⊙ (U_n h + b_hn))
+            torch.addcmul(xw_n_at[t], r, uh_n, out=n).tanh_()            # n = tanh(W_n x + r ⊙ uh_n)
             h = torch.lerp(n, h, z, out=h_at[t])                         # h = (1 - z) n + z h_{t-1}
         ctx.save_for_backward(xw, h0, U_t, b_hh, hs)
         return hs
