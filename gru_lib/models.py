@@ -60,6 +60,9 @@ def nll_sum(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tup
 class PianoRollModel(nn.Module):
     """Recurrent layer -> linear -> K independent sigmoids (the sigmoid lives in the loss).
 
+    ``backend`` is the recurrent layer's (see Recurrent): "auto" (default) takes the
+    hand-written backward where the cell has one. ``cell_options`` go to the cell.
+
     >>> model = PianoRollModel("gru", keys=88, hidden_size=46)
     >>> logits = model(torch.zeros(100, 8, 88))            # (T, B, K) -> (T, B, K)
     """

@@ -41,9 +41,10 @@ class Recurrent(nn.Module):
     nn.LSTM's fused kernel with the cell's own parameters -- same numbers, native speed.
     ``backend="bptt"`` runs the same equations with the backward pass through time written
     by hand (see gru_lib/bptt.py): 1.05-3.4x faster than autograd through the loop (most at
-    batch 1; benchmarks/bench_cells.py), for every cell without fixed or coupled gates. ``return_gates=True`` runs the
-    python loop for that call, since bptt keeps no gates. ``backend="auto"`` picks "bptt"
-    where the cell allows it and "python" otherwise; the models use it.
+    batch 1; benchmarks/bench_cells.py), for every cell without fixed or coupled gates.
+    ``return_gates=True`` runs the python loop for that call, since bptt keeps no per-step
+    gates for the caller. ``backend="auto"`` picks "bptt" where the cell allows it and
+    "python" otherwise; the models use it.
     """
 
     def __init__(self, cell: RecurrentCell, backend: str = "python"):

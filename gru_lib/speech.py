@@ -368,7 +368,8 @@ class SpeechModel(nn.Module):
     evaluation drive it: ``forward``, ``nll_sum`` / ``nll`` over a padded batch of frames
     (N, B, F) with lengths (B,) in frames, ``meta`` / ``from_meta`` for checkpoints, ``rnn``
     (weight noise goes on ``rnn.cell``), ``readout`` and ``keys`` (the width of one row of
-    the batch, F, under the name the loop checks).
+    the batch, F, under the name the loop checks). ``backend`` is the recurrent layer's, as in
+    PianoRollModel.
 
     >>> model = SpeechModel("gru", 227)
     >>> mix = model(torch.zeros(50, 4, 10))          # (N, B, F) -> Mixture over (N-2, B)
