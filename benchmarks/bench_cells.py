@@ -27,7 +27,6 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell, pick_device  # noqa: E402
-from gru_lib import bptt  # noqa: E402
 from gru_lib.interop import has_twin  # noqa: E402
 
 # (label, kind, options, native module builder) -- the "nearest native module" for each cell.
