@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import sys
@@ -28,6 +27,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell, pick_device  # noqa: E402
 from gru_lib.interop import has_twin  # noqa: E402
+from gru_lib.train import atomic_write  # noqa: E402
 
 # (label, kind, options, native module builder) -- the "nearest native module" for each cell.
 CELLS = [
@@ -128,11 +128,9 @@ def main(argv=None):
                           f"{row['custom_ms']:.2f} | {row['ratio']:.2f} | {row['bptt_ms']:.2f} | "
                           f"{row['bptt_ratio']:.2f} | {row['bptt_steps_per_s']:,.0f} " + switched, flush=True)
     if args.json:
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"device": str(device), "torch": torch.__version__,
-                                   "threads": torch.get_num_threads(),
-                                   "mkldnn": torch.backends.mkldnn.enabled, "rows": rows}, indent=1))
-        os.replace(tmp, args.json)
+        atomic_write(args.json, json.dumps({"device": str(device), "torch": torch.__version__,
+                                            "threads": torch.get_num_threads(),
+                                            "mkldnn": torch.backends.mkldnn.enabled, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

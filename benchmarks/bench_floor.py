@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import sys
@@ -39,6 +38,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell  # noqa: E402
+from gru_lib.train import atomic_write  # noqa: E402
 
 SIZES = {"music": (88, 36), "speech": (20, 195)}         # (input D, LSTM units H), Table 1
 
@@ -144,11 +144,9 @@ def main(argv=None):
     if not out_of_reach:
         print(f"The floor is within {args.target}x of nn.LSTM at every size measured.")
     if args.json:
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"device": "cpu", "torch": torch.__version__,
-                                   "threads": torch.get_num_threads(), "target": args.target,
-                                   "rows": rows}, indent=1))
-        os.replace(tmp, args.json)
+        atomic_write(args.json, json.dumps({"device": "cpu", "torch": torch.__version__,
+                                            "threads": torch.get_num_threads(), "target": args.target,
+                                            "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

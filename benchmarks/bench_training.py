@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import music, pick_device  # noqa: E402
 from gru_lib.budget import PAPER_UNITS  # noqa: E402
-from gru_lib.train import RMSPropMomentum, make_model  # noqa: E402
+from gru_lib.train import RMSPropMomentum, atomic_write, make_model  # noqa: E402
 
 KINDS = ("tanh", "gru", "lstm")
 
@@ -109,9 +108,7 @@ def main(argv=None):
             print(f"| {kind} | {rows[-1]['units']} | {backend} | {speed:,.0f} | {memory['saved_mb']:.1f} MB |"
                   f"{cuda}", flush=True)
     if args.json:
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"device": str(device), "torch": torch.__version__, "rows": rows}, indent=1))
-        os.replace(tmp, args.json)
+        atomic_write(args.json, json.dumps({"device": str(device), "torch": torch.__version__, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
