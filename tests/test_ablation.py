@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gru_lib import ablation as A
-from gru_lib.budget import count_parameters
+from gru_lib.experiments import ablation as A
+from gru_lib.nn.budget import count_parameters
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent

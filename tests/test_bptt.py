@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from gru_lib import Recurrent, make_cell
-from gru_lib.models import PianoRollModel
-from gru_lib.speech import SpeechModel
+from gru_lib.music.model import PianoRollModel
+from gru_lib.speech.model import SpeechModel
 
 CELLS = [("tanh", {}), ("gru", {}), ("gru", {"variant": "torch"}),
          ("lstm", {}), ("lstm", {"peepholes": False}), ("lstm", {"forget_bias": 1.0})]

@@ -1,7 +1,7 @@
 """Table 1, derived: parameter counts and matched sizes."""
 import pytest
 
-from gru_lib.budget import (PAPER_PARAMS, PAPER_UNITS, count_parameters, formula_parameters,
+from gru_lib.nn.budget import (PAPER_PARAMS, PAPER_UNITS, count_parameters, formula_parameters,
                             matched_units, paper_units, units_for_budget)
 
 

@@ -8,7 +8,10 @@ import pytest
 import torch
 
 import gru_lib.__main__ as cli
-from gru_lib.__main__ import BUDGETS, DATASETS, MODELS, PAPER_TABLE2, build_parser, main
+import gru_lib.experiments.reproduce as reproduce_mod
+from gru_lib.__main__ import build_parser, main
+from gru_lib.experiments.reproduce import BUDGETS, DATASETS, MODELS
+from gru_lib.paper import TABLE2 as PAPER_TABLE2
 
 REPO = Path(__file__).resolve().parents[1]
 MUSIC = REPO / ".." / "shared" / "data" / "music"
@@ -50,6 +53,7 @@ def test_unknown_names_list_the_valid_ones(capsys, args, valid):
 
 def test_reproduce_evaluate_and_sample_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "load_splits", fake_splits)
+    monkeypatch.setattr(reproduce_mod, "load_splits", fake_splits)
     out = tmp_path / "run"
     argv = ["reproduce", "--dataset", "jsb", "--models", "gru,tanh", "--budget", "quick",
             "--device", "cpu", "--out", str(out), "--no-progress"]
@@ -109,7 +113,7 @@ def test_quick_reproduce_on_the_real_jsb_file(tmp_path, capsys):
 def test_load_splits_chunks_only_the_training_pieces():
     """Chunking cuts training pieces into consecutive <=100-step pieces; it loses no step and
     leaves validation and test whole (they are always scored on entire pieces)."""
-    from gru_lib.__main__ import load_splits
+    from gru_lib.experiments.reproduce import load_splits
     shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "music"
     if not shared.is_dir():
         pytest.skip("the shared data copies (../shared/data/music) are not here")

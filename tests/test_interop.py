@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from gru_lib import Recurrent, make_cell
-from gru_lib.interop import copy_from_torch, copy_to_torch, from_torch, to_torch
+from gru_lib.nn.interop import copy_from_torch, copy_to_torch, from_torch, to_torch
 
 TWINS = [("tanh", {}, lambda d, h: nn.RNN(d, h, nonlinearity="tanh")),
          ("gru", {"variant": "torch"}, nn.GRU),

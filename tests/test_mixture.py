@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import distributions as D
 
-from gru_lib import mixture
+from gru_lib.speech import mixture
 
 
 def reference(mix):

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from gru_lib.models import PianoRollModel, evaluate, nll_sum, shift_right
+from gru_lib.music.model import PianoRollModel, nll_sum, shift_right
+from gru_lib.training.evaluation import evaluate
 
 
 def test_shift_right_feeds_previous_step_and_silence_first():

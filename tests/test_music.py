@@ -25,6 +25,7 @@ import torch
 
 matplotlib.use("Agg")  # no display in CI
 
+from gru_lib.training.batching import batches
 from gru_lib import download, music  # noqa: E402
 
 
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.usefixtures("private_cache")   # never the user's cache
 @pytest.fixture(scope="session")
 def chorales_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chorales")
-    music.build_chorales(folder / music._CHORALES_FILE, progress=False)
+    music.build_chorales(folder / music.chorales._CHORALES_FILE, progress=False)
     return folder
 
 
@@ -54,7 +55,7 @@ README = {  # counts, train length min/mean/max, MIDI range, max notes at once (
 def test_statistics_match_the_readme(name, data_dir):
     counts, (lmin, lmean, lmax), (lo, hi), poly = README[name]
     st = music.dataset_stats(name, folder=data_dir)
-    assert tuple(st[s]["sequences"] for s in music.SPLITS) == counts
+    assert tuple(st[s]["sequences"] for s in music.data.SPLITS) == counts
     assert st["train"]["length_min"] == lmin and st["train"]["length_max"] == lmax
     assert round(st["train"]["length_mean"], 1) == lmean
     assert (st["all"]["midi_min"], st["all"]["midi_max"]) == (lo, hi)
@@ -66,7 +67,7 @@ def test_statistics_match_the_readme(name, data_dir):
 def test_jsb_pickle_equals_mat(data_dir):
     mat = music.load_full("jsb", folder=data_dir)
     pkl = music.load_full("jsb", folder=data_dir, source="jsb-chorales-quarter.pkl")
-    for s in music.SPLITS:
+    for s in music.data.SPLITS:
         assert len(mat[s]) == len(pkl[s])
         assert all(np.array_equal(a, b) for a, b in zip(mat[s], pkl[s]))
 
@@ -113,7 +114,7 @@ def test_bad_loader_arguments(data_dir):
     with pytest.raises(ValueError, match="width: expected an int in 1..127"):
         music.key_layout("paper", width=200)
     with pytest.raises(ValueError, match="outside the key range 1..50"):
-        music._crop(music.load_full("jsb", folder=data_dir)["train"][0], 1, 50, "jsb train sequence 0")
+        music.keys._crop(music.load_full("jsb", folder=data_dir)["train"][0], 1, 50, "jsb train sequence 0")
 
 
 def test_offline_without_the_file_says_where_to_put_it(tmp_path):
@@ -156,7 +157,7 @@ def test_all_four_sets_load_through_loopback_download(data_dir, tmp_path, monkey
     with serve_as_registry(data_dir, monkeypatch):
         for name, (counts, *_) in README.items():
             d = music.load_music(name, split=None, progress=False)
-            assert tuple(len(d[s]) for s in music.SPLITS) == counts
+            assert tuple(len(d[s]) for s in music.data.SPLITS) == counts
         d = music.load_music("jsb", split=None, source="jsb-chorales-quarter.pkl", progress=False)
         assert len(d["train"]) == 229
         cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
@@ -177,7 +178,7 @@ def test_original_pickles_with_no_checksum_are_vetted_by_structure(data_dir, tmp
     (served / "Nottingham.pickle").write_bytes(pickle.dumps(_layout(train=[[(_RunsCommand(marker),)]])))
     with serve_as_registry(served, monkeypatch):
         d = music.load_music("jsb", split=None, source="JSB Chorales.pickle", progress=False)
-        assert [len(d[s]) for s in music.SPLITS] == [229, 76, 77]
+        assert [len(d[s]) for s in music.data.SPLITS] == [229, 76, 77]
         with pytest.raises(ValueError, match="refusing global"):
             music.load_music("nottingham", source="Nottingham.pickle", progress=False)
     assert not marker.exists()
@@ -324,7 +325,7 @@ def test_mat_structure_errors_name_the_place(tmp_path):
 def test_batches_shapes_padding_and_coverage(data_dir):
     rolls = music.load_music("nottingham", "valid", folder=data_dir)
     seen = []
-    for x, lengths in music.batches(rolls, 16, seed=3):
+    for x, lengths in batches(rolls, 16, seed=3):
         assert x.dtype == torch.float32 and lengths.dtype == torch.int64
         T, B, K = x.shape
         assert K == 88 and B == len(lengths) <= 16 and T == lengths.max()
@@ -341,7 +342,7 @@ def test_batches_seeded_shuffle_and_length_grouping(data_dir):
     rolls = music.load_music("musedata", "train", folder=data_dir)
 
     def plan(**kw):
-        return [tuple(lengths.tolist()) for _, lengths in music.batches(rolls, 32, **kw)]
+        return [tuple(lengths.tolist()) for _, lengths in batches(rolls, 32, **kw)]
 
     assert plan(seed=1) == plan(seed=1)
     assert plan(seed=1) != plan(seed=2)
@@ -349,7 +350,7 @@ def test_batches_seeded_shuffle_and_length_grouping(data_dir):
 
     def padding(**kw):  # fraction of the batch tensors that is padding
         total = real = 0
-        for x, lengths in music.batches(rolls, 32, **kw):
+        for x, lengths in batches(rolls, 32, **kw):
             total += x.shape[0] * x.shape[1]
             real += int(lengths.sum())
         return 1 - real / total
@@ -359,15 +360,15 @@ def test_batches_seeded_shuffle_and_length_grouping(data_dir):
 
 def test_batches_bad_input():
     with pytest.raises(ValueError, match="batch_size: expected an int >= 1, got 0"):
-        next(music.batches([torch.zeros(3, 88)], 0))
+        next(batches([torch.zeros(3, 88)], 0))
     with pytest.raises(ValueError, match="rolls: expected a non-empty list"):
-        next(music.batches([], 2))
+        next(batches([], 2))
     with pytest.raises(ValueError, match=r"rolls\[1\]: has 96 keys, rolls\[0\] has 88"):
-        next(music.batches([torch.zeros(3, 88), torch.zeros(3, 96)], 2))
+        next(batches([torch.zeros(3, 88), torch.zeros(3, 96)], 2))
     with pytest.raises(ValueError, match=r"rolls\[0\]: expected a non-empty \(T, K\) tensor, got \(0, 88\)"):
-        next(music.batches([torch.zeros(0, 88)], 2))
+        next(batches([torch.zeros(0, 88)], 2))
     with pytest.raises(ValueError, match=r"rolls\[0\]: expected a non-empty \(T, K\) tensor, got ndarray"):
-        next(music.batches([np.zeros((3, 88))], 2))
+        next(batches([np.zeros((3, 88))], 2))
 
 
 def test_roll_stats_direct_and_bad_input():
@@ -414,7 +415,7 @@ def test_chorale_split_is_a_stable_hash():
 
 
 def test_chorales_cache_is_checked_on_load(chorales_dir, tmp_path):
-    path = chorales_dir / music._CHORALES_FILE
+    path = chorales_dir / music.chorales._CHORALES_FILE
     with np.load(path, allow_pickle=False) as z:  # numpy arrays only, no pickle inside
         arrays = {k: z[k] for k in z.files}
     assert len(arrays["ids"]) == len(arrays["lengths"]) > 380
@@ -435,7 +436,7 @@ def test_chorales_cache_is_checked_on_load(chorales_dir, tmp_path):
     moved = arrays["splits"].copy()
     moved[0] = "test" if moved[0] != "test" else "train"
     ids = [str(i) for i in arrays["ids"]]
-    digest = music._chorale_digest(arrays["rolls"], arrays["lengths"], ids, [str(s) for s in moved])
+    digest = music.chorales._chorale_digest(arrays["rolls"], arrays["lengths"], ids, [str(s) for s in moved])
     with pytest.raises(ValueError, match=f"chorale {ids[0]} is in split"):
         music.read_chorales(tampered(splits=moved, digest=np.array(digest)))
     with pytest.raises(ValueError, match=r"missing arrays \['digest'\]"):
@@ -453,8 +454,8 @@ def _without(tmp_path, arrays, key):
 
 
 def test_damaged_chorales_cache_is_rebuilt(chorales_dir, monkeypatch):
-    good = (chorales_dir / music._CHORALES_FILE).read_bytes()
-    cached = download.cache_dir() / music._CHORALES_FILE      # the private cache of this test
+    good = (chorales_dir / music.chorales._CHORALES_FILE).read_bytes()
+    cached = download.cache_dir() / music.chorales._CHORALES_FILE      # the private cache of this test
     cached.write_bytes(b"garbage")
     built = []
 
@@ -463,7 +464,7 @@ def test_damaged_chorales_cache_is_rebuilt(chorales_dir, monkeypatch):
         Path(path).write_bytes(good)
         return path
 
-    monkeypatch.setattr(music, "build_chorales", fake_build)
+    monkeypatch.setattr(music.chorales, "build_chorales", fake_build)
     with pytest.warns(UserWarning, match="rebuilding the chorales cache"):
         d = music.load_music("chorales", split=None)
     assert built == [cached] and len(d["train"]) > 200
@@ -476,14 +477,14 @@ def test_damaged_chorales_cache_is_rebuilt(chorales_dir, monkeypatch):
 def test_a_data_folder_is_read_but_never_written(chorales_dir, tmp_path, monkeypatch):
     """--data may name a shared, read-only copy of the datasets: the chorales are then built
     into the gru_lib cache, not into that folder."""
-    good = (chorales_dir / music._CHORALES_FILE).read_bytes()
+    good = (chorales_dir / music.chorales._CHORALES_FILE).read_bytes()
     monkeypatch.setattr(music, "build_chorales",
                         lambda path, progress=True: Path(path).write_bytes(good) and path)
     folder = tmp_path / "datasets"
     folder.mkdir()
     music.load_music("chorales", folder=folder)
     assert list(folder.iterdir()) == []
-    assert (download.cache_dir() / music._CHORALES_FILE).is_file()
+    assert (download.cache_dir() / music.chorales._CHORALES_FILE).is_file()
 
 
 # -----------------------------------------------------------------------------

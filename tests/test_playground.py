@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from gru_lib import playground as P
-from gru_lib.budget import count_parameters, formula_parameters, units_for_budget
-from gru_lib.models import shift_right
+from gru_lib.experiments import playground as P
+from gru_lib.nn.budget import count_parameters, formula_parameters, units_for_budget
+from gru_lib.music.model import shift_right
 
 torch.set_num_threads(1)
 

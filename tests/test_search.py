@@ -9,8 +9,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from gru_lib.search import LR_HIGH, LR_LOW, candidate_lrs, open_study, run_search
-from gru_lib.train import DivergedError, TrainingInterrupted
+from gru_lib.training.search import LR_HIGH, LR_LOW, candidate_lrs, open_study, run_search
+from gru_lib.training.trainer import DivergedError, TrainingInterrupted
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ def test_interrupted_search_resumes_without_redoing_finished_candidates(tmp_path
 WORKER = textwrap.dedent("""
     import json, math, os, sys, time
     from pathlib import Path
-    from gru_lib.search import run_search
+    from gru_lib.training.search import run_search
     # A barrier: start searching only when both workers are up (imports can be slow on a busy CI).
     barrier = Path(sys.argv[2]).parent / "ready"
     barrier.mkdir(exist_ok=True)

@@ -21,7 +21,8 @@ from scipy.io import wavfile
 
 matplotlib.use("Agg")  # no display in CI
 
-from gru_lib import budget, download, speech  # noqa: E402
+from gru_lib import download, speech
+from gru_lib.nn import budget  # noqa: E402
 from gru_lib.download import DownloadError  # noqa: E402
 
 from conftest import SHARED_FSDD as FSDD  # noqa: E402
@@ -63,9 +64,9 @@ def test_registry_entry_is_pinned_and_credits_the_licence():
 
 
 def test_shared_copy_loads_with_the_documented_statistics(waves):
-    counts = {s: len(waves[s]) for s in speech.SPLITS}
+    counts = {s: len(waves[s]) for s in speech.data.SPLITS}
     assert counts == {"train": 2400, "valid": 300, "test": 300}
-    every = [w for s in speech.SPLITS for w in waves[s].values()]
+    every = [w for s in speech.data.SPLITS for w in waves[s].values()]
     assert sum(len(w) for w in every) == 10_498_424                     # README: samples in all
     lengths = [len(w) / speech.RATE for w in every]
     assert round(min(lengths), 2) == 0.14 and round(max(lengths), 2) == 2.28
@@ -234,7 +235,7 @@ def test_framing_reads_20_predicts_the_next_10():
     wave = torch.arange(95, dtype=torch.float32)
     frames = speech.frame(wave)                                  # 9 frames; the last 5 samples dropped
     assert frames.shape == (9, 10) and frames[-1, -1] == 89
-    x = speech._context(frames[:-1].unsqueeze(1))               # what the model reads: (7, 1, 20)
+    x = speech.model._context(frames[:-1].unsqueeze(1))               # what the model reads: (7, 1, 20)
     targets = frames[2:]                                         # what it predicts: (7, 10)
     for t in range(7):
         assert x[t, 0].tolist() == list(range(10 * t, 10 * t + 20))          # 20 consecutive samples
@@ -259,7 +260,7 @@ def small_clips(waves, n=5, frames=40):
 def test_batched_nll_equals_the_sum_over_clips(waves):
     model = speech.make_speech_model("lstm", 16, seed=1)
     clips = [speech.frame(w)[:n] for w, n in zip(list(waves["valid"].values())[:4], (30, 7, 19, 3))]
-    x, lengths = next(speech.batches(clips, 4, shuffle=False))
+    x, lengths = next(speech.data.batches(clips, 4, shuffle=False))
     total, steps = model.nll_sum(x, lengths)
     assert steps == speech.step_count(clips) == 28 + 5 + 17 + 1
     singles = [model.nll_sum(c.unsqueeze(1)) for c in clips]
@@ -279,7 +280,7 @@ def test_batched_nll_equals_the_sum_over_clips(waves):
 def test_initial_sigma_matches_the_data_scale_and_meta_round_trip(waves):
     model = speech.make_speech_model("gru", 8, seed=0)
     mix = model(speech.frame(next(iter(waves["valid"].values()))).unsqueeze(1))
-    assert torch.allclose(mix.stds, torch.tensor(speech.INIT_STD), atol=0.02)
+    assert torch.allclose(mix.stds, torch.tensor(speech.model.INIT_STD), atol=0.02)
     assert model.meta()["model"] == "speech"
     clone = speech.SpeechModel.from_meta(model.meta())
     clone.load_state_dict(model.state_dict())
@@ -291,7 +292,7 @@ def test_initial_sigma_matches_the_data_scale_and_meta_round_trip(waves):
 
 def test_a_few_updates_lower_the_nll(waves):
     clips = small_clips(waves, 8, 40)
-    x, lengths = next(speech.batches(clips, 8, shuffle=False))
+    x, lengths = next(speech.data.batches(clips, 8, shuffle=False))
     model = speech.make_speech_model("gru", 16, seed=0)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     with torch.no_grad():
@@ -433,10 +434,10 @@ def test_training_step_survives_exploding_and_nan_gradients(waves):
     """A 400-unit tanh-RNN under weight noise produces gradients of ~1e25 (their squared norm
     overflows float32) and sometimes NaN: the update must rescale the first to norm 1 and
     skip the second, never write NaN into the weights."""
-    from gru_lib import train
+    from gru_lib.training import trainer as train
 
     clips = small_clips(waves, 2, 10)
-    x, lengths = next(speech.batches(clips, 2, shuffle=False))
+    x, lengths = next(speech.data.batches(clips, 2, shuffle=False))
     model = speech.make_speech_model("tanh", 6, seed=0)
     config = train.TrainConfig(lr=1e-3, weight_noise=0.0)
     optimizer = train.RMSPropMomentum(model.parameters(), lr=1e-3)

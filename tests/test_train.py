@@ -8,9 +8,12 @@ import signal
 import pytest
 import torch
 
-import gru_lib.train as train_mod
-from gru_lib.train import (DivergedError, RMSPropMomentum, TrainConfig, TrainingInterrupted,
-                           load_checkpoint, load_model, make_model, train)
+import gru_lib.training.trainer as train_mod
+from gru_lib.music.model import make_model
+from gru_lib.tasks import load_model
+from gru_lib.training.checkpoints import load_checkpoint
+from gru_lib.training.optim import RMSPropMomentum
+from gru_lib.training.trainer import DivergedError, TrainConfig, TrainingInterrupted, train
 
 K = 6
 
@@ -93,8 +96,8 @@ def test_records_checkpoints_and_results_are_written(tmp_path):
     assert best["epoch"] == res.best_epoch
     assert best["valid_nll"] == min(r["valid_nll"] for r in res.records)
     loaded, _ = load_model(tmp_path / "best.pt")
-    from gru_lib.models import evaluate
-    from gru_lib.music import batches
+    from gru_lib.training.evaluation import evaluate
+    from gru_lib.training.batching import batches
     assert evaluate(loaded, batches(VALID, 64, shuffle=False)) == pytest.approx(res.best_valid_nll, rel=1e-6)
 
 

@@ -8,9 +8,9 @@ import torch
 
 pytest.importorskip("ipywidgets")
 
-from gru_lib import playground as P  # noqa: E402
-from gru_lib.budget import count_parameters, units_for_budget  # noqa: E402
-from gru_lib.widgets import Playground  # noqa: E402
+from gru_lib.experiments import playground as P  # noqa: E402
+from gru_lib.nn.budget import count_parameters, units_for_budget  # noqa: E402
+from gru_lib.experiments.widgets import Playground  # noqa: E402
 
 torch.set_num_threads(1)
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -58,7 +58,7 @@ def save_figure(fig, path=None, dpi: int = 110):
 
     With ``path=None`` the figure is returned open, for a notebook to show."""
     if path is not None:
-        from .train import atomic_write
+        from ..training.checkpoints import atomic_write
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi)
         atomic_write(Path(path), buffer.getvalue())

@@ -1,25 +1,11 @@
-"""The piano-roll model of the paper's music experiments, and its metric.
-
-A piano roll is a (T, K) binary tensor: row t says which of the K keys sound at step t.
-The model reads the roll one step at a time and predicts the NEXT step as K independent
-coins (Boulanger-Lewandowski et al. 2012; Chung et al. 2014, section 4.1):
-
-    h_t      = Recurrent(x_{t-1}, h_{t-1})          x_0 = zeros: the first step sees silence
-    p(x_t)   = Π_k  σ(W_o h_t + b_o)_k ^ x_tk  (1 - σ(...)_k) ^ (1 - x_tk)
-
-The metric is the paper's (and Boulanger-Lewandowski's): the negative log-likelihood in
-NATS, SUMMED over the K keys and AVERAGED over every real (unpadded) time step of a split,
-i.e. total nats of the split / total number of steps -- long pieces weigh more than short
-ones. We predict every step, the first one from silence; the TCN code (locuslab/TCN,
-poly_music) instead feeds x[:-1] and scores x[1:], one step fewer per piece.
-"""
+"""TODO docstring"""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-from .sequence import Recurrent
+from ..nn.recurrent import Recurrent
+from ..training.batching import step_mask
 
 
 def shift_right(rolls: Tensor) -> Tensor:
@@ -29,14 +15,6 @@ def shift_right(rolls: Tensor) -> Tensor:
     steps < t of its own piece, and steps past a piece's length are masked in the loss.
     """
     return torch.cat([torch.zeros_like(rolls[:1]), rolls[:-1]], dim=0)
-
-
-def step_mask(lengths: Tensor | None, T: int, B: int, device=None) -> Tensor:
-    """(T, B) float mask: 1 at real steps t < lengths[b], 0 at padding."""
-    if lengths is None:
-        return torch.ones(T, B, device=device)
-    lengths = torch.as_tensor(lengths, device=device)
-    return (torch.arange(T, device=device).unsqueeze(1) < lengths.unsqueeze(0)).float()
 
 
 def nll_sum(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
@@ -140,23 +118,10 @@ class PianoRollModel(nn.Module):
             probs = torch.sigmoid(self.readout(out.outputs[-1:]))
         return torch.stack(rolls)
 
+# -- helpers -----------------------------------------------------------------------------------
 
-@torch.no_grad()
-def evaluate(model: PianoRollModel, batches) -> float:
-    """The paper's metric on a split: total nats / total real steps over all ``batches``.
-
-    ``batches`` yields (rolls (T, B, K), lengths (B,)). The model is put in eval mode (no
-    weight noise ever reaches evaluation: noise is added only inside the training step).
-    """
-    was_training = model.training
-    model.eval()
-    total, steps = 0.0, 0
-    param = model.readout.weight
-    for rolls, lengths in batches:
-        batch_total, batch_steps = model.nll_sum(rolls.to(param), lengths)
-        total += float(batch_total)
-        steps += batch_steps
-    model.train(was_training)
-    if steps == 0:
-        raise ValueError("evaluate: the batches hold no time steps")
-    return total / steps
+def make_model(kind: str, keys: int, hidden_size: int, seed: int = 0, **cell_options) -> PianoRollModel:
+    """A PianoRollModel whose initial weights depend only on ``seed`` (repeatable on CPU)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return PianoRollModel(kind, keys, hidden_size, **cell_options)

@@ -33,9 +33,9 @@ from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from .train import DivergedError, TrainingInterrupted
+from ..paper import LR_HIGH, LR_LOW
+from .trainer import DivergedError, TrainingInterrupted
 
-LR_LOW, LR_HIGH = math.exp(-12), math.exp(-6)   # the paper's range, natural log
 
 
 def candidate_lrs(n: int, seed: int = 0, low: float = LR_LOW, high: float = LR_HIGH,

@@ -19,8 +19,9 @@ import threading
 
 import ipywidgets as W
 
-from . import music, playground as P
-from .budget import KINDS
+from .. import music
+from ..nn.budget import KINDS
+from . import playground as P
 from .plotting import plot_curves
 
 # Constants a gate is fixed at when its "learned" box is unticked.

@@ -1,27 +1,6 @@
-"""Training with the paper's protocol (Chung et al. 2014, section 4; REFERENCE.md §3).
-
-    >>> from gru_lib.train import TrainConfig, train
-    >>> model = make_model("gru", keys=88, hidden_size=46, seed=0)
-    >>> result = train(model, train_rolls, valid_rolls, TrainConfig(lr=1e-3), out_dir="runs/gru")
-
-One update, as the paper describes it:
-
-1. add Gaussian weight noise (std 0.075, Graves 2011) to the weights,
-2. forward and backward on a batch at the NOISY weights,
-3. put the clean weights back (the noise is never part of the stored model),
-4. rescale the gradient to norm 1 if it is longer (Pascanu et al. 2013),
-5. one RMSProp step (with momentum, as in the authors' code).
-
-After every epoch: NLL on the training and validation sets without noise; early stopping on
-the validation NLL keeps the best weights in ``best.pt``. ``last.pt`` holds everything needed
-to continue exactly where a run stopped (weights, optimiser, random generators, position in
-the epoch, records), so an interrupted run that is resumed ends with the same numbers as one
-that never stopped.
-"""
+"""TODO docstring"""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import signal
@@ -29,16 +8,13 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-
 import torch
 from tqdm.auto import tqdm
-
-from . import music
-from .device import pick_device
-from .download import write_atomically
-from .models import PianoRollModel, evaluate
-from .speech import SpeechModel
-
+from ..device import pick_device
+from .batching import batches
+from .checkpoints import atomic_write, load_checkpoint, save_checkpoint, write_records
+from .evaluation import evaluate
+from .optim import RMSPropMomentum
 
 # -- errors ------------------------------------------------------------------------------------
 
@@ -129,49 +105,7 @@ class TrainConfig:
         return TrainConfig(**{**asdict(self), **changes})
 
 
-# -- the optimiser -----------------------------------------------------------------------------
-
-class RMSPropMomentum(torch.optim.Optimizer):
-    """RMSProp with momentum exactly as the authors' RMSPropMomentum (librnn):
-
-        ms ← decay·ms + (1 - decay)·g²
-        v  ← momentum·v - lr · g / max(√ms, eps)
-        θ  ← θ + v
-
-    Unlike ``torch.optim.RMSprop`` the RMS is floored at ``eps`` (1e-2) instead of having eps
-    added, and lr sits inside the velocity (the two agree only when lr is constant).
-    """
-
-    def __init__(self, params, lr=1e-3, decay=0.95, eps=1e-2, momentum=0.9):
-        super().__init__(params, dict(lr=lr, decay=decay, eps=eps, momentum=momentum))
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["square_avg"] = torch.zeros_like(p)
-                    state["velocity"] = torch.zeros_like(p)
-                ms, v = state["square_avg"], state["velocity"]
-                ms.mul_(group["decay"]).addcmul_(p.grad, p.grad, value=1 - group["decay"])
-                rms = ms.sqrt().clamp_(min=group["eps"])
-                v.mul_(group["momentum"]).addcdiv_(p.grad, rms, value=-group["lr"])
-                p.add_(v)
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-def make_model(kind: str, keys: int, hidden_size: int, seed: int = 0, **cell_options) -> PianoRollModel:
-    """A PianoRollModel whose initial weights depend only on ``seed`` (repeatable on CPU)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return PianoRollModel(kind, keys, hidden_size, **cell_options)
-
-
-def noisy_parameters(model: PianoRollModel, noise_on: str) -> list:
+def noisy_parameters(model, noise_on: str) -> list:
     """The parameters that receive weight noise (see TrainConfig.noise_on)."""
     if noise_on == "recurrent":
         cell = model.rnn.cell
@@ -179,51 +113,6 @@ def noisy_parameters(model: PianoRollModel, noise_on: str) -> list:
     if noise_on == "weights":
         return [p for p in model.parameters() if p.dim() > 1]
     return list(model.parameters())
-
-
-def atomic_write(path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` (creating its folder) via a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode() if isinstance(data, str) else data
-    write_atomically(path, lambda f: f.write(payload))
-
-
-def save_checkpoint(obj: dict, path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write(path, buffer.getvalue())
-
-
-def load_checkpoint(path, map_location="cpu") -> dict:
-    """torch.load with weights_only=True: a checkpoint can hold tensors and plain data only."""
-    if not Path(path).is_file():
-        raise ValueError(f"checkpoint: no such file {str(path)!r}")
-    return torch.load(path, map_location=map_location, weights_only=True)
-
-
-def load_model(path, device="cpu") -> tuple[PianoRollModel, dict]:
-    """Rebuild a model from best.pt or last.pt: returns (model, checkpoint dict)."""
-    ckpt = load_checkpoint(path)
-    if "meta" not in ckpt or "model" not in ckpt:
-        raise ValueError(f"checkpoint {str(path)!r} is not a gru_lib model checkpoint "
-                         f"(keys: {sorted(ckpt)})")
-    cls = SpeechModel if ckpt["meta"].get("model") == "speech" else PianoRollModel
-    model = cls.from_meta(ckpt["meta"])
-    model.load_state_dict(ckpt["model"])
-    return model.to(pick_device(device)), ckpt
-
-
-def write_records(records: list[dict], out_dir) -> None:
-    """records.json and records.csv: one row per epoch (epoch 0 = before training)."""
-    out_dir = Path(out_dir)
-    atomic_write(out_dir / "records.json", json.dumps(records, indent=1))
-    if records:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
-        atomic_write(out_dir / "records.csv", buffer.getvalue())
 
 
 class _StopSignals:
@@ -265,7 +154,7 @@ class TrainResult:
 
 # -- the loop ----------------------------------------------------------------------------------
 
-def train(model: PianoRollModel, train_rolls: list, valid_rolls: list, config: TrainConfig | None = None,
+def train(model, train_rolls: list, valid_rolls: list, config: TrainConfig | None = None,
           out_dir=None, resume: bool = False, on_update=None) -> TrainResult:
     """Train ``model`` on a list of (T, K) rolls with early stopping on ``valid_rolls``.
 
@@ -278,7 +167,7 @@ def train(model: PianoRollModel, train_rolls: list, valid_rolls: list, config: T
     config = config or TrainConfig()
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if not isinstance(model, (PianoRollModel, SpeechModel)):
+    if not all(hasattr(model, a) for a in ("nll_sum", "meta", "rnn")):
         raise ValueError(f"model must be a PianoRollModel or a SpeechModel, got {type(model).__name__}")
     for name, rolls in (("train_rolls", train_rolls), ("valid_rolls", valid_rolls)):
         if not isinstance(rolls, (list, tuple)) or not rolls:
@@ -322,7 +211,7 @@ def train(model: PianoRollModel, train_rolls: list, valid_rolls: list, config: T
                              "progress": s, "config": asdict(config)}, last_path)
 
     def eval_rolls(rolls):
-        return evaluate(model, music.batches(list(rolls), config.eval_batch_size, shuffle=False))
+        return evaluate(model, batches(list(rolls), config.eval_batch_size, shuffle=False))
 
     def check_finite(value, what):
         if not math.isfinite(value):
@@ -358,13 +247,13 @@ def train(model: PianoRollModel, train_rolls: list, valid_rolls: list, config: T
                 for group in optimizer.param_groups:
                     group["lr"] = config.lr * (1 - frac * (1 - config.lr_decay_to))
                 # The batch order depends only on (seed, epoch), so a resumed epoch sees the same order.
-                batches = list(music.batches(list(train_rolls), config.batch_size, shuffle=True,
+                order = list(batches(list(train_rolls), config.batch_size, shuffle=True,
                                              seed=[config.seed, epoch]))
-                bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, unit="batch",
-                           disable=not config.progress, initial=s["batch"], total=len(batches))
+                bar = tqdm(order, desc=f"epoch {epoch + 1}", leave=False, unit="batch",
+                           disable=not config.progress, initial=s["batch"], total=len(order))
                 model.train()
-                for i in range(s["batch"], len(batches)):
-                    rolls, lengths = batches[i]
+                for i in range(s["batch"], len(order)):
+                    rolls, lengths = order[i]
                     loss, steps = _update(model, optimizer, rolls.to(device), lengths, noisy,
                                           config, noise_gen)
                     check_finite(loss, "the training loss")
@@ -465,3 +354,4 @@ def _result(s, best_path, last_path) -> TrainResult:
                        records=list(s["records"]),
                        best_checkpoint=str(best_path) if best_path else None,
                        last_checkpoint=str(last_path) if last_path else None)
+

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from . import bptt, interop
+from . import bptt, native
 from .cells import RecurrentCell, make_cell
 
 BACKENDS = ("python", "bptt", "native", "auto")
@@ -55,8 +55,8 @@ class Recurrent(nn.Module):
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if backend == "auto":
             backend = "python" if bptt.why_not(cell) else "bptt"
-        if backend == "native" and interop.has_twin(cell):
-            raise ValueError(f"backend='native' needs a cell with a torch twin: {interop.has_twin(cell)}. "
+        if backend == "native" and native.has_twin(cell):
+            raise ValueError(f"backend='native' needs a cell with a torch twin: {native.has_twin(cell)}. "
                              f"Use backend='python' for this cell.")
         if backend == "bptt" and bptt.why_not(cell):
             raise ValueError(f"backend='bptt' has no hand-written backward for this cell: "
@@ -66,7 +66,7 @@ class Recurrent(nn.Module):
         # An empty twin on the meta device (no memory): its parameters are swapped for the cell's.
         # Set past nn.Module.__setattr__ so the twin stays out of parameters() and state_dict().
         object.__setattr__(self, "_twin",
-                           interop._empty_twin(cell, device="meta") if backend == "native" else None)
+                           native._empty_twin(cell, device="meta") if backend == "native" else None)
 
     @classmethod
     def make(cls, kind: str, input_size: int, hidden_size: int, backend: str = "python",
@@ -86,7 +86,7 @@ class Recurrent(nn.Module):
             if return_gates:
                 raise ValueError("return_gates=True needs backend='python': the fused native kernel "
                                  "does not expose its gates")
-            return SequenceOutput(*interop.run_native(self.cell, x, lengths, state, self._twin))
+            return SequenceOutput(*native.run_native(self.cell, x, lengths, state, self._twin))
         if self.backend == "bptt" and not return_gates:
             return SequenceOutput(*bptt.run(self.cell, x, lengths, state))
 

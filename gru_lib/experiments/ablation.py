@@ -37,10 +37,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import music
-from .budget import count_parameters, units_for_budget
-from .models import evaluate
-from .train import TrainConfig, atomic_write, make_model, train
+from .. import music
+from ..music.model import make_model
+from ..nn.budget import count_parameters, units_for_budget
+from ..training.batching import batches
+from ..training.checkpoints import atomic_write
+from ..training.evaluation import evaluate
+from ..training.trainer import TrainConfig, train
 
 KEYS = 88
 
@@ -139,7 +142,7 @@ def run_one(kind: str, units: int, dataset: str, seed: int, config: StudyConfig,
     tc = config.train_config(seed, **train_changes)
     start = time.perf_counter()
     result = train(model, data["train"], data["valid"], tc)   # ends on the best-valid weights
-    test = evaluate(model, music.batches(data["test"], 64, shuffle=False))
+    test = evaluate(model, batches(data["test"], 64, shuffle=False))
     return dict(kind=kind, units=units, params=count_parameters(kind, KEYS, units, **options),
                 dataset=dataset, seed=seed, clip_norm=tc.clip_norm, epochs=result.epochs,
                 best_epoch=result.best_epoch, updates=result.updates, stopped=result.stopped,

@@ -34,10 +34,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import music
-from .budget import KINDS, count_parameters, units_for_budget
-from .models import PianoRollModel, evaluate, shift_right
-from .train import RMSPropMomentum, TrainConfig, _update, make_model, noisy_parameters
+from .. import music
+from ..music.model import PianoRollModel, make_model, shift_right
+from ..nn.budget import KINDS, count_parameters, units_for_budget
+from ..training.batching import batches
+from ..training.evaluation import evaluate
+from ..training.optim import RMSPropMomentum
+from ..training.trainer import TrainConfig, _update, noisy_parameters
 
 GATES = {"tanh": (), "gru": ("update", "reset"), "lstm": ("input", "forget", "output")}
 KEYS = 88                                     # the 88-key rolls: every dataset fits
@@ -228,7 +231,7 @@ class TrainingSession:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def _evaluate(self, rolls) -> float:
-        return evaluate(self.model, music.batches(rolls, self.tc.eval_batch_size, shuffle=False))
+        return evaluate(self.model, batches(rolls, self.tc.eval_batch_size, shuffle=False))
 
     def _record(self, running) -> dict:
         return dict(epoch=self.epoch, updates=self.updates, seconds=round(self.seconds, 3),
@@ -249,16 +252,16 @@ class TrainingSession:
             return 0
         self.model.train()
         # The batch order depends only on (seed, epoch), as in gru_lib.train.
-        batches = list(music.batches(self.train_rolls, self.tc.batch_size, shuffle=True,
+        order = list(batches(self.train_rolls, self.tc.batch_size, shuffle=True,
                                      seed=[self.tc.seed, self.epoch]))
         if self.batch == 0:
             self._run_sum, self._run_steps = 0.0, 0
         ran, start = 0, time.perf_counter()
-        while self.batch < len(batches) and (n is None or ran < n):
+        while self.batch < len(order) and (n is None or ran < n):
             if self._stop.is_set():
                 self.stopped = "stopped"
                 break
-            rolls, lengths = batches[self.batch]
+            rolls, lengths = order[self.batch]
             self._sq_norm = 0.0
             loss, steps = _update(self.model, self.optimizer, rolls, lengths, self.noisy, self.tc,
                                   self.noise_gen)
@@ -271,7 +274,7 @@ class TrainingSession:
             self._run_sum += loss * steps
             self._run_steps += steps
         self.seconds += time.perf_counter() - start
-        if self.batch == len(batches) and self.stopped is None:
+        if self.batch == len(order) and self.stopped is None:
             self._end_epoch()
         return ran
 
@@ -318,7 +321,7 @@ class TrainingSession:
                    updates=self.updates, seconds=round(self.seconds, 1),
                    best_valid_nll=self.best_valid, stopped=self.stopped)
         if test:
-            row["test_nll"] = evaluate(self.best_model(), music.batches(
+            row["test_nll"] = evaluate(self.best_model(), batches(
                 self.test_rolls, self.tc.eval_batch_size, shuffle=False))
         return row
 
