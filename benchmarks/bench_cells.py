@@ -7,7 +7,7 @@ Custom and native runs alternate, so both see the same machine load; each number
 median of ``--repeats`` timed runs after ``--warmup`` untimed ones. The ratio is
 custom / native (lower is better). "custom" is the readable loop (backend="python",
 autograd through ``cell.step``); "bptt" is the same cell with its backward through time
-written by hand (backend="bptt", gru_lib/bptt.py); "backend='native'" runs a cell that has
+written by hand (backend="bptt", gru_lib/nn/bptt.py); "backend='native'" runs a cell that has
 a torch twin through torch's own kernel. On CPU, nn.LSTM dispatches to oneDNN's fused LSTM
 kernel; ``--no-mkldnn`` turns it off to compare with torch's own unfused C++ loop.
 """
@@ -26,8 +26,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell, pick_device  # noqa: E402
-from gru_lib.interop import has_twin  # noqa: E402
-from gru_lib.train import atomic_write  # noqa: E402
+from gru_lib.nn.native import why_no_twin  # noqa: E402
+from gru_lib.training.checkpoints import atomic_write  # noqa: E402
 
 # (label, kind, options, native module builder) -- the "nearest native module" for each cell.
 CELLS = [
@@ -67,7 +67,7 @@ def measure(kind, options, native_cls, D, H, B, T, device, warmup, repeats):
     runs = {"custom": lambda: layer(x).outputs.sum().backward(),
             "native": lambda: native(x)[0].sum().backward(),
             "bptt": lambda: fast(x).outputs.sum().backward()}
-    if not has_twin(layer.cell):                   # backend="native": the cell through torch's kernel
+    if why_no_twin(layer.cell) is None:                   # backend="native": the cell through torch's kernel
         switched = Recurrent(layer.cell, backend="native")
         runs["backend_native"] = lambda: switched(x).outputs.sum().backward()
 

@@ -20,7 +20,7 @@ LSTM needs at least 11 of them per step (no peepholes):
 coefficients: it keeps no states, makes no per-step views, does no work before or after the
 loop and computes no weight gradients. Every real implementation does strictly more, so
 floor / native is a lower bound on the ratio any per-step loop of torch ops can reach.
-"bptt" is gru_lib's hand-written backward through time (gru_lib/bptt.py), for comparison.
+"bptt" is gru_lib's hand-written backward through time (gru_lib/nn/bptt.py), for comparison.
 Floor, native and bptt runs alternate; each number is the median of ``--repeats``.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell  # noqa: E402
-from gru_lib.train import atomic_write  # noqa: E402
+from gru_lib.training.checkpoints import atomic_write  # noqa: E402
 
 SIZES = {"music": (88, 36), "speech": (20, 195)}         # (input D, LSTM units H), Table 1
 

@@ -9,7 +9,7 @@ models), at the paper's sizes (tanh 100 / GRU 46 / LSTM 36), median over repeate
 of JSB's training set. Memory: what autograd keeps for backpropagation through time over
 the longest MuseData test piece (4,273 steps), and on CUDA the allocator's peak. Each model
 runs with both backends of its recurrent layer: "python" (autograd through the readable
-loop) and "bptt" (the hand-written backward of gru_lib/bptt.py, what the models use).
+loop) and "bptt" (the hand-written backward of gru_lib/nn/bptt.py, what the models use).
 """
 from __future__ import annotations
 
@@ -24,29 +24,25 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import music, pick_device  # noqa: E402
-from gru_lib.budget import PAPER_UNITS  # noqa: E402
-from gru_lib.train import RMSPropMomentum, atomic_write, make_model  # noqa: E402
-
-KINDS = ("tanh", "gru", "lstm")
+from gru_lib.paper import KINDS, UNITS  # noqa: E402
+from gru_lib.training.batching import batches  # noqa: E402
+from gru_lib.training.checkpoints import atomic_write  # noqa: E402
+from gru_lib.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 
 BACKENDS = ("python", "bptt")
 
 
 def throughput(kind, backend, rolls, batch_size, epochs, device):
-    model = make_model(kind, 88, PAPER_UNITS["music"][kind], backend=backend).to(device)
-    optimizer = RMSPropMomentum(model.parameters(), lr=1e-3)
+    model = music.make_model(kind, 88, UNITS["music"][kind], backend=backend).to(device)
+    # The library's own update (RMSProp, clipping at norm 1), without weight noise.
+    trainer = Trainer(model, rolls, rolls, TrainConfig(lr=1e-3, weight_noise=0.0, clip_norm=1.0,
+                                                        device=str(device), progress=False))
     per_epoch = []
     for epoch in range(epochs):
         steps, start = 0, time.perf_counter()
-        for x, lengths in music.batches(rolls, batch_size, seed=epoch):
-            x = x.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            total, n = model.nll_sum(x, lengths.to(device))
-            (total / n).backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            steps += n
+        for x, lengths in batches(rolls, batch_size, seed=epoch):
+            steps += trainer.update(x.to(device), lengths.to(device)).steps
         if device.type == "cuda":
             torch.cuda.synchronize()
         per_epoch.append(steps / (time.perf_counter() - start))
@@ -60,7 +56,7 @@ def saved_memory(kind, backend, piece, device):
     through time keeps alive, independent of the allocator and of whatever else the process
     holds; on CUDA the allocator's peak is reported too.
     """
-    model = make_model(kind, 88, PAPER_UNITS["music"][kind], backend=backend).to(device)
+    model = music.make_model(kind, 88, UNITS["music"][kind], backend=backend).to(device)
     x = piece.unsqueeze(1).to(device)                         # (T, 1, 88)
     storages = {}
 
@@ -102,7 +98,7 @@ def main(argv=None):
         for backend in BACKENDS:
             speed = throughput(kind, backend, jsb, args.batch_size, args.epochs, device)
             memory = saved_memory(kind, backend, longest, device)
-            rows.append(dict(model=kind, units=PAPER_UNITS["music"][kind], backend=backend,
+            rows.append(dict(model=kind, units=UNITS["music"][kind], backend=backend,
                              steps_per_s=speed, **memory))
             cuda = f" {memory['cuda_peak_mb']:.1f} MB |" if memory["cuda_peak_mb"] is not None else ""
             print(f"| {kind} | {rows[-1]['units']} | {backend} | {speed:,.0f} | {memory['saved_mb']:.1f} MB |"

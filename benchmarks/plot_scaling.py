@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_cells import CELLS, measure  # noqa: E402
 
 from gru_lib import pick_device  # noqa: E402
-from gru_lib.plotting import save_figure  # noqa: E402
+from gru_lib.experiments.plotting import save_figure  # noqa: E402
 
 PAPER_MUSIC_UNITS = {"tanh": 100, "gru": 46, "lstm": 36}
 SHOWN = ["gru (paper form)", "lstm (peepholes)", "tanh"]   # one line pair per kind

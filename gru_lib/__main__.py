@@ -1,4 +1,10 @@
-"""TODO docstring"""
+"""The command line: ``python -m gru_lib reproduce | evaluate | sample``.
+
+Argparse only: each command parses its options, calls one library function
+(``experiments.reproduce.reproduce``, ``experiments.checkpoint_tools.evaluate_checkpoint`` /
+``sample_checkpoint``) and prints what it returns. A ValueError (bad input: a missing file,
+a wrong dataset for a checkpoint, ...) becomes a one-line message and exit status 2.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,11 +13,16 @@ import sys
 import time
 from pathlib import Path
 
-from .experiments.reproduce import BUDGETS, DATASETS, MODELS, load_splits, reproduce
-from .music.keys import KEY_RANGES
-from .paper import SPLITS
+import torch
 
-# -- argument checking -------------------------------------------------------------------------
+from .experiments.checkpoint_tools import evaluate_checkpoint, sample_checkpoint
+from .experiments.reproduce import BUDGETS, reproduce
+from .music.keys import KEY_RANGES
+from .paper import KINDS, SPLITS
+from .tasks import DATASETS
+from .training.trainer import TrainingInterrupted
+
+# -- argument types: turn a string into a checked value or an argparse error ----------------------
 
 def _choice(kind: str, valid):
     def parse(text: str) -> str:
@@ -23,10 +34,10 @@ def _choice(kind: str, valid):
 
 def _model_list(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in MODELS]
+    unknown = [n for n in names if n not in KINDS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown model(s) {', '.join(unknown) or repr(text)}; "
-                                         f"valid models: {', '.join(MODELS)} (comma-separated)")
+                                         f"valid models: {', '.join(KINDS)} (comma-separated)")
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"model listed twice in {text!r}")
     return names
@@ -42,103 +53,9 @@ def _positive_int(text: str) -> int:
     return value
 
 
-# -- evaluate and sample -----------------------------------------------------------------------
-
-def _key_range_of(model) -> str:
-    return "88" if model.keys == 88 else "paper"
-
-
-def cmd_evaluate(args) -> int:
-    from .tasks import load_model
-    from .training.batching import batches
-    from .training.evaluation import evaluate
-    model, _ = load_model(args.checkpoint, device=args.device)
-    key_range = args.key_range or _key_range_of(model)
-    rolls = load_splits(args.dataset, key_range, args.data)[args.split]
-    if rolls[0].shape[1] != model.keys:
-        raise ValueError(f"checkpoint: the model reads {model.keys} keys but {args.dataset} with "
-                         f"--key-range {key_range} has {rolls[0].shape[1]}")
-    nll = evaluate(model, batches(rolls, args.batch_size, shuffle=False))
-    # speech: N frames give N - 2 predicted steps (speech.py); music: every step is predicted
-    steps = sum(r.shape[0] - 2 for r in rolls) if args.dataset == "fsdd" else sum(r.shape[0] for r in rolls)
-    if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": args.dataset,
-                          "split": args.split, "nll": nll, "steps": steps}))
-    else:
-        print(f"{args.dataset} {args.split}: {nll:.4f} nats per step ({steps} steps)")
-    return 0
-
-
-def cmd_sample(args) -> int:
-    import numpy as np
-    import torch
-    from scipy.io import wavfile
-
-    from . import music
-    from .speech.model import SpeechModel
-    from .tasks import load_model
-    from .training.checkpoints import atomic_write
-    model, _ = load_model(args.checkpoint, device="cpu")
-    if isinstance(model, SpeechModel):
-        return _sample_speech(model, args)
-    key_range = _key_range_of(model)
-    prime = None
-    if args.prime is not None:
-        prime = music.midi_to_roll(args.prime, key_range=key_range, drop_outside=True,
-                                   width=None if key_range == "88" else model.keys)
-    generator = torch.Generator().manual_seed(args.seed)
-    roll = model.sample(args.steps, prime=prime, generator=generator)
-    if prime is not None:
-        roll = torch.cat([prime.to(roll), roll])
-    out = Path(args.out)
-    music.save_midi(roll, out, key_range=key_range, tempo=args.tempo)
-    print(f"wrote {out} ({roll.shape[0]} steps)")
-    if not args.no_wav:
-        wave = music.synthesize(roll, fs=args.fs, key_range=key_range, tempo=args.tempo)
-        import io
-        buffer = io.BytesIO()
-        wavfile.write(buffer, args.fs, (np.clip(wave, -1, 1) * 32767).astype(np.int16))
-        atomic_write(out.with_suffix(".wav"), buffer.getvalue())
-        print(f"wrote {out.with_suffix('.wav')}")
-    return 0
-
-
-def _sample_speech(model, args) -> int:
-    """Prime a speech model with the start of a WAV file or of an FSDD test clip, sample a
-    continuation, write OUT.wav and OUT.png (waveform + spectrogram)."""
-    import torch
-
-    from . import speech
-    if args.prime is not None:
-        wave, credit = speech.read_wav(args.prime), None       # any rate, mono or stereo
-    else:
-        waves = speech.load_speech("test", folder=args.data, progress=False)
-        if args.clip not in waves:
-            raise ValueError(f"clip: {args.clip!r} is not an FSDD test clip (takes 0-4, e.g. "
-                             f"'0_george_0.wav')")
-        wave, credit = waves[args.clip].numpy(), speech.CREDIT
-    if not 0 < args.prime_seconds <= 600 or not 0 < args.seconds <= 600:
-        raise ValueError(f"--prime-seconds and --seconds: expected durations in (0, 600] s, got "
-                         f"{args.prime_seconds} and {args.seconds}")
-    prime = wave[:round(args.prime_seconds * speech.RATE)]
-    full = speech.continue_wave(model, prime, seconds=args.seconds,
-                                generator=torch.Generator().manual_seed(args.seed),
-                                temperature=args.temperature)
-    used = len(prime) // model.frame_size * model.frame_size
-    out = Path(args.out)
-    out = out if out.suffix.lower() == ".wav" else out.with_suffix(".wav")
-    speech.write_wav(out, full)
-    speech.plot_wave(full, prime=used, credit=credit, path=out.with_suffix(".png"),
-                     title=f"{model.kind}: {used / speech.RATE:.2f} s of "
-                           f"{Path(args.prime).name if args.prime else args.clip}, then sampled")
-    print(f"wrote {out} ({used} samples of prime + {len(full) - used} sampled at "
-          f"{speech.RATE} Hz) and {out.with_suffix('.png')}")
-    return 0
-
+# -- the commands: call the library, print its result ----------------------------------------------
 
 def cmd_reproduce(args) -> int:
-    import torch
-    from .training.trainer import TrainingInterrupted
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
@@ -152,6 +69,26 @@ def cmd_reproduce(args) -> int:
         return 130
     print(f"wrote {Path(args.out) / 'results.json'} and {Path(args.out) / 'curves.png'} "
           f"in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    report = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, data=args.data,
+                                 key_range=args.key_range, batch_size=args.batch_size,
+                                 device=args.device)
+    print(json.dumps(report) if args.json else
+          f"{report['dataset']} {report['split']}: {report['nll']:.4f} {report['unit']} "
+          f"({report['steps']} steps)")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    written = sample_checkpoint(args.checkpoint, args.out, steps=args.steps, seed=args.seed,
+                                prime=args.prime, tempo=args.tempo, fs=args.fs,
+                                wav=not args.no_wav, seconds=args.seconds,
+                                prime_seconds=args.prime_seconds, clip=args.clip,
+                                temperature=args.temperature, data=args.data)
+    print("wrote " + " and ".join(str(path) for path in written))
     return 0
 
 
@@ -177,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"speech, the Free Spoken Digit Dataset (CC BY-SA 4.0), our open "
                         f"substitute for the paper's private Ubisoft sets, at the speech sizes "
                         f"400/227/195 units)")
-    r.add_argument("--models", type=_model_list, default=list(MODELS),
+    r.add_argument("--models", type=_model_list, default=list(KINDS),
                    help="comma-separated subset of tanh,gru,lstm (default: all three)")
     r.add_argument("--budget", type=_choice("budget", tuple(BUDGETS)), default="standard",
                    help="quick: a CI smoke test (seconds, a few cropped pieces); standard "

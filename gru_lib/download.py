@@ -41,6 +41,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from . import checks
+
 _CHUNK = 1 << 16  # bytes read per call; small enough for a lively progress bar
 
 
@@ -149,7 +151,7 @@ def _check_entry(entry):
                             or any(c not in "0123456789abcdef" for c in sha.lower())):
         raise ValueError(f"entry['sha256']: expected 64 hex digits or None, got {sha!r}")
     size = entry.get("size")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+    if size is not None and (not checks.is_int(size) or size < 0):
         raise ValueError(f"entry['size']: expected a byte count (int >= 0) or None, got {size!r}")
     return {"filename": fn, "urls": list(urls), "sha256": sha.lower() if sha else None,
             "size": size, **{k: v for k, v in entry.items()
@@ -206,9 +208,8 @@ def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.
     """
     entry = lookup(name_or_entry) if isinstance(name_or_entry, str) else _check_entry(name_or_entry)
     entry = _check_entry(entry)
-    if not isinstance(retries, int) or retries < 1:
-        raise ValueError(f"retries: expected an int >= 1, got {retries!r}")
-    if not (isinstance(timeout, (int, float)) and timeout > 0):
+    retries = checks.positive_int("retries", retries)
+    if not checks.is_number(timeout) or not timeout > 0:
         raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
     fn = entry["filename"]
 

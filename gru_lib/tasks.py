@@ -1,19 +1,114 @@
-"""TODO docstring: the task registry."""
+"""The task seam: a dataset name -> its task, a checkpoint -> its model.
+
+The paper has two tasks, polyphonic music and raw speech. They differ in their data, their
+model's output layer, how many steps a sequence predicts and how one samples from a model;
+they share everything else (the recurrent layer, the training protocol, the learning-rate
+search, the metric). Generic code, the trainer, the search, the reproduction,
+``experiments.checkpoint_tools`` and the command line, asks this module for the task and calls
+its methods; it never compares a dataset name itself. Adding a third task means writing one
+object with the interface of ``Task`` and adding it to ``TASKS``.
+
+    >>> task = task_for("jsb")                                  # the music task
+    >>> splits = task.load_splits("jsb")                        # {split: [(T, 88) tensors]}
+    >>> model = task.build_model("gru", splits["train"][0].shape[1], seed=0)
+    >>> model, checkpoint = load_model("runs/jsb/gru/lr0/best.pt")
+"""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Protocol
+
+from torch import Tensor, nn
+
+from .checks import one_of
 from .device import pick_device
-from .music.model import PianoRollModel
-from .speech.model import SpeechModel
+from .music.task import MUSIC
+from .speech.task import SPEECH
 from .training.checkpoints import load_checkpoint
 
 
-def load_model(path, device="cpu") -> tuple[PianoRollModel, dict]:
-    """Rebuild a model from best.pt or last.pt: returns (model, checkpoint dict)."""
+class Task(Protocol):
+    """What a task provides. ``music.task.MUSIC`` and ``speech.task.SPEECH`` are the two.
+
+    A Protocol, not a base class: a task satisfies it by having these attributes and methods,
+    so music/ and speech/ need not import this module (which imports them).
+    """
+
+    name: str                      # "music" or "speech": the key of paper.UNITS / paper.PARAMS
+    datasets: tuple                # the data set names it serves, e.g. ("fsdd",)
+    model_class: type              # the nn.Module it builds (PianoRollModel, SpeechModel)
+    checkpoint_kind: str           # = model_class.checkpoint_kind, stored as meta["model"]
+    metric: str                    # the metric's name ("NLL") ...
+    unit: str                      # ... and its unit ("nats per time step")
+    sequences: str                 # what one sequence is called in messages: "pieces", "clips"
+    budgets: dict                  # {budget name: fields of experiments.reproduce.Budget this
+    #                                task sets differently}; absent names use the generic ones
+    paper_reference: dict | None   # paper numbers shown beside ours but not comparable to them
+    credit: str | None             # an attribution the data's licence asks for, or None
+
+    def load_splits(self, dataset: str, data=None, key_range: str = "88") -> dict[str, list[Tensor]]:
+        """{split: list of (T, width) float tensors}, one per sequence; ``data`` the folder
+        holding the files (None: the cache); key_range where the task has one."""
+
+    def build_model(self, kind: str, width: int, seed: int = 0, units: int | None = None) -> nn.Module:
+        """A model of ``kind`` reading rows of ``width``, with Table 1's units (or ``units``);
+        its initial weights depend only on ``seed``. It has ``row_size == width``."""
+
+    def steps(self, sequences: list) -> int:
+        """How many steps of ``sequences`` the metric averages over."""
+
+    def describe(self, splits: dict) -> str:
+        """A few words for logs: what the sequences are and how wide, e.g. "pieces, K=88 keys"."""
+
+    def key_range_of(self, model: nn.Module) -> str | None:
+        """The key_range ``model``'s data must be loaded with (None where the task has none)."""
+
+    def sample(self, model: nn.Module, out, *, steps: int, seed: int, prime=None,
+               **options) -> list[Path]:
+        """Generate from ``model`` (after ``prime``, a file to continue, if given), write the
+        result next to ``out`` and return the paths written. ``options`` are the task's own
+        (music: tempo, fs, wav; speech: seconds, prime_seconds, clip, temperature, data); each
+        task ignores the other's, because the command line offers them all."""
+
+
+TASKS: tuple[Task, ...] = (MUSIC, SPEECH)
+DATASETS = tuple(name for task in TASKS for name in task.datasets)   # every name, once
+_BY_DATASET = {name: task for task in TASKS for name in task.datasets}
+_BY_KIND = {task.checkpoint_kind: task for task in TASKS}
+# The model classes by checkpoint kind: how load_model turns meta["model"] into a class.
+MODEL_CLASSES = {kind: task.model_class for kind, task in _BY_KIND.items()}
+# Checkpoints written before meta named its model were all piano-roll models.
+LEGACY_KIND = MUSIC.checkpoint_kind
+
+
+def task_for(dataset: str) -> Task:
+    """The task that serves ``dataset`` (one of DATASETS)."""
+    return _BY_DATASET[one_of("dataset", dataset, DATASETS)]
+
+
+def task_of(model: nn.Module) -> Task:
+    """The task whose model ``model`` is (by its ``checkpoint_kind``)."""
+    kind = getattr(model, "checkpoint_kind", None)
+    if kind not in _BY_KIND:
+        raise ValueError(f"model: a {type(model).__name__} belongs to no task (checkpoint kinds: "
+                         f"{', '.join(_BY_KIND)})")
+    return _BY_KIND[kind]
+
+
+def load_model(path, device="cpu") -> tuple[nn.Module, dict]:
+    """Rebuild a model from best.pt or last.pt: returns (model, checkpoint dict).
+
+    meta["model"] names the model class (MODEL_CLASSES); a checkpoint without it is a
+    piano-roll model from before the name was stored.
+    """
     ckpt = load_checkpoint(path)
     if "meta" not in ckpt or "model" not in ckpt:
         raise ValueError(f"checkpoint {str(path)!r} is not a gru_lib model checkpoint "
                          f"(keys: {sorted(ckpt)})")
-    cls = SpeechModel if ckpt["meta"].get("model") == "speech" else PianoRollModel
-    model = cls.from_meta(ckpt["meta"])
+    kind = ckpt["meta"].get("model", LEGACY_KIND)
+    if kind not in MODEL_CLASSES:
+        raise ValueError(f"checkpoint {str(path)!r} holds an unknown model {kind!r} "
+                         f"(known: {', '.join(MODEL_CLASSES)})")
+    model = MODEL_CLASSES[kind].from_meta(ckpt["meta"])
     model.load_state_dict(ckpt["model"])
     return model.to(pick_device(device)), ckpt

@@ -1,4 +1,4 @@
-"""The hand-written backward through time (gru_lib/bptt.py) against the reference loop.
+"""The hand-written backward through time (gru_lib/nn/bptt.py) against the reference loop.
 
 The reference is ``backend="python"``: autograd through ``cell.step``, itself checked
 against torch.nn and numpy in test_cells.py / test_interop.py.

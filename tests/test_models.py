@@ -1,10 +1,14 @@
-"""The piano-roll model and the paper's metric (nats per step, summed over keys)."""
+"""The piano-roll model and the paper's metric (nats per step, summed over keys); the task
+seam (gru_lib.tasks) and the checkpoints it rebuilds."""
 import math
 
 import pytest
 import torch
 
+from gru_lib import music, paper, speech, tasks
 from gru_lib.music.model import PianoRollModel, nll_sum, shift_right
+from gru_lib.speech.model import SpeechModel
+from gru_lib.training.checkpoints import save_checkpoint
 from gru_lib.training.evaluation import evaluate
 
 
@@ -87,3 +91,80 @@ def test_bad_arguments_raise_clear_errors(bad, match):
         PianoRollModel(**kwargs)
     with pytest.raises(ValueError, match="steps"):
         PianoRollModel("gru", 8, 4).sample(0)
+
+
+# -----------------------------------------------------------------------------
+# the task seam
+
+
+def test_every_dataset_has_exactly_one_task():
+    assert tasks.DATASETS == music.DATASETS + ("fsdd",)
+    assert len(set(tasks.DATASETS)) == len(tasks.DATASETS)
+    for name in tasks.DATASETS:
+        task = tasks.task_for(name)
+        assert name in task.datasets
+        assert task is (speech.SPEECH if name == "fsdd" else music.MUSIC)
+        assert task.checkpoint_kind == task.model_class.checkpoint_kind
+        assert task.name in paper.UNITS and task.metric == "NLL" and task.unit
+    with pytest.raises(ValueError, match="dataset: unknown 'bach'"):
+        tasks.task_for("bach")
+
+
+@pytest.mark.parametrize("kind", paper.KINDS)
+def test_tasks_build_the_papers_sizes_with_a_row_size(kind):
+    m = music.MUSIC.build_model(kind, 88, seed=0)
+    assert isinstance(m, PianoRollModel) and m.hidden_size == paper.UNITS["music"][kind]
+    assert m.row_size == 88 and tasks.task_of(m) is music.MUSIC
+    # the builder is make_model at Table 1's size: same seed, same weights
+    same = music.make_model(kind, 88, paper.UNITS["music"][kind], seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), same.state_dict().values()))
+    s = speech.SPEECH.build_model(kind, 10, seed=0, units=8)
+    assert isinstance(s, SpeechModel) and s.hidden_size == 8 and s.row_size == 10
+    assert not hasattr(s, "keys")           # the trainer reads row_size, for every model
+    assert tasks.task_of(s) is speech.SPEECH
+
+
+def test_steps_counted_by_each_task():
+    rolls = [torch.zeros(5, 88), torch.zeros(3, 88)]
+    assert music.MUSIC.steps(rolls) == 8                  # every step is predicted
+    assert speech.SPEECH.steps([torch.zeros(5, 10), torch.zeros(3, 10)]) == 3 + 1   # N - 2
+
+
+def _round_trip(model, tmp_path, meta=None):
+    path = tmp_path / "best.pt"
+    save_checkpoint({"meta": model.meta() if meta is None else meta, "model": model.state_dict()}, path)
+    return tasks.load_model(path)
+
+
+def test_load_model_rebuilds_both_kinds_from_their_checkpoints(tmp_path):
+    roll_model = music.make_model("lstm", 12, 5, seed=3, peepholes=False)
+    assert roll_model.meta()["model"] == "piano-roll"
+    speech_model = speech.make_speech_model("gru", 6, seed=3)
+    assert speech_model.meta()["model"] == "speech"
+    rolls = (torch.rand(7, 2, 12) < 0.3).float()
+    frames = torch.randn(9, 2, 10) * 0.05
+    for model, x in ((roll_model, rolls), (speech_model, frames)):
+        loaded, ckpt = _round_trip(model, tmp_path)
+        assert type(loaded) is type(model) and loaded.meta() == model.meta()
+        assert ckpt["meta"] == model.meta()
+        assert torch.equal(loaded.nll(x), model.nll(x))
+
+
+def test_an_old_checkpoint_without_a_model_name_is_a_piano_roll_model(tmp_path):
+    model = music.make_model("gru", 9, 4, seed=1)
+    old_meta = {k: v for k, v in model.meta().items() if k != "model"}   # as written before
+    loaded, _ = _round_trip(model, tmp_path, meta=old_meta)
+    assert isinstance(loaded, PianoRollModel) and loaded.meta() == model.meta()
+    rolls = (torch.rand(6, 1, 9) < 0.3).float()
+    assert torch.equal(loaded.nll(rolls), model.nll(rolls))
+
+
+def test_load_model_refuses_what_it_cannot_rebuild(tmp_path):
+    model = music.make_model("tanh", 4, 3)
+    with pytest.raises(ValueError, match="unknown model 'video'"):
+        _round_trip(model, tmp_path, meta={**model.meta(), "model": "video"})
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a gru_lib model checkpoint"):
+        tasks.load_model(tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a piano-roll model"):
+        PianoRollModel.from_meta({**model.meta(), "model": "speech"})

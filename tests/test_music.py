@@ -25,10 +25,8 @@ import torch
 
 matplotlib.use("Agg")  # no display in CI
 
-from gru_lib.training.batching import batches
 from gru_lib import download, music  # noqa: E402
-
-
+from gru_lib.training.batching import batches  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("private_cache")   # never the user's cache (conftest.py)
 
@@ -114,7 +112,7 @@ def test_bad_loader_arguments(data_dir):
     with pytest.raises(ValueError, match="width: expected an int in 1..127"):
         music.key_layout("paper", width=200)
     with pytest.raises(ValueError, match="outside the key range 1..50"):
-        music.keys._crop(music.load_full("jsb", folder=data_dir)["train"][0], 1, 50, "jsb train sequence 0")
+        music.keys.crop_to_keys(music.load_full("jsb", folder=data_dir)["train"][0], 1, 50, "jsb train sequence 0")
 
 
 def test_offline_without_the_file_says_where_to_put_it(tmp_path):
@@ -359,7 +357,7 @@ def test_batches_seeded_shuffle_and_length_grouping(data_dir):
 
 
 def test_batches_bad_input():
-    with pytest.raises(ValueError, match="batch_size: expected an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         next(batches([torch.zeros(3, 88)], 0))
     with pytest.raises(ValueError, match="rolls: expected a non-empty list"):
         next(batches([], 2))
@@ -565,7 +563,7 @@ def test_midi_in_bad_files(tmp_path):
         music.midi_to_roll(low)
     kept = music.midi_to_roll(low, drop_outside=True)
     assert kept.sum() == 1 and kept[0, 60 - 21] == 1
-    with pytest.raises(ValueError, match="steps_per_beat: expected an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="steps_per_beat must be a positive integer, got 0"):
         music.midi_to_roll(low, steps_per_beat=0)
     with pytest.raises(ValueError, match="midi: expected a path, bytes or a PrettyMIDI, got int"):
         music.midi_to_roll(3)
@@ -591,7 +589,9 @@ def test_midi_out_bad_rolls():
         music.roll_to_midi(r, program=128)
     with pytest.raises(ValueError, match="velocity: expected an int in 1..127"):
         music.roll_to_midi(r, velocity=0)
-    with pytest.raises(ValueError, match="steps_per_beat: expected an int >= 1"):
+    with pytest.raises(ValueError, match="velocity: expected an int in 1..127, got True"):
+        music.roll_to_midi(r, velocity=True)                    # a bool is not a velocity
+    with pytest.raises(ValueError, match="steps_per_beat must be a positive integer, got 1.5"):
         music.roll_to_midi(r, steps_per_beat=1.5)
 
 

@@ -9,6 +9,8 @@ import torch
 from gru_lib.experiments import playground as P
 from gru_lib.nn.budget import count_parameters, formula_parameters, units_for_budget
 from gru_lib.music.model import shift_right
+from gru_lib.training.batching import batches
+from gru_lib.training.evaluation import evaluate
 
 torch.set_num_threads(1)
 
@@ -98,6 +100,29 @@ def test_session_trains_epoch_by_epoch_and_records():
     row = session.summary()
     assert row["params"] == count_parameters("gru", 88, 12) and row["epochs"] == 2
     assert math.isfinite(row["test_nll"])
+
+
+def test_session_records_the_clean_train_nll_apart_from_the_running_one():
+    session = P.TrainingSession(small_config())
+    untrained = session.config.model.build(seed=session.config.seed)
+    clean = lambda model: evaluate(model, batches(session.train_rolls, 64, shuffle=False))  # noqa: E731
+    assert session.records[0]["train_nll"] == clean(untrained)
+    assert session.records[0]["noisy_train_nll"] is None          # no update yet
+    record = session.run_epoch()
+    assert record["train_nll"] == clean(session.model)              # no noise, end of the epoch
+    steps = [int(l.sum()) for _, l in batches(session.train_rolls, 4, shuffle=True, seed=[0, 0])]
+    running = sum(loss * n for loss, n in zip(session.losses, steps)) / sum(steps)
+    assert record["noisy_train_nll"] == pytest.approx(running)      # the updates' own losses
+    assert record["noisy_train_nll"] != record["train_nll"]
+
+
+def test_session_drives_the_one_trainer():
+    session = P.TrainingSession(small_config(epochs=1))
+    ran = []
+    session.trainer.add_callback("on_update", lambda t: ran.append(t.last_update.grad_norm))
+    session.run()
+    assert ran == session.grad_norms and session.stopped == "epochs"
+    assert session.trainer.config.lr_decay_to == 1.0 and session.trainer.config.patience is None
 
 
 def test_session_is_repeatable():

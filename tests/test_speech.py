@@ -21,11 +21,12 @@ from scipy.io import wavfile
 
 matplotlib.use("Agg")  # no display in CI
 
-from gru_lib import download, speech
-from gru_lib.nn import budget  # noqa: E402
+from gru_lib import download, paper, speech  # noqa: E402
 from gru_lib.download import DownloadError  # noqa: E402
+from gru_lib.training.batching import batches  # noqa: E402
 
 from conftest import SHARED_FSDD as FSDD  # noqa: E402
+
 COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
 
 
@@ -245,9 +246,9 @@ def test_framing_reads_20_predicts_the_next_10():
 
 
 def test_paper_sizes_and_exact_recurrent_parameter_counts():
-    for kind, params in budget.PAPER_PARAMS["speech"].items():
+    for kind, params in paper.PARAMS["speech"].items():
         model = speech.make_speech_model(kind)
-        assert model.hidden_size == budget.PAPER_UNITS["speech"][kind]
+        assert model.hidden_size == paper.UNITS["speech"][kind]
         assert sum(p.numel() for p in model.rnn.parameters()) == params   # 168,400 / 168,888 / 169,065
         assert model.readout.out_features == 20 + 2 * 20 * 10             # π, μ, σ of 20 Gaussians
         assert model.rnn.cell.input_size == 20
@@ -260,7 +261,7 @@ def small_clips(waves, n=5, frames=40):
 def test_batched_nll_equals_the_sum_over_clips(waves):
     model = speech.make_speech_model("lstm", 16, seed=1)
     clips = [speech.frame(w)[:n] for w, n in zip(list(waves["valid"].values())[:4], (30, 7, 19, 3))]
-    x, lengths = next(speech.data.batches(clips, 4, shuffle=False))
+    x, lengths = next(batches(clips, 4, shuffle=False))
     total, steps = model.nll_sum(x, lengths)
     assert steps == speech.step_count(clips) == 28 + 5 + 17 + 1
     singles = [model.nll_sum(c.unsqueeze(1)) for c in clips]
@@ -292,7 +293,7 @@ def test_initial_sigma_matches_the_data_scale_and_meta_round_trip(waves):
 
 def test_a_few_updates_lower_the_nll(waves):
     clips = small_clips(waves, 8, 40)
-    x, lengths = next(speech.data.batches(clips, 8, shuffle=False))
+    x, lengths = next(batches(clips, 8, shuffle=False))
     model = speech.make_speech_model("gru", 16, seed=0)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     with torch.no_grad():
@@ -316,7 +317,7 @@ def test_sampling_continues_a_real_clip(waves):
     assert np.array_equal(out, again)
     with pytest.raises(ValueError, match=r"prime: too short: 25 samples"):
         speech.continue_wave(model, prime[:25])
-    with pytest.raises(ValueError, match="steps: expected a positive int"):
+    with pytest.raises(ValueError, match="steps \\(frames to generate\\) must be a positive integer"):
         model.sample(0, prime)
 
 
@@ -406,8 +407,8 @@ def test_cli_reproduce_evaluate_and_sample_on_fsdd(fsdd_dir, tmp_path, capsys):
     assert results["paper"] is None and results["paper_reference"]["Ubisoft B"]["gru"] == [0.38, 0.88]
     for kind in ("tanh", "gru"):
         r = results["models"][kind]
-        assert r["units"] == budget.PAPER_UNITS["speech"][kind]
-        assert r["params"] == budget.PAPER_PARAMS["speech"][kind]
+        assert r["units"] == paper.UNITS["speech"][kind]
+        assert r["params"] == paper.PARAMS["speech"][kind]
         assert np.isfinite(r["test_nll"])
     best = out / results["models"]["gru"]["checkpoint"]
     assert main(["evaluate", "--checkpoint", str(best), "--dataset", "fsdd", "--split", "valid",
@@ -434,18 +435,18 @@ def test_training_step_survives_exploding_and_nan_gradients(waves):
     """A 400-unit tanh-RNN under weight noise produces gradients of ~1e25 (their squared norm
     overflows float32) and sometimes NaN: the update must rescale the first to norm 1 and
     skip the second, never write NaN into the weights."""
-    from gru_lib.training import trainer as train
+    from gru_lib.training.trainer import TrainConfig, Trainer
 
     clips = small_clips(waves, 2, 10)
-    x, lengths = next(speech.data.batches(clips, 2, shuffle=False))
+    x, lengths = next(batches(clips, 2, shuffle=False))
     model = speech.make_speech_model("tanh", 6, seed=0)
-    config = train.TrainConfig(lr=1e-3, weight_noise=0.0)
-    optimizer = train.RMSPropMomentum(model.parameters(), lr=1e-3)
+    trainer = Trainer(model, clips, clips,
+                      TrainConfig(lr=1e-3, weight_noise=0.0, device="cpu", progress=False))
     for scale, moves in ((1e25, True), (float("nan"), False)):
         before = [p.detach().clone() for p in model.parameters()]
         real = model.nll_sum
         model.nll_sum = lambda f, n, real=real, scale=scale: (lambda t, s: (t * scale, s))(*real(f, n))
-        train._update(model, optimizer, x, lengths, [], config, None)
+        trainer.update(x, lengths)
         del model.nll_sum
         assert all(torch.isfinite(p).all() for p in model.parameters())
         changed = any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))

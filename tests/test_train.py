@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import signal
+import threading
 
 import pytest
 import torch
@@ -13,7 +14,8 @@ from gru_lib.music.model import make_model
 from gru_lib.tasks import load_model
 from gru_lib.training.checkpoints import load_checkpoint
 from gru_lib.training.optim import RMSPropMomentum
-from gru_lib.training.trainer import DivergedError, TrainConfig, TrainingInterrupted, train
+from gru_lib.training.trainer import (DivergedError, Trainer, TrainConfig, TrainingInterrupted,
+                                      TrainState, train)
 
 K = 6
 
@@ -43,15 +45,15 @@ def test_rmsprop_momentum_follows_the_authors_formula():
 
 @pytest.mark.parametrize("clip", [0.1, None])
 def test_one_update_uses_noisy_gradient_clipped_and_applies_it_to_clean_weights(clip):
-    config = TrainConfig(weight_noise=0.075, clip_norm=clip, lr=0.01, progress=False)
+    config = TrainConfig(weight_noise=0.075, clip_norm=clip, lr=0.01, progress=False, device="cpu")
     model = make_model("gru", K, 4, seed=0)
     ref = make_model("gru", K, 4, seed=0)
     rolls = torch.nn.utils.rnn.pad_sequence(TRAIN[:3])
     lengths = torch.tensor([p.shape[0] for p in TRAIN[:3]])
-    noisy = train_mod.noisy_parameters(model, "recurrent")
-    assert [id(p) for p in noisy] == [id(model.rnn.cell.weight_ih), id(model.rnn.cell.weight_hh)]
-    opt = RMSPropMomentum(model.parameters(), lr=0.01)
-    train_mod._update(model, opt, rolls, lengths, noisy, config, torch.Generator().manual_seed(7))
+    trainer = Trainer(model, TRAIN, VALID, config)
+    assert [id(p) for p in trainer.noisy] == [id(model.rnn.cell.weight_ih), id(model.rnn.cell.weight_hh)]
+    trainer.noise_gen.manual_seed(7)
+    update = trainer.update(rolls, lengths)
 
     # By hand: the same noise, gradient at θ+ε, clip, RMSProp step from the CLEAN θ.
     g = torch.Generator().manual_seed(7)
@@ -62,6 +64,8 @@ def test_one_update_uses_noisy_gradient_clipped_and_applies_it_to_clean_weights(
     ref.nll(rolls, lengths).backward()
     grads = {n: p.grad for n, p in ref.named_parameters()}
     norm = torch.sqrt(sum((gr ** 2).sum() for gr in grads.values()))
+    assert update.grad_norm == pytest.approx(norm.item(), rel=1e-5)   # measured BEFORE clipping
+    assert update.loss == pytest.approx(float(ref.nll(rolls, lengths).detach()), rel=1e-6)  # at θ+ε
     scale = min(1.0, clip / (norm.item() + 1e-6)) if clip else 1.0
     if clip:
         assert norm > clip                                # the clip actually changes this update
@@ -125,7 +129,7 @@ def test_interrupt_saves_and_resume_matches_an_uninterrupted_run(tmp_path, sig):
         train(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path / "cut",
               on_update=interrupt)
     assert info.value.checkpoint == str(tmp_path / "cut" / "last.pt")
-    assert load_checkpoint(tmp_path / "cut" / "last.pt")["progress"]["updates"] == 4
+    assert load_checkpoint(tmp_path / "cut" / "last.pt")["state"]["updates"] == 4
     # A fresh model object (different init) must be overwritten by the checkpoint.
     resumed = train(make_model("gru", K, 4, seed=99), TRAIN, VALID, cfg, out_dir=tmp_path / "cut",
                     resume=True)
@@ -172,7 +176,7 @@ def test_bad_data_is_rejected_early():
     model = make_model("gru", K, 4)
     with pytest.raises(ValueError, match="train_rolls"):
         train(model, [], VALID, TrainConfig(**FAST))
-    with pytest.raises(ValueError, match=r"K=6"):
+    with pytest.raises(ValueError, match=r"row_size=6"):
         train(model, [torch.zeros(5, 7)], VALID, TrainConfig(**FAST))
 
 
@@ -192,4 +196,116 @@ def test_a_signal_during_the_final_evaluation_is_not_lost(tmp_path, monkeypatch)
     monkeypatch.setattr(train_mod, "evaluate", evaluate_then_signal)
     with pytest.raises(TrainingInterrupted, match="during the final evaluation"):
         train(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path)
-    assert load_checkpoint(tmp_path / "last.pt")["progress"]["stopped"] == "max-epochs"
+    assert load_checkpoint(tmp_path / "last.pt")["state"]["stopped"] == "max-epochs"
+
+
+# -- the Trainer: callbacks, stop requests, typed state ----------------------------------------
+
+def strip_seconds(records):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def test_callbacks_fire_at_their_events():
+    trainer = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST))
+    seen = []
+    for event in ("on_run_start", "on_update", "on_epoch_end", "on_run_end"):
+        trainer.add_callback(event, lambda t, event=event: seen.append((event, t.state.updates)))
+    norms = []
+    trainer.add_callback("on_update", lambda t: norms.append(t.last_update.grad_norm))
+    result = trainer.fit()
+    assert seen[0] == ("on_run_start", 0) and seen[-1] == ("on_run_end", 9)
+    assert [u for e, u in seen if e == "on_update"] == list(range(1, 10))   # 3 epochs x 3 batches
+    assert [u for e, u in seen if e == "on_epoch_end"] == [3, 6, 9]
+    assert len(norms) == 9 and all(n > 0 for n in norms)
+    assert result.stopped == "max-epochs" and result.updates == 9
+    with pytest.raises(ValueError, match="event: unknown 'on_step'"):
+        trainer.add_callback("on_step", print)
+
+
+def test_run_updates_and_run_epoch_advance_step_by_step():
+    trainer = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST))
+    assert trainer.run_updates(2) == 2
+    assert (trainer.state.epoch, trainer.state.batch, len(trainer.state.records)) == (0, 2, 1)
+    assert trainer.run_updates(5) == 1                       # only one batch left in epoch 1
+    assert (trainer.state.epoch, trainer.state.batch, len(trainer.state.records)) == (1, 0, 2)
+    assert trainer.run_epoch()["epoch"] == 2
+    # The same numbers as a run in one go.
+    whole = train(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST))
+    trainer.fit()
+    assert strip_seconds(trainer.state.records) == strip_seconds(whole.records)
+
+
+def test_request_stop_ends_after_the_current_update_and_resume_gives_the_same_numbers(tmp_path):
+    cfg = TrainConfig(**FAST)
+    full = train(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path / "full")
+    trainer = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path / "cut")
+
+    def stop_from_another_thread(t):
+        if t.state.updates == 4:                             # in the middle of epoch 2
+            thread = threading.Thread(target=t.request_stop)
+            thread.start()
+            thread.join()
+    trainer.add_callback("on_update", stop_from_another_thread)
+    result = trainer.fit()
+    assert result.stopped == "interrupted" and result.updates == 4 and trainer.interrupted
+    assert trainer.run_updates(1) == 0                       # a stopped trainer stays stopped
+    saved = load_checkpoint(tmp_path / "cut" / "last.pt")["state"]
+    assert saved["updates"] == 4 and TrainState(**saved) == trainer.state   # saved as it stopped
+    resumed = Trainer(make_model("gru", K, 4, seed=99), TRAIN, VALID, cfg, out_dir=tmp_path / "cut",
+                      resume=True)
+    assert resumed.state.updates == 4 and resumed.state.batch == 1
+    again = resumed.fit()
+    assert strip_seconds(again.records) == strip_seconds(full.records)
+    assert again.best_valid_nll == full.best_valid_nll and again.stopped == "max-epochs"
+    a = load_checkpoint(tmp_path / "full" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_typed_state_round_trips_through_last_pt(tmp_path):
+    trainer = Trainer(make_model("lstm", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST),
+                      out_dir=tmp_path)
+    assert trainer.run_updates(4) == 3                       # run_updates stays in its epoch
+    assert trainer.run_updates(1) == 1
+    trainer.request_stop()
+    trainer.run_updates(1)                                   # honours the request: saves last.pt
+    saved = load_checkpoint(tmp_path / "last.pt")            # weights_only=True: plain data
+    state = TrainState(**saved["state"])
+    assert state == trainer.state
+    assert (state.epoch, state.batch, state.updates, len(state.records)) == (1, 1, 4, 2)
+    assert state.run_steps > 0 and state.stopped is None
+    assert state.running_nll == pytest.approx(trainer.state.run_sum / trainer.state.run_steps)
+    back = Trainer(make_model("lstm", K, 4, seed=5), TRAIN, VALID, TrainConfig(**FAST),
+                   out_dir=tmp_path, resume=True)
+    assert back.state == trainer.state
+    assert all(torch.equal(back.best_state[k], trainer.best_state[k]) for k in trainer.best_state)
+
+
+def test_train_nll_is_clean_and_the_running_nll_is_kept_apart():
+    trainer = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST))
+    losses, steps = [], []
+    trainer.add_callback("on_update", lambda t: (losses.append(t.last_update.loss),
+                                                 steps.append(t.last_update.steps)))
+    record = trainer.run_epoch()
+    assert record["train_nll"] == trainer.evaluate(TRAIN)    # no noise, after the epoch
+    assert record["noisy_train_nll"] == pytest.approx(
+        sum(l * s for l, s in zip(losses, steps)) / sum(steps))
+    assert trainer.state.records[0]["noisy_train_nll"] is None
+    off = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST, eval_train=False))
+    assert off.run_epoch()["train_nll"] is None
+
+
+def test_no_module_but_the_trainer_steps_an_optimizer():
+    """One Trainer owns the update: nobody else zeroes, clips or steps gradients."""
+    import re
+    from pathlib import Path
+    package = Path(train_mod.__file__).resolve().parents[1]
+    pattern = re.compile(r"\.step\(\s*\)|zero_grad\(|clip_grad_norm_|\b_update\(|RMSPropMomentum\(")
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).as_posix() in ("training/trainer.py", "training/optim.py"):
+            continue
+        offenders += [f"{path.relative_to(package)}:{i}" for i, line in
+                      enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    assert offenders == []
+    assert pattern.search(Path(train_mod.__file__).read_text())   # the trainer does it

@@ -13,9 +13,9 @@ Sweeps (one seed, chorales): test NLL against the number of units at FIXED UNITS
 kinds then have very different parameter counts) and at FIXED BUDGET (matched units), and
 against the gradient-clipping threshold.
 
-    python -m gru_lib.ablation study  --out data/results/ablation --folder ../shared/data/music
-    python -m gru_lib.ablation sweeps --out data/results/sweeps
-    python -m gru_lib.ablation study --fast ...      # a tiny version, for a smoke test
+    python -m gru_lib.experiments.ablation study  --out data/results/ablation --folder ../shared/data/music
+    python -m gru_lib.experiments.ablation sweeps --out data/results/sweeps
+    python -m gru_lib.experiments.ablation study --fast ...      # a tiny version, for a smoke test
 
 Every finished run is saved in ``runs.json`` at once (atomically), so an interrupted command
 picks up where it stopped when run again. The training is SHORT on purpose (a fixed number of
@@ -38,14 +38,14 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import music
+from ..music.keys import KEYS
 from ..music.model import make_model
 from ..nn.budget import count_parameters, units_for_budget
+from ..paper import KINDS
 from ..training.batching import batches
 from ..training.checkpoints import atomic_write
 from ..training.evaluation import evaluate
 from ..training.trainer import TrainConfig, train
-
-KEYS = 88
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,9 @@ def run_one(kind: str, units: int, dataset: str, seed: int, config: StudyConfig,
     model = make_model(kind, KEYS, units, seed=seed, **options)
     tc = config.train_config(seed, **train_changes)
     start = time.perf_counter()
-    result = train(model, data["train"], data["valid"], tc)   # ends on the best-valid weights
+    # The one Trainer (through train): the same update as every other run. In memory, it ends
+    # on the best-valid weights, which the test NLL below then scores.
+    result = train(model, data["train"], data["valid"], tc)
     test = evaluate(model, batches(data["test"], 64, shuffle=False))
     return dict(kind=kind, units=units, params=count_parameters(kind, KEYS, units, **options),
                 dataset=dataset, seed=seed, clip_norm=tc.clip_norm, epochs=result.epochs,
@@ -261,13 +263,13 @@ CLIPS = (0.1, 1.0, 10.0, None)
 
 
 def run_sweeps(config: StudyConfig, out_dir, units=UNITS, budgets=BUDGETS, clips=CLIPS,
-               clip_kinds=("tanh", "gru", "lstm"), progress: bool = True) -> dict:
+               clip_kinds=KINDS, progress: bool = True) -> dict:
     """Test NLL against units (fixed units and fixed budget) and against the clipping threshold,
     on ``config.datasets[0]`` with ``config.seeds[0]``. Writes sweeps.json/.csv and two PNGs."""
     out_dir = Path(out_dir)
     store = RunStore(out_dir, config)
     dataset, seed = config.datasets[0], config.seeds[0]
-    kinds = ("tanh", "gru", "lstm")
+    kinds = KINDS
     jobs = [("units", k, h, None) for h in units for k in kinds]
     jobs += [("budget", k, units_for_budget(k, b, KEYS), b) for b in budgets for k in kinds]
     jobs += [("clip", k, units_for_budget(k, config.budget_params(), KEYS), c)
@@ -289,11 +291,12 @@ def plot_units_sweep(rows: list, path=None, dataset: str = ""):
     """Left: same number of units. Right: same parameter budget (units matched per kind)."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
+
     from .plotting import COLOURS
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
     for ax, sweep, x_key, x_label in ((axes[0], "units", "units", "units H (same for every kind)"),
                                       (axes[1], "budget", "params", "recurrent parameters (matched)")):
-        for kind in ("tanh", "gru", "lstm"):
+        for kind in KINDS:
             rs = sorted((r for r in rows if r["sweep"] == sweep and r["kind"] == kind),
                         key=lambda r: r[x_key])
             if not rs:
@@ -322,12 +325,13 @@ def plot_units_sweep(rows: list, path=None, dataset: str = ""):
 def plot_clip_sweep(rows: list, path=None, dataset: str = ""):
     """Test NLL against the clipping threshold; 'off' is drawn at the right end."""
     import matplotlib.pyplot as plt
+
     from .plotting import COLOURS
     rs_all = [r for r in rows if r["sweep"] == "clip"]
     finite = sorted({r["value"] for r in rs_all if r["value"] is not None})
     off_x = finite[-1] * 3 if finite else 1.0
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for kind in ("tanh", "gru", "lstm"):
+    for kind in KINDS:
         rs = sorted((r for r in rs_all if r["kind"] == kind),
                     key=lambda r: off_x if r["value"] is None else r["value"])
         if rs:

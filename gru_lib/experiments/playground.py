@@ -9,10 +9,10 @@ are a thin skin over what is here, so everything can be driven and tested from p
 
 Four measurements, each a function returning plain arrays, plus a figure helper:
 
-* ``TrainingSession``: the paper's update (weight noise, clipping, RMSProp with momentum,
-  exactly ``gru_lib.train``'s ``_update``) run one epoch -- or a few updates -- at a time, so a
-  Stop button can end a run between two updates and the curves can be redrawn every epoch.
-  It also records the gradient norm of every update BEFORE clipping.
+* ``TrainingSession``: the paper's training (weight noise, clipping, RMSProp with momentum:
+  ``gru_lib.training.trainer.Trainer``, the same as ``train``) run one epoch -- or a few
+  updates -- at a time, so a Stop button can end a run between two updates and the curves can
+  be redrawn every epoch. It also records the gradient norm of every update BEFORE clipping.
 * ``gradient_flow``: ||∂L_T/∂h_t|| against t, where L_T is the loss of the last step of a real
   piece: how much the last prediction's error still reaches step t (Bengio et al. 1994;
   Pascanu et al. 2013). A tanh-RNN's curve falls off geometrically; gates can hold it up.
@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import copy
 import io
-import math
-import threading
-import time
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -35,15 +32,18 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import music
+from ..checks import instance, one_of, positive_int
+from ..music.keys import KEYS
 from ..music.model import PianoRollModel, make_model, shift_right
-from ..nn.budget import KINDS, count_parameters, units_for_budget
+from ..nn.budget import count_parameters, units_for_budget
+from ..nn.cells import GRUCell, LSTMCell
+from ..paper import KINDS
 from ..training.batching import batches
 from ..training.evaluation import evaluate
-from ..training.optim import RMSPropMomentum
-from ..training.trainer import TrainConfig, _update, noisy_parameters
+from ..training.trainer import DivergedError, TrainConfig, Trainer
 
-GATES = {"tanh": (), "gru": ("update", "reset"), "lstm": ("input", "forget", "output")}
-KEYS = 88                                     # the 88-key rolls: every dataset fits
+# The gates the builder can fix, in the cells' own order.
+GATES = {"tanh": (), "gru": GRUCell.GATES, "lstm": LSTMCell.GATES}
 
 
 # -- the model builder -------------------------------------------------------------------------
@@ -66,10 +66,8 @@ class ModelSpec:
     forget_bias: float = 0.0                      # Jozefowicz et al. (2015) recommend 1
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"ModelSpec.kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        if isinstance(self.units, bool) or not isinstance(self.units, int) or self.units < 1:
-            raise ValueError(f"ModelSpec.units must be a positive integer, got {self.units!r}")
+        one_of("ModelSpec.kind", self.kind, KINDS)
+        positive_int("ModelSpec.units", self.units)
         self.fixed_gates = dict(self.fixed_gates or {})
 
     def cell_options(self) -> dict:
@@ -139,21 +137,18 @@ class RunConfig:
     folder: str | None = None                     # where the benchmark .mat files are
 
     def __post_init__(self):
-        if not isinstance(self.model, ModelSpec):
-            raise ValueError(f"RunConfig.model must be a ModelSpec, got {type(self.model).__name__}")
-        if self.dataset not in music.DATASETS:
-            raise ValueError(f"RunConfig.dataset must be one of {list(music.DATASETS)}, "
-                             f"got {self.dataset!r}")
-        if self.max_pieces is not None and (isinstance(self.max_pieces, bool) or not
-                                            isinstance(self.max_pieces, int) or self.max_pieces < 1):
-            raise ValueError(f"RunConfig.max_pieces must be a positive integer or None, "
-                             f"got {self.max_pieces!r}")
+        instance("RunConfig.model", self.model, ModelSpec)
+        one_of("RunConfig.dataset", self.dataset, music.DATASETS)
+        positive_int("RunConfig.max_pieces", self.max_pieces, allow_none=True)
         self.train_config()                        # validates lr, clip_norm, epochs, ...
 
     def train_config(self) -> TrainConfig:
+        """The Trainer's settings: a fixed number of epochs (no early stopping, no lr decay),
+        on the CPU, without progress bars (the widgets draw their own)."""
         return TrainConfig(lr=self.lr, clip_norm=self.clip_norm, max_epochs=self.epochs,
                            batch_size=self.batch_size, weight_noise=self.weight_noise,
-                           seed=self.seed, device="cpu", patience=None, progress=False)
+                           seed=self.seed, device="cpu", patience=None, lr_decay_to=1.0,
+                           progress=False)
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -190,52 +185,67 @@ def pick_piece(dataset: str = "chorales", index: int = 0, split: str = "valid", 
 class TrainingSession:
     """A training run that advances when asked: ``run_epoch()`` trains one epoch and returns its
     record; ``stop()`` (from another thread, e.g. a Stop button) ends the run after the current
-    update. Records have the keys of ``gru_lib.train`` (epoch, updates, seconds, train_nll,
-    valid_nll) so ``plotting.plot_curves`` draws them; train_nll is the running NLL of the
-    epoch's updates (at noisy weights), which costs no extra pass over the data.
+    update. Everything is done by ``gru_lib.training.trainer.Trainer`` -- the same update,
+    batch order, records and best-epoch tracking as ``train`` -- so this class only adds the
+    playground's bookkeeping: a name, the test split, and per-update lists of the gradient
+    norm (before clipping) and the loss.
+
+    Records are ``train``'s (epoch, updates, seconds, train_nll, valid_nll, noisy_train_nll,
+    lr), so ``plotting.plot_curves`` draws them: train_nll is the clean NLL of the training set
+    at the end of the epoch, noisy_train_nll the running NLL of the epoch's updates (at noisy
+    weights; None at epoch 0).
     """
 
     def __init__(self, config: RunConfig, name: str | None = None):
-        if not isinstance(config, RunConfig):
-            raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
-        self.config, self.tc = config, config.train_config()
+        self.config = instance("config", config, RunConfig)
         self.name = name or config.model.label()
         splits = load_splits(config.dataset, config.folder)
         self.train_rolls = list(splits["train"][:config.max_pieces])
         self.valid_rolls = list(splits["valid"][:config.max_pieces])
         self.test_rolls = list(splits["test"][:config.max_pieces])
         self.model = config.model.build(seed=config.seed)
-        self.optimizer = RMSPropMomentum(self.model.parameters(), lr=self.tc.lr, decay=self.tc.rms_decay,
-                                         eps=self.tc.rms_eps, momentum=self.tc.momentum)
-        self.noise_gen = torch.Generator().manual_seed(config.seed)
-        self.noisy = noisy_parameters(self.model, self.tc.noise_on) if self.tc.weight_noise > 0 else []
-        self.epoch, self.batch, self.updates, self.seconds = 0, 0, 0, 0.0
+        self.trainer = Trainer(self.model, self.train_rolls, self.valid_rolls, config.train_config())
         self.grad_norms: list[float] = []          # per update, before clipping
         self.losses: list[float] = []              # per update, at the noisy weights
-        self.stopped: str | None = None            # None while running; "stopped", "epochs", "diverged"
-        self._stop = threading.Event()
-        self._sq_norm = 0.0
-        # Why hooks: _update clips the gradient before returning, so the raw norm is gone by
-        # then. A post-accumulate hook sees each parameter's gradient the moment backward
-        # writes it, before clipping. Each leaf's gradient arrives once per backward.
-        for p in self.model.parameters():
-            p.register_post_accumulate_grad_hook(self._add_grad_norm)
-        self.records = [self._record(None)]        # epoch 0: the untrained model
-        self.best_valid, self.best_epoch = self.records[0]["valid_nll"], 0
-        self.best_state = self._state_copy()
+        self.diverged = False                      # a NaN/inf loss ended the run
+        self._on_epoch = None                      # run()'s callback, while run() runs
+        self.trainer.add_callback("on_update", self._record_update)
+        self.trainer.add_callback("on_epoch_end", self._epoch_ended)
+        self._guard(self.trainer.begin)            # epoch 0: the untrained model
 
-    def _add_grad_norm(self, p: Tensor) -> None:
-        self._sq_norm += float(p.grad.detach().pow(2).sum())
+    def _record_update(self, trainer: Trainer) -> None:
+        self.grad_norms.append(trainer.last_update.grad_norm)
+        self.losses.append(trainer.last_update.loss)
 
-    def _state_copy(self) -> dict:
-        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+    def _epoch_ended(self, trainer: Trainer) -> None:
+        if self._on_epoch is not None:
+            self._on_epoch(self)
 
-    def _evaluate(self, rolls) -> float:
-        return evaluate(self.model, batches(rolls, self.tc.eval_batch_size, shuffle=False))
+    def _guard(self, step) -> None:
+        """Run ``step``; a diverged run is a result here (the playground shows it), not an error."""
+        try:
+            step()
+        except DivergedError:
+            self.diverged = True
 
-    def _record(self, running) -> dict:
-        return dict(epoch=self.epoch, updates=self.updates, seconds=round(self.seconds, 3),
-                    train_nll=running, valid_nll=self._evaluate(self.valid_rolls))
+    # The run's numbers, as the trainer keeps them.
+    records = property(lambda self: self.trainer.state.records)
+    epoch = property(lambda self: self.trainer.state.epoch)
+    batch = property(lambda self: self.trainer.state.batch)
+    updates = property(lambda self: self.trainer.state.updates)
+    seconds = property(lambda self: self.trainer.state.seconds)
+    best_valid = property(lambda self: self.trainer.state.best_valid)
+    best_epoch = property(lambda self: self.trainer.state.best_epoch)
+    best_state = property(lambda self: self.trainer.best_state)
+
+    @property
+    def stopped(self) -> str | None:
+        """None while running; "epochs" (all done), "stopped" (stop()) or "diverged"."""
+        if self.diverged:
+            return "diverged"
+        if self.trainer.finished:                  # no patience, no time limit: all epochs done
+            return "epochs"
+        return "stopped" if self.trainer.interrupted else None
 
     @property
     def done(self) -> bool:
@@ -243,52 +253,16 @@ class TrainingSession:
 
     def stop(self) -> None:
         """Ask the run to end after the current update (safe to call from any thread)."""
-        self._stop.set()
+        self.trainer.request_stop()
 
     def run_updates(self, n: int | None = None) -> int:
         """Train on up to ``n`` more batches of the current epoch (None: to its end); returns how
         many ran. Ends the epoch (and writes its record) when its last batch is done."""
         if self.done:
             return 0
-        self.model.train()
-        # The batch order depends only on (seed, epoch), as in gru_lib.train.
-        order = list(batches(self.train_rolls, self.tc.batch_size, shuffle=True,
-                                     seed=[self.tc.seed, self.epoch]))
-        if self.batch == 0:
-            self._run_sum, self._run_steps = 0.0, 0
-        ran, start = 0, time.perf_counter()
-        while self.batch < len(order) and (n is None or ran < n):
-            if self._stop.is_set():
-                self.stopped = "stopped"
-                break
-            rolls, lengths = order[self.batch]
-            self._sq_norm = 0.0
-            loss, steps = _update(self.model, self.optimizer, rolls, lengths, self.noisy, self.tc,
-                                  self.noise_gen)
-            self.grad_norms.append(math.sqrt(self._sq_norm))
-            self.losses.append(loss)
-            self.updates, self.batch, ran = self.updates + 1, self.batch + 1, ran + 1
-            if not math.isfinite(loss):
-                self.stopped = "diverged"          # _update never steps on a NaN: stop here
-                break
-            self._run_sum += loss * steps
-            self._run_steps += steps
-        self.seconds += time.perf_counter() - start
-        if self.batch == len(order) and self.stopped is None:
-            self._end_epoch()
-        return ran
-
-    def _end_epoch(self) -> None:
-        self.epoch, self.batch = self.epoch + 1, 0
-        running = self._run_sum / self._run_steps if self._run_steps else None
-        self.records.append(self._record(running))
-        valid = self.records[-1]["valid_nll"]
-        if not math.isfinite(valid):
-            self.stopped = "diverged"
-        elif valid < self.best_valid:             # keep the best epoch, like early stopping
-            self.best_valid, self.best_epoch, self.best_state = valid, self.epoch, self._state_copy()
-        if self.stopped is None and self.epoch >= self.config.epochs:
-            self.stopped = "epochs"
+        before = self.updates
+        self._guard(lambda: self.trainer.run_updates(n))
+        return self.updates - before
 
     def run_epoch(self) -> dict:
         """Train one epoch (or until stop()); returns the latest record."""
@@ -300,11 +274,12 @@ class TrainingSession:
 
         on_epoch: optional callback(session) after each epoch (the widgets redraw there).
         """
-        while not self.done:
-            before = self.epoch
-            self.run_epoch()
-            if on_epoch is not None and self.epoch > before:
-                on_epoch(self)
+        if not self.done:
+            self._on_epoch = on_epoch
+            try:
+                self._guard(self.trainer.fit)
+            finally:
+                self._on_epoch = None
         return self
 
     def best_model(self) -> PianoRollModel:
@@ -322,7 +297,7 @@ class TrainingSession:
                    best_valid_nll=self.best_valid, stopped=self.stopped)
         if test:
             row["test_nll"] = evaluate(self.best_model(), batches(
-                self.test_rolls, self.tc.eval_batch_size, shuffle=False))
+                self.test_rolls, self.trainer.config.eval_batch_size, shuffle=False))
         return row
 
 
@@ -382,8 +357,7 @@ def gradient_flow(model: PianoRollModel, roll: Tensor, length: int | None = None
 
     Returns {"h": (T,) array, "c": (T,) array for the LSTM's memory cell or None}.
     """
-    if not isinstance(model, PianoRollModel):
-        raise ValueError(f"model must be a PianoRollModel, got {type(model).__name__}")
+    instance("model", model, PianoRollModel)
     if not isinstance(roll, Tensor) or roll.dim() != 2 or roll.shape[1] != model.keys:
         raise ValueError(f"roll must be a (T, K={model.keys}) tensor, got "
                          f"{getattr(roll, 'shape', type(roll).__name__)}")
@@ -439,8 +413,7 @@ def clipping_experiment(config: RunConfig, updates: int = 50) -> dict:
     is None) and not clipped. Returns {"clip": threshold, "clipped": norms, "unclipped": norms,
     "clipped_loss": losses, "unclipped_loss": losses}; norms are measured BEFORE clipping.
     """
-    if isinstance(updates, bool) or not isinstance(updates, int) or updates < 1:
-        raise ValueError(f"updates must be a positive integer, got {updates!r}")
+    positive_int("updates", updates)
     threshold = config.clip_norm if config.clip_norm is not None else 1.0
     out = {"clip": threshold}
     for label, clip in (("clipped", threshold), ("unclipped", None)):
@@ -467,6 +440,7 @@ def figure_png(fig, dpi: int = 90) -> bytes:
 def plot_gradient_flow(flows: dict, title: str | None = None):
     """{label: gradient_flow(...) result} -> figure of ||∂L_T/∂h_t|| against steps back T - t."""
     import matplotlib.pyplot as plt
+
     from .plotting import COLOURS
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for i, (label, flow) in enumerate(flows.items()):

@@ -1,8 +1,10 @@
 """Learning curves as in the paper's Figures 2-3: NLL against updates and against wall-clock
-seconds, log y-axis, one colour per model, solid = train, dashed = validation."""
+seconds, log y-axis, one colour per model: solid = training set (clean NLL, no weight noise),
+dashed = validation, dotted = the running NLL of the epoch's updates (at noisy weights)."""
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 # No matplotlib.use("Agg") here: forcing a backend at import would switch off inline figures
@@ -12,10 +14,16 @@ import matplotlib.pyplot as plt
 COLOURS = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
 
 
-def plot_curves(curves: dict, path=None, title: str | None = None, include_start: bool = False):
-    """Draw {model name: per-epoch records} (records as written by train: epoch, updates,
-    seconds, train_nll, valid_nll) in two panels: vs updates and vs seconds.
+def plot_curves(curves: dict, path=None, title: str | None = None, include_start: bool = False,
+                noisy: bool = True):
+    """Draw {model name: per-epoch records} (records as written by train and the playground:
+    epoch, updates, seconds, train_nll, valid_nll, noisy_train_nll) in two panels: vs updates
+    and vs seconds.
 
+    Two training curves, kept apart because they measure different things: ``train_nll`` is
+    the clean NLL of the training set at the end of each epoch (solid; absent where eval_train
+    was off), ``noisy_train_nll`` the average loss of the epoch's updates, taken at noisy
+    weights while the model changed (dotted, thinner; off with ``noisy=False``).
     include_start: also draw epoch 0 (the untrained model, ≈ K·log 2 nats), which squeezes
         the interesting part of a log axis; off by default, as in the paper's figures.
     Writes a PNG to ``path`` (atomically) if given; returns the matplotlib Figure.
@@ -25,7 +33,11 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
     for name, records in curves.items():
         if not records or not all({"updates", "seconds", "valid_nll"} <= set(r) for r in records):
             raise ValueError(f"curves[{name!r}] must be a non-empty list of records with keys "
-                             f"updates, seconds, valid_nll (and train_nll)")
+                             f"updates, seconds, valid_nll (and train_nll, noisy_train_nll)")
+    lines = [("train_nll", "train (clean)", dict(lw=1.5)),
+             ("valid_nll", "valid", dict(lw=1.5, ls="--"))]
+    if noisy:
+        lines.append(("noisy_train_nll", "train, running at noisy weights", dict(lw=1.0, ls=":")))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     plotted = []
     for ax, x_key, x_label in ((axes[0], "updates", "number of updates"),
@@ -34,13 +46,13 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
             records = [r for r in records if include_start or r["updates"] > 0] or records
             colour = COLOURS.get(name, f"C{i}")
             x = [r[x_key] for r in records]
-            train = [r.get("train_nll") for r in records]
-            if any(v is not None and v == v for v in train):   # skip if train NLL was not measured
-                ax.plot(x, train, color=colour, lw=1.5, label=f"{name} train")
-                plotted += [v for v in train if v is not None]
-            ax.plot(x, [r["valid_nll"] for r in records], color=colour, lw=1.5, ls="--",
-                    label=f"{name} valid")
-            plotted += [r["valid_nll"] for r in records]
+            for key, label, style in lines:
+                # None (not measured: eval_train off, or epoch 0's running NLL) becomes a gap.
+                y = [math.nan if r.get(key) is None else r[key] for r in records]
+                if all(math.isnan(v) for v in y):         # never measured: no line, no label
+                    continue
+                ax.plot(x, y, color=colour, label=f"{name} {label}", **style)
+                plotted += [v for v in y if not math.isnan(v)]
         # log scale as in the paper -- unless an NLL is <= 0, as densities of audio can be
         ax.set_yscale("log" if all(v > 0 for v in plotted) else "linear")
         ax.set_xlabel(x_label)

@@ -1,6 +1,6 @@
-"""Chapter 7's widgets: a thin ipywidgets skin over ``gru_lib.playground``.
+"""Chapter 7's widgets: a thin ipywidgets skin over ``gru_lib.experiments.playground``.
 
-    >>> from gru_lib.widgets import Playground
+    >>> from gru_lib.experiments.widgets import Playground
     >>> pg = Playground()          # model builder, Train/Stop, curves, comparison table
     >>> pg                         # in a notebook: displays everything in tabs
 
@@ -20,12 +20,13 @@ import threading
 import ipywidgets as W
 
 from .. import music
-from ..nn.budget import KINDS
+from ..paper import KINDS
 from . import playground as P
 from .plotting import plot_curves
 
 # Constants a gate is fixed at when its "learned" box is unticked.
 DEFAULT_FIXED = {"update": 0.5, "reset": 1.0, "input": 1.0, "forget": 1.0, "output": 1.0}
+CURVES_TITLE = "all runs: train, clean (solid); valid (dashed); train, running at noisy weights (dotted)"
 KIND_LABELS = (("tanh-RNN", "tanh"), ("GRU", "gru"), ("LSTM", "lstm"))
 _WIDE = {"description_width": "120px"}
 
@@ -194,8 +195,7 @@ class Playground:
             row = self.comparison.add(session)
             self.models[row["run"]] = session.best_model()
             self.table.value = self.comparison.html()
-            self.curves.value = P.figure_png(plot_curves(self.comparison.curves,
-                                                         title="all runs: train (solid), valid (dashed)"))
+            self.curves.value = P.figure_png(plot_curves(self.comparison.curves, title=CURVES_TITLE))
             self.status.value = (f"{html.escape(row['run'])}: {session.stopped} after {session.epoch} "
                                  f"epoch(s); best valid NLL {row['best_valid_nll']:.3f}, test NLL "
                                  f"{row['test_nll']:.3f}.")

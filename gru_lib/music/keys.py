@@ -1,17 +1,38 @@
-"""TODO docstring"""
+"""Which MIDI note each column of a piano roll is: the two key ranges, and checked rolls.
+
+A piece is a *piano roll*: a (T, K) float32 tensor, one row per time step, one column per
+key, 1.0 where a note sounds. Two key ranges say which MIDI note column k is:
+
+- ``"88"`` (default): the 88 piano keys, column k = MIDI note k + 21 (A0..C8). Every
+  dataset fits, so one model can read them all.
+- ``"paper"``: what the paper's authors did: column k = MIDI note k + 1 and the width is the
+  highest MIDI note in the set: 96 (JSB), 93 (Nottingham), 105 (MuseData), 108
+  (Piano-midi.de) (``gru_lib.paper.KEY_WIDTHS``). The low columns are always 0, so the
+  negative log-likelihood differs from the 88-key one only by the tiny cost the model pays
+  on notes that never sound. The chorales use the JSB width, 96.
+
+Inside, every loader first produces *MIDI-indexed rolls*: uint8 arrays of shape (T, 128)
+whose column is the MIDI note number; ``crop_to_keys`` applies the key range last, and
+refuses to drop a note. ``as_binary_roll`` checks a roll a user hands in (to MIDI, audio or
+a plot) once, for every module that reads one.
+"""
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from .. import checks
 from ..paper import KEY_WIDTHS
 
 DATASETS = ("chorales", "jsb", "nottingham", "musedata", "piano-midi")
 KEY_RANGES = ("88", "paper")
+KEYS = 88       # the 88 piano keys: every data set fits, so one model can read them all
 LOWEST_88 = 21  # MIDI number of A0, the lowest piano key
 N_MIDI = 128
 
 
-def _check_name(name):
+def check_dataset_name(name):
+    """Raise ValueError unless ``name`` is one of the music DATASETS."""
     if name not in DATASETS:
         raise ValueError(f"name: unknown dataset {name!r}; expected one of {list(DATASETS)}")
 
@@ -36,15 +57,15 @@ def key_layout(key_range="88", name=None, width=None):
             if name is None:
                 raise ValueError("width: key_range 'paper' needs a width (or a dataset name) "
                                  "to know how many columns to use")
-            _check_name(name)
+            check_dataset_name(name)
             width = _paper_width(name)
-        if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= N_MIDI - 1:
+        if not checks.is_int(width) or not 1 <= width <= N_MIDI - 1:
             raise ValueError(f"width: expected an int in 1..127 for key_range 'paper', got {width!r}")
-        return 1, width
+        return 1, int(width)
     raise ValueError(f"key_range: expected one of {list(KEY_RANGES)}, got {key_range!r}")
 
 
-def _crop(full, lowest, width, where):
+def crop_to_keys(full, lowest, width, where):
     """MIDI-indexed (T, 128) uint8 roll -> (T, width) float32 tensor; no note may be lost."""
     outside = full.copy()
     outside[:, lowest:lowest + width] = 0
@@ -55,7 +76,7 @@ def _crop(full, lowest, width, where):
     return torch.from_numpy(full[:, lowest:lowest + width].astype(np.float32))
 
 
-def _as_binary_roll(roll, arg="roll"):
+def as_binary_roll(roll, arg="roll"):
     """Check a user's roll: 2-D, values exactly 0 or 1. Returns a bool numpy array (T, K)."""
     if isinstance(roll, torch.Tensor):
         roll = roll.detach().cpu().numpy()
@@ -71,4 +92,3 @@ def _as_binary_roll(roll, arg="roll"):
         raise ValueError(f"{arg}: expected only 0/1 values, got {roll[t, k].item():g} at step {t}, key {k} "
                          f"(threshold probabilities first, e.g. (p > 0.5) or torch.bernoulli(p))")
     return roll.astype(bool)
-

@@ -1,13 +1,26 @@
-"""TODO docstring"""
+"""Piano rolls to and from MIDI, and rolls made audible: hear what a model wrote.
+
+Out: ``roll_to_midi`` turns each run of consecutive 1s in a column into one held note (a
+binary roll cannot tell a held note from repeated ones) and marks the end with a text event,
+so trailing silent steps survive a round trip; ``save_midi`` writes the file atomically;
+``synthesize`` and ``audio`` render it with pretty_midi's additive sine synthesis, so no
+fluidsynth or sound font is needed.
+
+In: ``midi_to_roll`` reads any MIDI file (a path, bytes or a PrettyMIDI) onto a grid of
+beats taken from the file's own tempo map, so a user's own music can be fed to a model.
+pretty_midi (and IPython, for ``audio``) are imported only when a function needs them.
+"""
 from __future__ import annotations
 
 import io
 import os
 from pathlib import Path
+
 import numpy as np
 import torch
-from .. import download
-from .keys import _as_binary_roll, key_layout
+
+from .. import checks, download
+from .keys import as_binary_roll, key_layout
 
 # -----------------------------------------------------------------------------
 # MIDI and audio out
@@ -24,17 +37,16 @@ def roll_to_midi(roll, *, key_range="88", steps_per_beat=1, tempo=100.0, program
     """
     import pretty_midi
 
-    roll = _as_binary_roll(roll)
+    roll = as_binary_roll(roll)
     lowest, _ = key_layout(key_range, width=roll.shape[1] if key_range == "paper" else None)
     if key_range == "88" and roll.shape[1] != 88:
         raise ValueError(f"roll: key_range '88' needs 88 columns, got {roll.shape[1]}")
-    if not isinstance(steps_per_beat, int) or isinstance(steps_per_beat, bool) or steps_per_beat < 1:
-        raise ValueError(f"steps_per_beat: expected an int >= 1, got {steps_per_beat!r}")
-    if not (isinstance(tempo, (int, float)) and 0 < tempo <= 1000):
+    steps_per_beat = checks.positive_int("steps_per_beat", steps_per_beat)
+    if not checks.is_number(tempo) or not 0 < tempo <= 1000:
         raise ValueError(f"tempo: expected beats per minute in (0, 1000], got {tempo!r}")
-    if not isinstance(program, int) or not 0 <= program <= 127:
+    if not checks.is_int(program) or not 0 <= program <= 127:
         raise ValueError(f"program: expected a General MIDI program number 0..127, got {program!r}")
-    if not isinstance(velocity, int) or not 1 <= velocity <= 127:
+    if not checks.is_int(velocity) or not 1 <= velocity <= 127:
         raise ValueError(f"velocity: expected an int in 1..127, got {velocity!r}")
 
     dt = 60.0 / tempo / steps_per_beat  # seconds per step
@@ -69,7 +81,7 @@ def synthesize(roll, fs=16000, **kwargs):
     """
     import pretty_midi
 
-    if not isinstance(fs, int) or isinstance(fs, bool) or not 1000 <= fs <= 192000:
+    if not checks.is_int(fs) or not 1000 <= fs <= 192000:
         raise ValueError(f"fs: expected a sample rate in Hz (int, 1000..192000), got {fs!r}")
     pm = roll if isinstance(roll, pretty_midi.PrettyMIDI) else roll_to_midi(roll, **kwargs)
     wave = pm.synthesize(fs=fs)  # normalised to peak 1 when anything sounds
@@ -101,8 +113,7 @@ def midi_to_roll(midi, *, steps_per_beat=1, key_range="88", width=None, drop_out
     """
     import pretty_midi
 
-    if not isinstance(steps_per_beat, int) or isinstance(steps_per_beat, bool) or steps_per_beat < 1:
-        raise ValueError(f"steps_per_beat: expected an int >= 1, got {steps_per_beat!r}")
+    steps_per_beat = checks.positive_int("steps_per_beat", steps_per_beat)
     lowest, n_keys = key_layout(key_range, width=108 if key_range == "paper" and width is None else width)
     if isinstance(midi, pretty_midi.PrettyMIDI):
         pm, where = midi, "midi"

@@ -1,9 +1,20 @@
-"""TODO docstring"""
+"""The music model of the paper: a recurrent layer reading piano rolls, K sigmoids out.
+
+    >>> model = make_model("gru", keys=88, hidden_size=46, seed=0)   # Table 1's GRU
+    >>> rolls = torch.zeros(100, 8, 88)                              # (T, B, K)
+    >>> total, steps = model.nll_sum(rolls)                          # nats, real steps
+
+Step t of a piece is predicted from steps < t (``shift_right``), each of its K keys as an
+independent coin (a sigmoid), and the metric is the paper's: negative log-probability in
+nats per time step, summed over the keys (``nll_sum``).
+"""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ..checks import positive_int
 from ..nn.recurrent import Recurrent
 from ..training.batching import step_mask
 
@@ -43,13 +54,17 @@ class PianoRollModel(nn.Module):
 
     >>> model = PianoRollModel("gru", keys=88, hidden_size=46)
     >>> logits = model(torch.zeros(100, 8, 88))            # (T, B, K) -> (T, B, K)
+
+    ``checkpoint_kind`` is written into ``meta()["model"]``: ``gru_lib.tasks.load_model``
+    reads it to know which class rebuilds a checkpoint.
     """
+
+    checkpoint_kind = "piano-roll"
 
     def __init__(self, kind: str, keys: int, hidden_size: int, init_scale: float = 0.1,
                  backend: str = "auto", **cell_options):
         super().__init__()
-        if isinstance(keys, bool) or not isinstance(keys, int) or keys < 1:
-            raise ValueError(f"keys must be a positive integer (the roll's width K), got {keys!r}")
+        keys = positive_int("keys", keys)                         # the roll's width K
         self.kind, self.keys, self.init_scale = kind, keys, float(init_scale)
         self.cell_options = dict(cell_options)
         # backend "auto": the hand-written backward (gru_lib/bptt.py) where the cell has one.
@@ -65,13 +80,23 @@ class PianoRollModel(nn.Module):
     def hidden_size(self) -> int:
         return self.rnn.hidden_size
 
+    @property
+    def row_size(self) -> int:
+        """Width of one row of a batch: the K keys of a roll (what the trainer checks)."""
+        return self.keys
+
     def meta(self) -> dict:
         """What it takes to rebuild this model (stored in every checkpoint)."""
-        return {"kind": self.kind, "keys": self.keys, "hidden_size": self.hidden_size,
-                "init_scale": self.init_scale, "cell_options": dict(self.cell_options)}
+        return {"model": self.checkpoint_kind, "kind": self.kind, "keys": self.keys,
+                "hidden_size": self.hidden_size, "init_scale": self.init_scale,
+                "cell_options": dict(self.cell_options)}
 
     @classmethod
-    def from_meta(cls, meta: dict) -> "PianoRollModel":
+    def from_meta(cls, meta: dict) -> PianoRollModel:
+        """The model ``meta`` describes (weights not loaded). Checkpoints written before
+        meta named its model have no "model" entry: they are all piano-roll models."""
+        if meta.get("model", cls.checkpoint_kind) != cls.checkpoint_kind:
+            raise ValueError(f"meta: not a piano-roll model's meta (model={meta.get('model')!r})")
         return cls(meta["kind"], meta["keys"], meta["hidden_size"],
                    init_scale=meta.get("init_scale", 0.1), **meta.get("cell_options", {}))
 
@@ -97,8 +122,7 @@ class PianoRollModel(nn.Module):
         Returns (steps, K): each step's keys are drawn as independent coins from the model's
         sigmoids, then fed back in as the next input.
         """
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        steps = positive_int("steps", steps)
         param = self.readout.weight
         seed = torch.zeros(1, 1, self.keys, device=param.device, dtype=param.dtype)  # x_0
         if prime is not None:
@@ -118,10 +142,15 @@ class PianoRollModel(nn.Module):
             probs = torch.sigmoid(self.readout(out.outputs[-1:]))
         return torch.stack(rolls)
 
-# -- helpers -----------------------------------------------------------------------------------
+# -- the builder -------------------------------------------------------------------------------
 
 def make_model(kind: str, keys: int, hidden_size: int, seed: int = 0, **cell_options) -> PianoRollModel:
-    """A PianoRollModel whose initial weights depend only on ``seed`` (repeatable on CPU)."""
+    """A PianoRollModel whose initial weights depend only on ``seed`` (repeatable on CPU).
+
+    The music task's ``build_model`` (``gru_lib.music.task``) calls this at Table 1's sizes.
+    ``fork_rng`` restores the global generator afterwards, so building a model does not move
+    the random numbers of whatever runs next.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return PianoRollModel(kind, keys, hidden_size, **cell_options)

@@ -1,12 +1,15 @@
-"""TODO docstring"""
+"""A piano roll drawn as a piano roll: time across, pitch up, every C labelled by name.
+
+One function, ``plot_roll``, for the notebooks: it checks the roll like every other reader
+of a user's roll (``keys.as_binary_roll``), so probabilities are refused rather than drawn
+as grey, and it trims to the pitches in use so a four-voice chorale is not lost in 88 rows.
+matplotlib and pretty_midi (for the note names) are imported only when it is called.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from .keys import _as_binary_roll, key_layout
-
-# -----------------------------------------------------------------------------
-# plotting
+from .keys import as_binary_roll, key_layout
 
 
 def plot_roll(roll, *, key_range="88", ax=None, steps_per_beat=None, title=None, trim=True):
@@ -17,7 +20,7 @@ def plot_roll(roll, *, key_range="88", ax=None, steps_per_beat=None, title=None,
     import matplotlib.pyplot as plt
     import pretty_midi
 
-    r = _as_binary_roll(roll)
+    r = as_binary_roll(roll)
     lowest, _ = key_layout(key_range, width=r.shape[1] if key_range == "paper" else None)
     if key_range == "88" and r.shape[1] != 88:
         raise ValueError(f"roll: key_range '88' needs 88 columns, got {r.shape[1]}")

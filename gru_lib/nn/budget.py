@@ -15,25 +15,24 @@ for LSTM 36 / GRU 46 / tanh 100 fit only approximately, and best with D ≈ 100 
 recurrent layer alone (19,836 / 20,286 / 20,100). Adding the output layer (H·D + D) or
 using the real widths moves every count away from the table, so which D and which layers
 the authors counted cannot be pinned down; we use their unit counts and say so.
+
+The paper's own numbers (Table 1's units and counts) live in ``gru_lib.paper``; they are
+re-exported here as PAPER_UNITS and PAPER_PARAMS, the names the notebooks use.
 """
 from __future__ import annotations
 
+from .. import checks
+from ..paper import KINDS, SPEECH_READ
+from ..paper import PARAMS as PAPER_PARAMS  # Table 1, by task and kind
+from ..paper import UNITS as PAPER_UNITS
 from .cells import make_cell
 
-KINDS = ("tanh", "gru", "lstm")
+__all__ = ["KINDS", "PAPER_PARAMS", "PAPER_UNITS", "TASK_INPUT_SIZE", "count_parameters",
+           "formula_parameters", "matched_units", "paper_units", "units_for_budget"]
 
-# Table 1: units per model.
-PAPER_UNITS = {
-    "music": {"tanh": 100, "gru": 46, "lstm": 36},
-    "speech": {"tanh": 400, "gru": 227, "lstm": 195},
-}
-# Table 1: the parameter counts the paper reports (rounded in the paper, except speech).
-PAPER_PARAMS = {
-    "music": {"tanh": 20_100, "gru": 20_200, "lstm": 19_800},
-    "speech": {"tanh": 168_400, "gru": 168_888, "lstm": 169_065},
-}
-# The input width each task's recurrent layer reads.
-TASK_INPUT_SIZE = {"music": 88, "speech": 20}
+# The input width each task's recurrent layer reads: the 88 piano keys (music/keys.py), the
+# 20 samples of two speech frames. (nn/ sits below music/, so the 88 is written here.)
+TASK_INPUT_SIZE = {"music": 88, "speech": SPEECH_READ}
 
 
 def count_parameters(kind: str, input_size: int, hidden_size: int, **options) -> int:
@@ -61,7 +60,7 @@ def units_for_budget(kind: str, budget: int, input_size: int, **options) -> int:
     >>> units_for_budget("gru", 168_888, 20)
     227
     """
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+    if not checks.is_int(budget) or budget < 1:
         raise ValueError(f"budget must be a positive number of parameters, got {budget!r}")
     count = lambda h: count_parameters(kind, input_size, h, **options)  # noqa: E731
     if count(1) >= budget:

@@ -9,7 +9,7 @@ Each cell computes ONE time step. To keep the time loop fast, a step is split in
   so transposing or slicing a parameter does not add an autograd node at every step.
 
 Weights use torch's layout (``weight_ih``: (gates*H, D), ``weight_hh``: (gates*H, H), gate
-blocks stacked in torch's order) so that ``gru_lib.interop`` can copy them from and to
+blocks stacked in torch's order) so that ``gru_lib.nn.interop`` can copy them from and to
 ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` without reshuffling. One bias per gate, as the paper
 counts parameters (torch keeps two, ``b_ih`` and ``b_hh``, whose sum is what matters).
 
@@ -25,13 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import checks
+
 State = tuple  # (h,) for tanh and GRU, (h, c) for the LSTM; each (B, H)
-
-
-def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def _check_fixed_gates(fixed_gates, allowed: tuple[str, ...], kind: str) -> dict[str, float]:
@@ -41,7 +37,7 @@ def _check_fixed_gates(fixed_gates, allowed: tuple[str, ...], kind: str) -> dict
             raise ValueError(
                 f"fixed_gates: unknown {kind} gate {name!r}; the gates that can be fixed are "
                 f"{', '.join(allowed)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        if not checks.is_number(value) or not 0.0 <= value <= 1.0:
             raise ValueError(
                 f"fixed_gates[{name!r}] must be a number in [0, 1] (a gate is a sigmoid), "
                 f"got {value!r}")
@@ -62,11 +58,9 @@ class RecurrentCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, blocks: list[str], init_scale: float):
         super().__init__()
-        self.input_size = _check_size("input_size", input_size)
-        self.hidden_size = _check_size("hidden_size", hidden_size)
-        if not isinstance(init_scale, (int, float)) or not init_scale > 0:
-            raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
-        self.init_scale = float(init_scale)
+        self.input_size = checks.positive_int("input_size", input_size)
+        self.hidden_size = checks.positive_int("hidden_size", hidden_size)
+        self.init_scale = checks.positive_number("init_scale", init_scale)
         self.blocks = blocks                       # e.g. ["reset", "update", "candidate"]
         G, H, D = len(blocks), hidden_size, input_size
         self.weight_ih = nn.Parameter(torch.empty(G * H, D))   # W: (G*H, D)
@@ -251,7 +245,7 @@ class LSTMCell(RecurrentCell):
         if coupled and "input" in self.fixed_gates:
             raise ValueError("coupled=True computes the input gate as 1 - forget gate; it cannot "
                              "also be in fixed_gates. Drop one of the two.")
-        if not isinstance(forget_bias, (int, float)) or isinstance(forget_bias, bool):
+        if not checks.is_number(forget_bias):
             raise ValueError(f"forget_bias must be a number, got {forget_bias!r}")
         if forget_bias != 0.0 and "forget" in self.fixed_gates:
             raise ValueError("forget_bias sets the bias of a learned forget gate; the forget gate "

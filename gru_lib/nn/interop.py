@@ -1,19 +1,33 @@
-"""TODO docstring"""
+"""Copy weights between gru_lib cells and torch.nn.RNN / nn.GRU / nn.LSTM.
+
+This is how we prove the hand-written cells right: copy the weights, run both, compare
+outputs and gradients (tests/test_interop.py). Only cells that HAVE a torch twin can be
+copied (``gru_lib.nn.native.why_no_twin`` says why the others cannot): the tanh cell, the
+GRU with ``variant="torch"`` and the LSTM with ``peepholes=False``, each with no fixed or
+coupled gates.
+
+Biases: torch keeps two per gate, b_ih and b_hh, and only their sum matters, except for
+the GRU candidate where b_hn sits inside r ⊙ (U_n h + b_hn). We keep one bias per gate
+(as the paper counts) plus ``bias_hn`` for the torch-form GRU. Copying to torch puts our
+bias into b_ih and zeros (or b_hn) into b_hh; copying from torch adds the two back up.
+"""
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .. import checks
 from .cells import GRUCell, RecurrentCell, make_cell
-from .native import _TWINS, _empty_twin, has_twin
+from .native import TWINS, empty_twin, why_no_twin
 from .recurrent import Recurrent
 
+
 def _check_twin(cell: RecurrentCell, module: nn.Module) -> None:
-    if not isinstance(cell, RecurrentCell):
-        raise ValueError(f"cell must be a gru_lib cell, got {type(cell).__name__}")
-    twin = _TWINS[cell.kind]
+    checks.instance("cell", cell, RecurrentCell, "gru_lib cell")
+    twin = TWINS[cell.kind]
     if type(module) is not twin:
         raise ValueError(f"a {cell.kind} cell copies to/from {twin.__name__}, got {type(module).__name__}")
-    reason = has_twin(cell)
+    reason = why_no_twin(cell)
     if reason:
         raise ValueError(reason)
     if isinstance(module, nn.RNN) and module.nonlinearity != "tanh":
@@ -66,12 +80,12 @@ def copy_to_torch(cell: RecurrentCell, module: nn.Module) -> nn.Module:
 
 def to_torch(cell: RecurrentCell) -> nn.Module:
     """A new nn.RNN / nn.GRU / nn.LSTM with the cell's weights, dtype and device."""
-    return copy_to_torch(cell, _empty_twin(cell).to(cell.weight_ih))
+    return copy_to_torch(cell, empty_twin(cell).to(cell.weight_ih))
 
 
 def from_torch(module: nn.Module):
     """A new gru_lib layer with the weights, dtype and device of a one-layer torch module."""
-    kinds = {twin: kind for kind, twin in _TWINS.items()}
+    kinds = {twin: kind for kind, twin in TWINS.items()}
     if type(module) not in kinds:
         raise ValueError(f"module must be nn.RNN, nn.GRU or nn.LSTM, got {type(module).__name__}")
     kind = kinds[type(module)]

@@ -1,17 +1,33 @@
-"""TODO docstring"""
+"""Run a gru_lib cell through its torch twin's fused kernel, with the cell's own parameters.
+
+Three of the cells compute exactly what a one-layer torch module computes: the tanh cell
+(``nn.RNN``), the GRU with ``variant="torch"`` (``nn.GRU``) and the LSTM with
+``peepholes=False`` (``nn.LSTM``), each with no fixed or coupled gates. For those,
+``Recurrent(cell, backend="native")`` lends the cell's parameters to an empty twin built on
+the meta device (``torch.func.functional_call``): the numbers are the cell's, the speed is
+cuDNN's or oneDNN's, and gradients flow back into the cell. ``why_no_twin`` says why any
+other cell has no twin; ``gru_lib.nn.interop`` copies weights between cells and twins.
+
+Biases: torch keeps two per gate, b_ih and b_hh, of which only the sum matters, except for
+the GRU candidate, whose b_hn sits inside r ⊙ (U_n h + b_hn). A cell keeps one bias per
+gate (as the paper counts) plus ``bias_hn`` for the torch-form GRU, so the twin gets the
+cell's bias as b_ih and zeros (or [0, 0, b_hn]) as b_hh.
+"""
 from __future__ import annotations
 
 import torch
 from torch import nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
 from .cells import GRUCell, LSTMCell, RecurrentCell, TanhCell
 
-_TWINS = {"tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+# The torch module that computes each kind of cell (for the cells that have a twin at all).
+TWINS = {"tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
-def has_twin(cell: RecurrentCell) -> str | None:
-    """None if ``cell`` has a torch twin, else the reason it has none."""
+def why_no_twin(cell: RecurrentCell) -> str | None:
+    """The reason ``cell`` has no torch twin, or None when it has one (like ``bptt.why_not``)."""
     if isinstance(cell, GRUCell) and cell.variant != "torch":
         return ("only GRUCell(variant='torch') has an nn.GRU twin; the paper variant resets "
                 "before the matmul, which nn.GRU cannot express")
@@ -22,9 +38,13 @@ def has_twin(cell: RecurrentCell) -> str | None:
     return None
 
 
-def _empty_twin(cell: RecurrentCell, device=None) -> nn.Module:
+def empty_twin(cell: RecurrentCell, device=None) -> nn.Module:
+    """A fresh one-layer twin of ``cell`` (sizes and nonlinearity; its own random weights).
+
+    On ``device="meta"`` it holds no memory: ``run_native`` swaps in the cell's parameters.
+    """
     options = {"nonlinearity": "tanh"} if isinstance(cell, TanhCell) else {}
-    return _TWINS[cell.kind](cell.input_size, cell.hidden_size, device=device, **options)
+    return TWINS[cell.kind](cell.input_size, cell.hidden_size, device=device, **options)
 
 
 def twin_parameters(cell: RecurrentCell) -> dict:
@@ -48,10 +68,10 @@ def run_native(cell: RecurrentCell, x, lengths=None, state: tuple | None = None,
     (outputs (T, B, H) zero after each length, final state tuple). Inputs are assumed
     checked (Recurrent does that); ``module`` is an empty twin to reuse between calls.
     """
-    reason = has_twin(cell)
+    reason = why_no_twin(cell)
     if reason:
         raise ValueError(f"backend='native' needs a cell with a torch twin: {reason}")
-    module = module if module is not None else _empty_twin(cell, device="meta")
+    module = module if module is not None else empty_twin(cell, device="meta")
     T = x.shape[0]
     hx = None if state is None else (
         tuple(s.unsqueeze(0) for s in state) if cell.state_size == 2 else state[0].unsqueeze(0))

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from .. import checks
 from . import bptt, native
 from .cells import RecurrentCell, make_cell
 
@@ -40,7 +41,7 @@ class Recurrent(nn.Module):
     (tanh, GRU variant="torch", LSTM peepholes=False; no fixed gates) to nn.RNN / nn.GRU /
     nn.LSTM's fused kernel with the cell's own parameters -- same numbers, native speed.
     ``backend="bptt"`` runs the same equations with the backward pass through time written
-    by hand (see gru_lib/bptt.py): 1.05-3.4x faster than autograd through the loop (most at
+    by hand (see gru_lib/nn/bptt.py): 1.05-3.4x faster than autograd through the loop (most at
     batch 1; benchmarks/bench_cells.py), for every cell without fixed or coupled gates.
     ``return_gates=True`` runs the python loop for that call, since bptt keeps no per-step
     gates for the caller. ``backend="auto"`` picks "bptt" where the cell allows it and
@@ -49,24 +50,25 @@ class Recurrent(nn.Module):
 
     def __init__(self, cell: RecurrentCell, backend: str = "python"):
         super().__init__()
-        if not isinstance(cell, RecurrentCell):
-            raise ValueError(f"cell must be a gru_lib cell (see make_cell), got {type(cell).__name__}")
+        checks.instance("cell", cell, RecurrentCell, "gru_lib cell (see make_cell)")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if backend == "auto":
             backend = "python" if bptt.why_not(cell) else "bptt"
-        if backend == "native" and native.has_twin(cell):
-            raise ValueError(f"backend='native' needs a cell with a torch twin: {native.has_twin(cell)}. "
+        no_twin = native.why_no_twin(cell) if backend == "native" else None
+        if no_twin:
+            raise ValueError(f"backend='native' needs a cell with a torch twin: {no_twin}. "
                              f"Use backend='python' for this cell.")
-        if backend == "bptt" and bptt.why_not(cell):
+        no_bptt = bptt.why_not(cell) if backend == "bptt" else None
+        if no_bptt:
             raise ValueError(f"backend='bptt' has no hand-written backward for this cell: "
-                             f"{bptt.why_not(cell)}. Use backend='python' for this cell.")
+                             f"{no_bptt}. Use backend='python' for this cell.")
         self.cell = cell
         self.backend = backend
         # An empty twin on the meta device (no memory): its parameters are swapped for the cell's.
         # Set past nn.Module.__setattr__ so the twin stays out of parameters() and state_dict().
         object.__setattr__(self, "_twin",
-                           native._empty_twin(cell, device="meta") if backend == "native" else None)
+                           native.empty_twin(cell, device="meta") if backend == "native" else None)
 
     @classmethod
     def make(cls, kind: str, input_size: int, hidden_size: int, backend: str = "python",

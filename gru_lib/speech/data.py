@@ -1,4 +1,31 @@
-"""TODO docstring"""
+"""Raw speech for the speech half of Chung et al. (2014), on an open corpus, framed as the paper did.
+
+The paper's speech sets (Ubisoft A and B) are proprietary. We use the Free Spoken Digit
+Dataset instead -- FSDD, Zohar Jackson et al., CC BY-SA 4.0,
+https://github.com/Jakobovski/free-spoken-digit-dataset -- with the paper's framing. The
+numbers are therefore NOT comparable with the paper's Ubisoft rows: a different corpus, a
+different scale, a different amount of data.
+
+- 3,000 recordings ``{digit}_{speaker}_{take}.wav``: 6 speakers x 10 digits x 50 takes,
+  8 kHz, mono, 16-bit. Pinned to commit 26eb9aa of the repository; a download (GitHub's
+  tar.gz of that commit) or a local copy of ``recordings/`` is accepted only if the sha256
+  of the 3,000 files, concatenated in sorted path order, is the registry's
+  ``content_sha256``. (GitHub builds archives on demand, so the archive's own bytes are not
+  pinned; its content is.)
+- Split by take, so every speaker and digit is in every split:
+  takes 0-4 -> "test" (the customary FSDD test set, 300 clips),
+  takes 5-9 -> "valid" (300 clips, held out of the customary training takes),
+  takes 10-49 -> "train" (2,400 clips).
+- Normalisation, the same for every split and every file: x = int16 / 32768, so
+  x ∈ [-1, 1). No per-clip gain, no mean removal: the model sees the levels as recorded.
+
+Framing, as in the paper: at each step the model reads 20 consecutive samples and predicts
+the next 10, then moves on by 10 (hop 10). We store a clip as frames of 10 samples,
+(N, 10); step t reads frames t and t+1 (20 samples) and predicts frame t+2, so a clip of N
+frames has N - 2 steps. The last len % 10 samples of a clip are dropped (< 1.25 ms).
+Batches of frames are padded with lengths exactly like piano rolls
+(``gru_lib.training.batching.batches``).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -6,14 +33,14 @@ import io
 import re
 import tarfile
 from pathlib import Path
+
 import numpy as np
 import torch
 from torch import Tensor
-from .. import download
+
+from .. import checks, download, paper
 from ..download import DownloadError
 from ..paper import SPLITS
-from ..training.batching import batches as padded_batches
-from .. import paper
 
 FRAME = paper.SPEECH_PREDICT     # samples predicted per step = the hop (10)
 READ = paper.SPEECH_READ         # samples read per step (20): two frames
@@ -219,7 +246,7 @@ def load_recordings(folder=None, progress=True):
 
 
 # -----------------------------------------------------------------------------
-# waveforms, frames, batches
+# waveforms and frames
 
 
 def to_float(samples):
@@ -255,8 +282,7 @@ def frame(wave, frame_size=FRAME):
     wave = torch.as_tensor(np.asarray(wave) if not isinstance(wave, Tensor) else wave)
     if wave.dim() != 1:
         raise ValueError(f"wave: expected a 1-D waveform (n,), got shape {tuple(wave.shape)}")
-    if isinstance(frame_size, bool) or not isinstance(frame_size, int) or frame_size < 1:
-        raise ValueError(f"frame_size: expected a positive int, got {frame_size!r}")
+    frame_size = checks.positive_int("frame_size", frame_size)
     n = wave.shape[0] // frame_size
     return wave[:n * frame_size].reshape(n, frame_size).float()
 
@@ -264,19 +290,15 @@ def frame(wave, frame_size=FRAME):
 def load_frames(split="train", folder=None, progress=True, frame_size=FRAME):
     """Clips of a split as a list of (N, F) float32 frame tensors (in ``load_speech``'s order).
 
-    The list plugs into ``music.batches`` (padding + lengths) and into ``train.train``,
-    exactly like a list of piano rolls. split None gives {split: list}.
+    The list plugs into ``gru_lib.training.batching.batches`` (padding + lengths) and into
+    ``gru_lib.training.trainer.train``, exactly like a list of piano rolls. split None gives
+    {split: list}.
     """
     _check_split(split)
     waves = load_speech(split, folder, progress)
     if split is None:
         return {s: [frame(w, frame_size) for w in waves[s].values()] for s in SPLITS}
     return [frame(w, frame_size) for w in waves.values()]
-
-
-def batches(clips, batch_size, **kwargs):
-    """Padded batches (frames (N_max, B, F), lengths (B,)) of frame tensors: ``music.batches``."""
-    return padded_batches(clips, batch_size, **kwargs)
 
 
 def step_count(clips):

@@ -23,7 +23,12 @@ Numerically:
   dividing by σ never divides by ~0. softplus keeps a gradient everywhere, unlike a clamp.
 
 The metric is the negative log-likelihood in nats per step, summed over the F samples of
-the step (so it is a density, and can be negative: see speech.py for the scale).
+the step, so it is a density, and can be negative. Its scale depends on the units of y:
+measuring y in units s times larger shifts the NLL by F·log(s) nats per step; with y in
+[-1, 1) and quiet speech, the NLL is NEGATIVE (densities above 1). The speech models'
+floor σ ≥ 1e-3 (about 33 steps of the 16-bit quantiser) bounds the best possible NLL at
+F·(log 1e-3 + ½ log 2π) ≈ -59.9 nats per step, so stretches of digital silence cannot
+dominate the average.
 """
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .. import checks
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -94,8 +101,7 @@ def sample(mix: Mixture, generator: torch.Generator | None = None, temperature: 
     temperature scales the standard deviations (1 = the model's own distribution; below 1
     gives smoother, less noisy audio). The component choice is not tempered.
     """
-    if not (isinstance(temperature, (int, float)) and temperature > 0):
-        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    temperature = checks.positive_number("temperature", temperature)
     lead, (C, Fd) = mix.logits.shape[:-1], mix.means.shape[-2:]
     probs = F.softmax(mix.logits, dim=-1).reshape(-1, C)                  # (N, C)
     c = torch.multinomial(probs, 1, generator=generator).squeeze(1)        # (N,)

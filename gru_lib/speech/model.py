@@ -1,16 +1,29 @@
-"""TODO docstring"""
+"""The speech model: a recurrent layer reading raw samples, a mixture of Gaussians out.
+
+    >>> model = make_speech_model("gru", seed=0)          # Table 1's GRU: 227 units
+    >>> frames = torch.zeros(50, 4, 10)                   # (N, B, F): 4 clips of 50 frames
+    >>> total, steps = model.nll_sum(frames)              # nats over the 48 x 4 predicted frames
+
+Section 4.1's framing: each step reads 20 consecutive samples (two frames of F = 10) and
+predicts the next 10 (``_context``); the output layer is a mixture of 20 diagonal Gaussians
+(``mixture.py``). ``continue_wave`` samples a continuation of any waveform, ``wave_nll``
+scores one.
+"""
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 from torch import Tensor, nn
-from .. import paper
+
+from .. import checks, paper
+from ..checks import one_of
 from ..nn.recurrent import Recurrent
 from ..training.batching import step_mask
 from . import mixture
 from .data import FRAME, RATE, frame
-from .wav import _as_wave
+from .wav import as_wave
 
 COMPONENTS = paper.SPEECH_COMPONENTS   # Gaussians in the output mixture (20)
 MIN_STD = 1e-3           # floor on the mixture's standard deviations (see the docstring)
@@ -38,23 +51,24 @@ class SpeechModel(nn.Module):
     """Recurrent layer (reads 2F = 20 samples) -> linear -> mixture of C = 20 Gaussians
     over the next F = 10 samples.
 
-    It has the interface of ``models.PianoRollModel``, so the same training loop, search and
+    It has the interface of ``music.PianoRollModel``, so the same training loop, search and
     evaluation drive it: ``forward``, ``nll_sum`` / ``nll`` over a padded batch of frames
-    (N, B, F) with lengths (B,) in frames, ``meta`` / ``from_meta`` for checkpoints, ``rnn``
-    (weight noise goes on ``rnn.cell``), ``readout`` and ``keys`` (the width of one row of
-    the batch, F, under the name the loop checks). ``backend`` is the recurrent layer's, as in
-    PianoRollModel.
+    (N, B, F) with lengths (B,) in frames, ``meta`` / ``from_meta`` for checkpoints
+    (``checkpoint_kind`` is their meta["model"]), ``rnn`` (weight noise goes on
+    ``rnn.cell``), ``readout`` and ``row_size`` (the width of one row of the batch: F).
+    ``backend`` is the recurrent layer's, as in PianoRollModel.
 
     >>> model = SpeechModel("gru", 227)
     >>> mix = model(torch.zeros(50, 4, 10))          # (N, B, F) -> Mixture over (N-2, B)
     """
 
+    checkpoint_kind = "speech"
+
     def __init__(self, kind, hidden_size, frame_size=FRAME, components=COMPONENTS, min_std=MIN_STD,
                  init_scale=0.1, init_std=INIT_STD, backend="auto", **cell_options):
         super().__init__()
-        for name, value in (("frame_size", frame_size), ("components", components)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        checks.positive_int("frame_size", frame_size)
+        checks.positive_int("components", components)
         if not (isinstance(min_std, (int, float)) and min_std > 0):
             raise ValueError(f"min_std: expected a positive number, got {min_std!r}")
         if not (isinstance(init_std, (int, float)) and init_std > min_std):
@@ -88,20 +102,21 @@ class SpeechModel(nn.Module):
         return self.rnn.hidden_size
 
     @property
-    def keys(self):
-        """Width of one row of a batch (F samples): the name the training loop checks."""
+    def row_size(self):
+        """Width of one row of a batch: F samples per frame (what the trainer checks)."""
         return self.frame_size
 
     def meta(self):
         """What it takes to rebuild this model (stored in every checkpoint)."""
-        return {"model": "speech", "kind": self.kind, "hidden_size": self.hidden_size,
+        return {"model": self.checkpoint_kind, "kind": self.kind, "hidden_size": self.hidden_size,
                 "frame_size": self.frame_size, "components": self.components,
                 "min_std": self.min_std, "init_scale": self.init_scale, "init_std": self.init_std,
                 "cell_options": dict(self.cell_options)}
 
     @classmethod
     def from_meta(cls, meta):
-        if meta.get("model") != "speech":
+        """The model ``meta`` describes (weights not loaded)."""
+        if meta.get("model") != cls.checkpoint_kind:
             raise ValueError(f"meta: not a speech model's meta (model={meta.get('model')!r})")
         return cls(meta["kind"], meta["hidden_size"], frame_size=meta["frame_size"],
                    components=meta["components"], min_std=meta["min_std"],
@@ -153,8 +168,7 @@ class SpeechModel(nn.Module):
         reads all of it, then each sampled frame is clipped to [-1, 1] (the range of the
         data) and read back as input. temperature scales the mixture's σ (see mixture.sample).
         """
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"steps: expected a positive int (frames to generate), got {steps!r}")
+        checks.positive_int("steps (frames to generate)", steps)
         param = self.readout.weight
         prime = frame(torch.as_tensor(np.asarray(prime) if not isinstance(prime, Tensor) else prime)
                       .detach().cpu(), self.frame_size)
@@ -178,11 +192,14 @@ class SpeechModel(nn.Module):
 
 
 def make_speech_model(kind, hidden_size=None, seed=0, **options):
-    """A SpeechModel at the paper's size for ``kind`` (or ``hidden_size``), weights set by ``seed``."""
+    """A SpeechModel at the paper's size for ``kind`` (or ``hidden_size``), weights set by ``seed``.
+
+    The speech task's ``build_model`` (``gru_lib.speech.task``) calls this. ``options`` go to
+    SpeechModel (frame_size, components, cell options, ...). ``fork_rng`` restores the global
+    generator afterwards, so building a model does not move whatever runs next.
+    """
     if hidden_size is None:
-        if kind not in paper.UNITS["speech"]:
-            raise ValueError(f"kind: expected one of {sorted(paper.UNITS['speech'])}, got {kind!r}")
-        hidden_size = paper.UNITS["speech"][kind]
+        hidden_size = paper.UNITS["speech"][one_of("kind", kind, paper.KINDS)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return SpeechModel(kind, hidden_size, **options)
@@ -191,7 +208,7 @@ def make_speech_model(kind, hidden_size=None, seed=0, **options):
 @torch.no_grad()
 def wave_nll(model, wave):
     """NLL of one waveform (n,) under ``model``, in nats per step (n // F - 2 steps)."""
-    wave = _as_wave(wave, "wave")
+    wave = as_wave(wave, "wave")
     frames = frame(wave, model.frame_size).unsqueeze(1).to(model.readout.weight)   # (N, 1, F)
     was_training = model.training
     model.eval()
@@ -206,7 +223,7 @@ def continue_wave(model, prime, seconds=1.0, generator=None, temperature=1.0):
     prime: a waveform at 8 kHz in [-1, 1] (e.g. ``load_speech("test")[name][:800]`` or
     ``read_wav(path)[:800]``).
     """
-    prime = _as_wave(prime, "prime")
+    prime = as_wave(prime, "prime")
     if not (isinstance(seconds, (int, float)) and 0 < seconds <= 600):
         raise ValueError(f"seconds: expected a duration in (0, 600], got {seconds!r}")
     steps = max(1, round(seconds * RATE / model.frame_size))

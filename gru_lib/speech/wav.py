@@ -1,16 +1,29 @@
-"""TODO docstring"""
+"""Your own audio, in and out: any WAV file to the models' 8 kHz mono floats, and back.
+
+``read_wav`` takes any WAV (any rate, mono or stereo, 8/16/24/32-bit or float) to mono
+8 kHz float32 in [-1, 1], resampling with ``scipy.signal.resample_poly``, so a model
+trained on FSDD can be evaluated on (``speech.model.wave_nll``) or primed with
+(``speech.model.continue_wave``) a recording of your own. ``write_wav``, ``audio`` and
+``plot_wave`` write, play and draw a waveform, sampled or real; ``as_wave`` is the one check
+of a waveform a user hands in, long enough for one step (20 samples read, 10 predicted).
+scipy, matplotlib and IPython are imported only by the functions that need them.
+"""
 from __future__ import annotations
 
 import io
 import warnings
 from math import gcd
 from pathlib import Path
+
 import numpy as np
 from torch import Tensor
-from .. import download
+
+from .. import checks, download
 from .data import CREDIT, FRAME, MIN_SAMPLES, RATE, READ
 
-def _as_wave(wave, arg):
+
+def as_wave(wave, arg):
+    """Check a user's waveform: 1-D, finite, at least one step long. Returns float32 numpy (n,)."""
     if isinstance(wave, Tensor):
         wave = wave.detach().cpu().numpy()
     wave = np.asarray(wave, dtype=np.float32)
@@ -43,7 +56,7 @@ def read_wav(path, rate=RATE):
     from scipy.io import wavfile
     from scipy.signal import resample_poly
 
-    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1000:
+    if not checks.is_int(rate) or rate < 1000:
         raise ValueError(f"rate: expected a sample rate in Hz (int >= 1000), got {rate!r}")
     path = Path(path)
     if not path.is_file():
@@ -93,8 +106,7 @@ def write_wav(path, wave, rate=RATE):
     wave = np.asarray(wave.detach().cpu().numpy() if isinstance(wave, Tensor) else wave, dtype=np.float64)
     if wave.ndim != 1 or len(wave) == 0:
         raise ValueError(f"wave: expected a non-empty 1-D waveform, got shape {wave.shape}")
-    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
-        raise ValueError(f"rate: expected a positive int (Hz), got {rate!r}")
+    rate = checks.positive_int("rate", rate)
     pcm = np.clip(np.round(wave * 32768.0), -32768, 32767).astype(np.int16)
     return download.write_atomically(path, lambda f: wavfile.write(f, rate, pcm))
 

@@ -1,13 +1,16 @@
-"""TODO docstring"""
+"""Padded batches of variable-length sequences, and the mask of their real steps.
+
+A batch is (x, lengths): x (T_max, B, row_size) float32, zero after each sequence's end, and
+lengths (B,). The models sum their loss over real steps only (``step_mask``), so padding
+changes nothing but speed.
+"""
 from __future__ import annotations
 
 import numpy as np
 import torch
 from torch import Tensor
 
-
-# -----------------------------------------------------------------------------
-# batching
+from .. import checks
 
 
 def batches(rolls, batch_size, *, shuffle=True, seed=0, by_length=True):
@@ -25,8 +28,7 @@ def batches(rolls, batch_size, *, shuffle=True, seed=0, by_length=True):
     """
     if not isinstance(rolls, (list, tuple)) or len(rolls) == 0:
         raise ValueError(f"rolls: expected a non-empty list of (T, K) tensors, got {type(rolls).__name__}")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
+    checks.positive_int("batch_size", batch_size)
     width = None
     for i, r in enumerate(rolls):
         if not isinstance(r, torch.Tensor) or r.ndim != 2 or r.shape[0] == 0:
@@ -48,6 +50,7 @@ def batches(rolls, batch_size, *, shuffle=True, seed=0, by_length=True):
         lengths = torch.tensor([rolls[i].shape[0] for i in chunk], dtype=torch.int64)  # (B,)
         x = torch.nn.utils.rnn.pad_sequence([rolls[i].float() for i in chunk])  # (T, B, K)
         yield x, lengths
+
 
 def step_mask(lengths: Tensor | None, T: int, B: int, device=None) -> Tensor:
     """(T, B) float mask: 1 at real steps t < lengths[b], 0 at padding."""

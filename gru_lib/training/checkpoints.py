@@ -1,12 +1,20 @@
-"""TODO docstring"""
+"""Files a training run writes: checkpoints (torch.save, loaded back with weights_only=True, so
+a checkpoint can hold tensors and plain data only) and the per-epoch records as JSON and CSV.
+
+Every file is written atomically (a temporary file, then a rename): a run killed mid-write
+leaves the previous version, never half a file, so ``resume`` always finds a readable last.pt.
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
 from pathlib import Path
+
 import torch
+
 from ..download import write_atomically
+
 
 def atomic_write(path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` (creating its folder) via a temporary file and a rename."""
@@ -17,6 +25,7 @@ def atomic_write(path, data: bytes | str) -> None:
 
 
 def save_checkpoint(obj: dict, path) -> None:
+    """torch.save ``obj`` to ``path`` atomically (into memory first, then one write)."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write(path, buffer.getvalue())

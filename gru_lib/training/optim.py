@@ -1,4 +1,8 @@
-"""TODO docstring"""
+"""The optimiser of the paper's authors: RMSProp with momentum (their librnn RMSPropMomentum).
+
+Only ``Trainer`` (trainer.py) steps it: the update there adds weight noise, clips the gradient
+and then calls ``step``; nothing else in the library touches an optimiser.
+"""
 from __future__ import annotations
 
 import torch

@@ -15,6 +15,8 @@ validation wins. Here:
   same command on several machines to share the candidates among them (Optuna's distributed
   mode).
 * A candidate whose loss becomes NaN/inf is marked FAIL with the reason; it never wins.
+* The search does not train: ``objective(lr, candidate)`` does (the reproduction calls
+  ``trainer.train``, which runs the one ``Trainer``), so every candidate gets the same update.
 
 Limitation: a worker killed without warning (SIGKILL, power loss) leaves its candidate
 RUNNING; Optuna's heartbeat (enabled below for SQL storages) marks it failed and queues it
@@ -33,9 +35,9 @@ from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..checks import positive_int
 from ..paper import LR_HIGH, LR_LOW
 from .trainer import DivergedError, TrainingInterrupted
-
 
 
 def candidate_lrs(n: int, seed: int = 0, low: float = LR_LOW, high: float = LR_HIGH,
@@ -46,8 +48,7 @@ def candidate_lrs(n: int, seed: int = 0, low: float = LR_LOW, high: float = LR_H
     c from the c-th of n equal slices of the log range, so a few candidates still cover it
     (used by the small budgets).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n (number of candidates) must be a positive integer, got {n!r}")
+    positive_int("n (number of candidates)", n)
     if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and 0 < low < high):
         raise ValueError(f"the learning-rate range must satisfy 0 < low < high, got [{low!r}, {high!r}]")
     lo, hi = math.log(low), math.log(high)

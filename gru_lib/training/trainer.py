@@ -1,17 +1,59 @@
-"""TODO docstring"""
+"""Training with the paper's protocol (Chung et al. 2014, section 4; REFERENCE.md §3).
+
+    >>> from gru_lib.training.trainer import TrainConfig, train
+    >>> model = make_model("gru", keys=88, hidden_size=46, seed=0)
+    >>> result = train(model, train_rolls, valid_rolls, TrainConfig(lr=1e-3), out_dir="runs/gru")
+
+One update, as the paper describes it:
+
+1. add Gaussian weight noise (std 0.075, Graves 2011) to the weights,
+2. forward and backward on a batch at the NOISY weights,
+3. put the clean weights back (the noise is never part of the stored model),
+4. rescale the gradient to norm 1 if it is longer (Pascanu et al. 2013),
+5. one RMSProp step (with momentum, as in the authors' code).
+
+After every epoch: NLL on the training and validation sets without noise; early stopping on
+the validation NLL keeps the best weights in ``best.pt``. ``last.pt`` holds everything needed
+to continue exactly where a run stopped (weights, optimiser, random generators, position in
+the epoch, records), so an interrupted run that is resumed ends with the same numbers as one
+that never stopped.
+
+All of this is ONE class, ``Trainer``: it owns the update, the epoch and the run, and keeps
+everything that changes in one typed ``TrainState``. ``train`` is a thin wrapper around it
+(plus Ctrl-C handling); whoever needs more drives the Trainer directly, as the playground does:
+
+    >>> trainer = Trainer(model, train_rolls, valid_rolls, config)
+    >>> trainer.add_callback("on_epoch_end", lambda t: print(t.state.records[-1]))
+    >>> trainer.run_updates(10)      # ten updates, then return (a "step" button)
+    >>> trainer.run_epoch()          # on to the end of this epoch, which is then scored
+    >>> trainer.fit()                # on to the end of the run; request_stop() ends it early
+
+The trainer knows nothing about music or speech. A model needs ``nll_sum(rolls, lengths)``
+(total nats, real steps), ``meta()``, ``row_size`` (the width of one row of a batch: K keys,
+F samples), ``rnn.cell`` (where weight noise goes) and its parameters.
+"""
 from __future__ import annotations
 
 import json
 import math
-import signal
-import threading
 import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
 import torch
-from tqdm.auto import tqdm
+
+from ..checks import (
+    instance,
+    non_negative_int,
+    number_in,
+    one_of,
+    positive_int,
+    positive_number,
+)
 from ..device import pick_device
 from .batching import batches
+from .callbacks import ProgressBars, StopOnSignals
 from .checkpoints import atomic_write, load_checkpoint, save_checkpoint, write_records
 from .evaluation import evaluate
 from .optim import RMSPropMomentum
@@ -64,38 +106,20 @@ class TrainConfig:
     progress: bool = True         # tqdm bars with the current NLL
 
     def __post_init__(self):
-        def positive(name, integer=False, allow_none=False, allow_zero=False):
-            value = getattr(self, name)
-            if value is None and allow_none:
-                return
-            ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-            if isinstance(value, bool) or not ok_type or not (value >= 0 if allow_zero else value > 0) \
-                    or (not integer and not math.isfinite(value)):
-                what = "integer" if integer else "number"
-                raise ValueError(f"TrainConfig.{name} must be a {'non-negative' if allow_zero else 'positive'} "
-                                 f"{what}{' or None' if allow_none else ''}, got {value!r}")
-        positive("lr")
-        positive("rms_eps")
-        positive("weight_noise", allow_zero=True)
-        positive("clip_norm", allow_none=True)
-        positive("batch_size", integer=True)
-        positive("eval_batch_size", integer=True)
-        positive("max_epochs", integer=True)
-        positive("patience", integer=True, allow_none=True)
-        positive("max_seconds", allow_none=True)
-        for name in ("rms_decay", "momentum"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise ValueError(f"TrainConfig.{name} must be a number in [0, 1), got {value!r}")
-        if isinstance(self.lr_decay_to, bool) or not isinstance(self.lr_decay_to, (int, float)) \
-                or not 0 < self.lr_decay_to <= 1:
-            raise ValueError(f"TrainConfig.lr_decay_to must be in (0, 1] (1 = no decay), "
-                             f"got {self.lr_decay_to!r}")
-        if self.noise_on not in ("recurrent", "weights", "all"):
-            raise ValueError(f"TrainConfig.noise_on must be 'recurrent', 'weights' or 'all', "
-                             f"got {self.noise_on!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"TrainConfig.seed must be a non-negative integer, got {self.seed!r}")
+        positive_number("TrainConfig.lr", self.lr)
+        positive_number("TrainConfig.rms_eps", self.rms_eps)
+        number_in("TrainConfig.rms_decay", self.rms_decay, 0, 1, high_open=True)
+        number_in("TrainConfig.momentum", self.momentum, 0, 1, high_open=True)
+        positive_number("TrainConfig.weight_noise", self.weight_noise, allow_zero=True)
+        one_of("TrainConfig.noise_on", self.noise_on, ("recurrent", "weights", "all"))
+        positive_number("TrainConfig.clip_norm", self.clip_norm, allow_none=True)
+        positive_int("TrainConfig.batch_size", self.batch_size)
+        positive_int("TrainConfig.eval_batch_size", self.eval_batch_size)
+        positive_int("TrainConfig.max_epochs", self.max_epochs)
+        positive_int("TrainConfig.patience", self.patience, allow_none=True)
+        number_in("TrainConfig.lr_decay_to", self.lr_decay_to, 0, 1, low_open=True)  # 1 = no decay
+        positive_number("TrainConfig.max_seconds", self.max_seconds, allow_none=True)
+        non_negative_int("TrainConfig.seed", self.seed)
 
     def replace(self, **changes) -> "TrainConfig":
         unknown = sorted(set(changes) - {f.name for f in fields(self)})
@@ -115,243 +139,382 @@ def noisy_parameters(model, noise_on: str) -> list:
     return list(model.parameters())
 
 
-class _StopSignals:
-    """While active, SIGINT/SIGTERM only set a flag; the loop saves a checkpoint and stops at
-    the end of the current update. A second Ctrl-C interrupts at once, as usual."""
+# -- state -------------------------------------------------------------------------------------
 
-    def __init__(self):
-        self.received = None
-        self._previous = {}
+@dataclass
+class TrainState:
+    """Everything about a run that changes while it trains and must survive an interruption
+    (saved in last.pt beside the weights, the optimiser and the noise generator)."""
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
+    epoch: int = 0                # epochs completed
+    batch: int = 0                # batches of the current epoch done (a resume starts there)
+    updates: int = 0
+    seconds: float = 0.0          # training time: the updates and the end-of-epoch scoring
+    run_sum: float = 0.0          # nats of this epoch's updates, at the noisy weights ...
+    run_steps: int = 0            # ... over this many steps: their ratio is the running NLL
+    best_valid: float = math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0           # epochs since the last better validation NLL
+    records: list = field(default_factory=list)   # one dict per epoch, epoch 0 = untrained
+    stopped: str | None = None    # None while running; why the run ended once it has
 
-    def _handle(self, signum, frame):
-        if self.received is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.received = signal.Signals(signum).name
+    @property
+    def running_nll(self) -> float | None:
+        """The average NLL of this epoch's updates so far (None before the first)."""
+        return self.run_sum / self.run_steps if self.run_steps else None
 
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+
+@dataclass
+class Update:
+    """What one update measured."""
+
+    loss: float                   # average NLL per step of the batch, at the noisy weights
+    steps: int                    # real (unpadded) time steps in the batch
+    grad_norm: float              # the gradient's norm BEFORE clipping (float64, never overflows)
 
 
 @dataclass
 class TrainResult:
+    """What ``train`` / ``Trainer.fit`` return (and result.json holds): the best epoch, the
+    totals and every epoch's record."""
+
     best_valid_nll: float
     best_epoch: int
     epochs: int                   # epochs completed
     updates: int
     seconds: float
-    stopped: str                  # "early-stopping", "max-epochs" or "max-seconds"
+    # "early-stopping", "max-epochs" or "max-seconds"; "interrupted" if request_stop() ended
+    # Trainer.fit early (a Trainer with resume=True continues it); None while still running.
+    stopped: str | None
     records: list = field(default_factory=list)
     best_checkpoint: str | None = None
     last_checkpoint: str | None = None
 
 
-# -- the loop ----------------------------------------------------------------------------------
+# -- the trainer -------------------------------------------------------------------------------
+
+EVENTS = ("on_run_start", "on_update", "on_epoch_end", "on_run_end")
+
+
+class Trainer:
+    """Trains ``model`` on a list of (T, row_size) sequences with early stopping on
+    ``valid_rolls``; see the module docstring for the protocol.
+
+    out_dir: where best.pt, last.pt, records.json/.csv and result.json go (None: keep the best
+        weights in memory only, in ``best_state``; an interruption then cannot be resumed).
+    resume: continue from out_dir/last.pt if it exists (a finished run has nothing left to do).
+    Callbacks (``add_callback``) get the trainer: the latest update is ``last_update``, the
+    latest epoch's record ``state.records[-1]``.
+    """
+
+    def __init__(self, model, train_rolls: list, valid_rolls: list, config: TrainConfig | None = None,
+                 out_dir=None, resume: bool = False):
+        self.config = config = instance("config", TrainConfig() if config is None else config,
+                                        TrainConfig)
+        if not all(hasattr(model, a) for a in ("nll_sum", "meta", "rnn", "row_size")):
+            raise ValueError(f"model must have nll_sum, meta, rnn and row_size (a PianoRollModel "
+                             f"or a SpeechModel), got {type(model).__name__}")
+        for name, rolls in (("train_rolls", train_rolls), ("valid_rolls", valid_rolls)):
+            if not isinstance(rolls, (list, tuple)) or not rolls:
+                raise ValueError(f"{name} must be a non-empty list of (T, row_size) tensors, got "
+                                 f"{type(rolls).__name__}{'' if rolls else ' (empty)'}")
+            if rolls[0].dim() != 2 or rolls[0].shape[1] != model.row_size:
+                raise ValueError(f"{name}[0] has shape {tuple(rolls[0].shape)}; the model expects "
+                                 f"(T, row_size={model.row_size})")
+        if resume and out_dir is None:
+            raise ValueError("resume=True needs out_dir (where last.pt is)")
+        self.model, self.train_rolls, self.valid_rolls = model, list(train_rolls), list(valid_rolls)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.last_path = self.out_dir / "last.pt" if self.out_dir else None
+        self.best_path = self.out_dir / "best.pt" if self.out_dir else None
+        self.device = pick_device(config.device)
+        model.to(self.device)
+        self.optimizer = RMSPropMomentum(model.parameters(), lr=config.lr, decay=config.rms_decay,
+                                         eps=config.rms_eps, momentum=config.momentum)
+        self.noise_gen = torch.Generator(device=self.device)
+        self.noise_gen.manual_seed(config.seed)
+        self.noisy = noisy_parameters(model, config.noise_on) if config.weight_noise > 0 else []
+        self.state = TrainState()
+        self.best_state: dict | None = None    # the best epoch's weights, also when out_dir is None
+        self.last_update: Update | None = None
+        self.stop_reason: str | None = None    # set by request_stop(), from any thread
+        self.interrupted = False               # True once a stop request has been honoured
+        self.callbacks = defaultdict(list)
+        self._order = (None, [])               # (epoch, its batches), built once per epoch
+        self._since = None                     # the clock: when run_updates started, while it runs
+        if resume and self.last_path.is_file():
+            self._load()
+        if config.progress:
+            ProgressBars().attach(self)
+
+    # -- hooks --------------------------------------------------------------------------------
+
+    def add_callback(self, event: str, fn) -> None:
+        """Call ``fn(trainer)`` at ``event``: on_run_start / on_run_end (fit), on_update (after
+        every update, even one whose loss is NaN, before DivergedError), on_epoch_end."""
+        self.callbacks[one_of("event", event, EVENTS)].append(fn)
+
+    def _trigger(self, event: str) -> None:
+        for fn in self.callbacks[event]:
+            fn(self)
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """End the run after the current update (safe from any thread: setting one attribute
+        is atomic, and the training loop only reads it between updates). last.pt is saved, so
+        a Trainer with resume=True continues with the same numbers. Once stopped, it stays so."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    @property
+    def finished(self) -> bool:
+        return self.state.stopped is not None
+
+    # -- one update ---------------------------------------------------------------------------
+
+    def update(self, rolls, lengths) -> Update:
+        """One update -- steps 1-5 of the module docstring -- on a batch: rolls (T, B, row_size),
+        lengths (B,). Only the weights and the optimiser change; counting it is run_updates' job."""
+        clean = [p.detach().clone() for p in self.noisy]
+        with torch.no_grad():
+            for p in self.noisy:                              # θ + ε, ε ~ N(0, 0.075²) (Graves 2011)
+                p.add_(torch.randn(p.shape, generator=self.noise_gen, device=p.device, dtype=p.dtype),
+                       alpha=self.config.weight_noise)
+        self.optimizer.zero_grad(set_to_none=True)
+        total, steps = self.model.nll_sum(rolls.to(self.device), lengths)
+        loss = total / steps                                  # nats per step, summed over a row
+        loss.backward()                                       # gradient at the noisy weights
+        with torch.no_grad():
+            for p, c in zip(self.noisy, clean):               # restore exactly: no noise in θ
+                p.copy_(c)
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        # The norm before clipping, for whoever studies exploding gradients; float64 because
+        # an exploding gradient's squared norm overflows float32 (see below).
+        norm = float(torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])))
+        peak = float(torch.stack([g.abs().max() for g in grads]).max())   # NaN if any entry is NaN
+        if self.config.clip_norm is not None:                 # rescale to norm ≤ 1 (Pascanu et al. 2013)
+            if 1e12 < peak < math.inf:
+                # An exploding gradient (a 400-unit tanh-RNN under weight noise reaches 1e25) has a
+                # norm whose square overflows float32: clip_grad_norm_ would see inf and zero it.
+                # Dividing by the largest entry first keeps its direction; the clip sets the norm.
+                for g in grads:
+                    g.div_(peak)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
+        value = float(loss.detach())
+        if math.isfinite(value) and math.isfinite(peak):      # never step on a NaN/inf gradient
+            self.optimizer.step()
+        return Update(loss=value, steps=steps, grad_norm=norm)
+
+    # -- updates, epochs, the run -------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Score the untrained model as epoch 0 (once; a resumed run has done it already)."""
+        if self.state.records:
+            return
+        record = self._score()
+        self.state.records.append(record)
+        self.state.best_valid, self.state.best_epoch = record["valid_nll"], 0
+        self._keep_best()
+
+    def run_updates(self, n: int | None = None) -> int:
+        """Up to ``n`` more updates of the current epoch (None: to its end); returns how many
+        ran. Finishing the epoch's last batch ends the epoch: it is scored and recorded."""
+        positive_int("n", n, allow_none=True)
+        if self.finished:
+            return 0
+        self.begin()
+        if self.stop_reason is not None:                      # asked to stop before we started
+            self._pause()
+            return 0
+        s, ran = self.state, 0
+        self._since = time.perf_counter()                     # the clock runs while we train
+        try:
+            order = self._epoch_batches()
+            self._set_lr()
+            self.model.train()
+            while s.batch < len(order) and (n is None or ran < n):
+                rolls, lengths = order[s.batch]
+                self.last_update = u = self.update(rolls, lengths)
+                s.updates, s.batch, ran = s.updates + 1, s.batch + 1, ran + 1
+                s.run_sum += u.loss * u.steps
+                s.run_steps += u.steps
+                self._trigger("on_update")
+                self._check_finite(u.loss, "the training loss")
+                if self.stop_reason is not None:              # after the current update
+                    self._pause()
+                    return ran
+            if s.batch == len(order):
+                self._end_epoch()
+        finally:
+            self._stop_clock()
+        return ran
+
+    def run_epoch(self) -> dict:
+        """Train to the end of the current epoch (or a stop request); returns the latest record."""
+        self.run_updates(None)
+        return self.state.records[-1]
+
+    def fit(self) -> TrainResult:
+        """Train until early stopping, max_epochs or max_seconds ends the run, or until a stop
+        request (then ``stopped`` is "interrupted"). Raises DivergedError on a NaN/inf loss."""
+        if not self.finished:
+            self.begin()
+            self._trigger("on_run_start")
+            try:
+                while not self.finished and not self.interrupted:
+                    self.run_epoch()
+            finally:
+                self._trigger("on_run_end")
+        result = self.result()
+        if self.finished and self.out_dir is not None:
+            atomic_write(self.out_dir / "result.json", json.dumps(asdict(result), indent=1))
+        return result
+
+    def result(self) -> TrainResult:
+        s = self.state
+        return TrainResult(best_valid_nll=s.best_valid, best_epoch=s.best_epoch, epochs=s.epoch,
+                           updates=s.updates, seconds=round(s.seconds, 3),
+                           stopped=s.stopped or ("interrupted" if self.interrupted else None),
+                           records=list(s.records),
+                           best_checkpoint=str(self.best_path) if self.best_path else None,
+                           last_checkpoint=str(self.last_path) if self.last_path else None)
+
+    def evaluate(self, rolls) -> float:
+        """The clean NLL (no weight noise) of a list of sequences: nats per real step."""
+        return evaluate(self.model, batches(list(rolls), self.config.eval_batch_size, shuffle=False))
+
+    # -- inside an epoch ----------------------------------------------------------------------
+
+    def _epoch_batches(self) -> list:
+        # The batch order depends only on (seed, epoch), so a resumed epoch sees the same order.
+        if self._order[0] != self.state.epoch:
+            self._order = (self.state.epoch, list(batches(
+                self.train_rolls, self.config.batch_size, shuffle=True,
+                seed=[self.config.seed, self.state.epoch])))
+        return self._order[1]
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self._epoch_batches())
+
+    def _set_lr(self) -> None:
+        # Linear decay from lr to lr·lr_decay_to over max_epochs (authors' LinearDecayOverEpoch).
+        c = self.config
+        frac = self.state.epoch / max(c.max_epochs - 1, 1)
+        for group in self.optimizer.param_groups:
+            group["lr"] = c.lr * (1 - frac * (1 - c.lr_decay_to))
+
+    def _score(self) -> dict:
+        """This epoch's record: clean NLLs, and the running NLL of its updates (at noisy weights)."""
+        s = self.state
+        train_nll = self.evaluate(self.train_rolls) if self.config.eval_train else None
+        valid_nll = self.evaluate(self.valid_rolls)
+        self._check_finite(valid_nll, "the validation NLL")
+        return dict(epoch=s.epoch, updates=s.updates, seconds=round(s.seconds, 3),
+                    train_nll=train_nll, valid_nll=valid_nll, noisy_train_nll=s.running_nll,
+                    lr=self.optimizer.param_groups[0]["lr"])
+
+    def _end_epoch(self) -> None:
+        s, c = self.state, self.config
+        s.epoch, s.batch = s.epoch + 1, 0
+        record = self._score()
+        self._stop_clock()                                    # the scoring counts as training time
+        record["seconds"] = round(s.seconds, 3)
+        s.records.append(record)
+        s.run_sum, s.run_steps = 0.0, 0
+        if record["valid_nll"] < s.best_valid:                # early stopping keeps the best epoch
+            s.best_valid, s.best_epoch, s.bad_epochs = record["valid_nll"], s.epoch, 0
+            self._keep_best()
+        else:
+            s.bad_epochs += 1
+        if c.patience is not None and s.bad_epochs >= c.patience:
+            s.stopped = "early-stopping"
+        elif s.epoch >= c.max_epochs:
+            s.stopped = "max-epochs"
+        elif c.max_seconds is not None and s.seconds >= c.max_seconds:
+            s.stopped = "max-seconds"
+        self._save_last()
+        if self.out_dir is not None:
+            write_records(s.records, self.out_dir)
+        self._trigger("on_epoch_end")
+
+    def _check_finite(self, value: float, what: str) -> None:
+        if not math.isfinite(value):
+            raise DivergedError(
+                f"{what} is {value} at epoch {self.state.epoch + 1}, update {self.state.updates} "
+                f"with lr={self.config.lr:.3g}: training diverged. This learning rate has failed; "
+                f"try a smaller one (or keep gradient clipping on: clip_norm={self.config.clip_norm}).")
+
+    def _stop_clock(self) -> None:
+        """Add the time since run_updates started to state.seconds, and stop the clock: what
+        follows (saving, callbacks such as live plots) is not training time."""
+        if self._since is not None:
+            self.state.seconds += time.perf_counter() - self._since
+            self._since = None
+
+    def _pause(self) -> None:
+        """Honour a stop request: save where we are, so a resume continues from here."""
+        self._stop_clock()
+        self._save_last()
+        self.interrupted = True
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def _keep_best(self) -> None:
+        self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if self.best_path is not None:
+            save_checkpoint({"meta": self.model.meta(), "model": self.best_state,
+                             "epoch": self.state.best_epoch, "valid_nll": self.state.best_valid},
+                            self.best_path)
+
+    def _save_last(self) -> None:
+        if self.last_path is not None:
+            save_checkpoint({"meta": self.model.meta(), "model": self.model.state_dict(),
+                             "optimizer": self.optimizer.state_dict(),
+                             "noise_rng": self.noise_gen.get_state(), "state": asdict(self.state),
+                             "config": asdict(self.config)}, self.last_path)
+
+    def _load(self) -> None:
+        ckpt = load_checkpoint(self.last_path, map_location=self.device)
+        # Checkpoints written before models named their kind in meta() lack "model".
+        saved = {"model": self.model.meta().get("model"), **ckpt["meta"]}
+        if saved != self.model.meta():
+            raise ValueError(f"resume: {self.last_path} holds a {ckpt['meta']} model, not "
+                             f"{self.model.meta()}")
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.noise_gen.set_state(ckpt["noise_rng"].to("cpu"))
+        # "progress": the same fields, as a plain dict, in checkpoints written before TrainState.
+        self.state = TrainState(**ckpt["state" if "state" in ckpt else "progress"])
+        if self.best_path.is_file():
+            self.best_state = load_checkpoint(self.best_path, map_location=self.device)["model"]
+
+
+# -- the whole run in one call -----------------------------------------------------------------
 
 def train(model, train_rolls: list, valid_rolls: list, config: TrainConfig | None = None,
           out_dir=None, resume: bool = False, on_update=None) -> TrainResult:
-    """Train ``model`` on a list of (T, K) rolls with early stopping on ``valid_rolls``.
+    """Train ``model`` with ``Trainer`` (see it for out_dir and resume) and return its result.
 
-    out_dir: where best.pt, last.pt, records.json/.csv and result.json go (None: keep the best
-        weights in memory only; interruption then cannot be resumed).
-    resume: continue from out_dir/last.pt if it exists (a finished run returns its result).
     on_update: optional callback(updates, loss) after every update (tests use it).
+    Without out_dir the model ends on its best weights (with it, they are in best.pt).
     Raises DivergedError on a NaN/inf loss and TrainingInterrupted on SIGINT/SIGTERM.
     """
-    config = config or TrainConfig()
-    if not isinstance(config, TrainConfig):
-        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if not all(hasattr(model, a) for a in ("nll_sum", "meta", "rnn")):
-        raise ValueError(f"model must be a PianoRollModel or a SpeechModel, got {type(model).__name__}")
-    for name, rolls in (("train_rolls", train_rolls), ("valid_rolls", valid_rolls)):
-        if not isinstance(rolls, (list, tuple)) or not rolls:
-            raise ValueError(f"{name} must be a non-empty list of (T, K) rolls, got "
-                             f"{type(rolls).__name__}{'' if rolls else ' (empty)'}")
-        if rolls[0].dim() != 2 or rolls[0].shape[1] != model.keys:
-            raise ValueError(f"{name}[0] has shape {tuple(rolls[0].shape)}; the model expects "
-                             f"(T, K={model.keys})")
-    if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir (where last.pt is)")
-    out_dir = Path(out_dir) if out_dir is not None else None
-    device = pick_device(config.device)
-    model.to(device)
-    optimizer = RMSPropMomentum(model.parameters(), lr=config.lr, decay=config.rms_decay,
-                                eps=config.rms_eps, momentum=config.momentum)
-    noise_gen = torch.Generator(device=device)
-    noise_gen.manual_seed(config.seed)
-    noisy = noisy_parameters(model, config.noise_on) if config.weight_noise > 0 else []
-
-    # Everything that changes during training and must survive an interruption.
-    s = dict(epoch=0, batch=0, updates=0, seconds=0.0, run_sum=0.0, run_steps=0,
-             best_valid=math.inf, best_epoch=0, bad_epochs=0, records=[], stopped=None)
-    best_state = None
-    last_path = out_dir / "last.pt" if out_dir else None
-    best_path = out_dir / "best.pt" if out_dir else None
-    if resume and last_path.is_file():
-        ckpt = load_checkpoint(last_path, map_location=device)
-        if ckpt["meta"] != model.meta():
-            raise ValueError(f"resume: {last_path} holds a {ckpt['meta']} model, not {model.meta()}")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        noise_gen.set_state(ckpt["noise_rng"].to("cpu"))
-        s.update(ckpt["progress"])
-        if s["stopped"] is not None:                      # already finished: nothing to do
-            return _result(s, best_path, last_path)
-
-    def checkpoint() -> None:
-        if last_path is not None:
-            save_checkpoint({"meta": model.meta(), "model": model.state_dict(),
-                             "optimizer": optimizer.state_dict(), "noise_rng": noise_gen.get_state(),
-                             "progress": s, "config": asdict(config)}, last_path)
-
-    def eval_rolls(rolls):
-        return evaluate(model, batches(list(rolls), config.eval_batch_size, shuffle=False))
-
-    def check_finite(value, what):
-        if not math.isfinite(value):
-            raise DivergedError(
-                f"{what} is {value} at epoch {s['epoch'] + 1}, update {s['updates']} with lr="
-                f"{config.lr:.3g}: training diverged. This learning rate has failed; try a "
-                f"smaller one (or keep gradient clipping on: clip_norm={config.clip_norm}).")
-
-    def end_of_epoch_record():
-        train_nll = eval_rolls(train_rolls) if config.eval_train else None
-        valid_nll = eval_rolls(valid_rolls)
-        check_finite(valid_nll, "the validation NLL")
-        running = s["run_sum"] / s["run_steps"] if s["run_steps"] else None   # None: not measured
-        s["records"].append(dict(epoch=s["epoch"], updates=s["updates"], seconds=round(s["seconds"], 3),
-                                 train_nll=train_nll, valid_nll=valid_nll, noisy_train_nll=running,
-                                 lr=optimizer.param_groups[0]["lr"]))
-        return valid_nll
-
-    start = time.perf_counter()
-    epochs_bar = tqdm(total=config.max_epochs, initial=s["epoch"], desc=f"{model.kind} lr={config.lr:.2g}",
-                      unit="epoch", disable=not config.progress, leave=False)
-    try:
-        with _StopSignals() as stop:
-            if not s["records"]:                          # epoch 0: the untrained model
-                s["best_valid"] = end_of_epoch_record()
-                s["best_epoch"] = 0
-                best_state = _save_best(model, s, best_path)
-                start = time.perf_counter()               # the clock counts training, from update 1
-            while s["stopped"] is None:
-                epoch = s["epoch"]
-                # Linear decay from lr to lr·lr_decay_to over max_epochs (authors' LinearDecayOverEpoch).
-                frac = epoch / max(config.max_epochs - 1, 1)
-                for group in optimizer.param_groups:
-                    group["lr"] = config.lr * (1 - frac * (1 - config.lr_decay_to))
-                # The batch order depends only on (seed, epoch), so a resumed epoch sees the same order.
-                order = list(batches(list(train_rolls), config.batch_size, shuffle=True,
-                                             seed=[config.seed, epoch]))
-                bar = tqdm(order, desc=f"epoch {epoch + 1}", leave=False, unit="batch",
-                           disable=not config.progress, initial=s["batch"], total=len(order))
-                model.train()
-                for i in range(s["batch"], len(order)):
-                    rolls, lengths = order[i]
-                    loss, steps = _update(model, optimizer, rolls.to(device), lengths, noisy,
-                                          config, noise_gen)
-                    check_finite(loss, "the training loss")
-                    s["updates"] += 1
-                    s["batch"] = i + 1
-                    s["run_sum"] += loss * steps
-                    s["run_steps"] += steps
-                    bar.update(1)
-                    bar.set_postfix(nll=f"{s['run_sum'] / s['run_steps']:.3f}")
-                    if on_update is not None:
-                        on_update(s["updates"], loss)
-                    if stop.received:
-                        s["seconds"] += time.perf_counter() - start
-                        start = time.perf_counter()
-                        checkpoint()
-                        raise TrainingInterrupted(
-                            f"{stop.received} received: stopped after update {s['updates']} "
-                            f"(epoch {epoch + 1}); checkpoint saved to {last_path}; run again "
-                            f"with resume to continue", str(last_path) if last_path else None)
-                bar.close()
-                s["epoch"], s["batch"] = epoch + 1, 0
-                valid = end_of_epoch_record()
-                s["seconds"] += time.perf_counter() - start
-                start = time.perf_counter()
-                s["records"][-1]["seconds"] = round(s["seconds"], 3)
-                s["run_sum"], s["run_steps"] = 0.0, 0
-                if valid < s["best_valid"]:               # early stopping keeps the best epoch
-                    s["best_valid"], s["best_epoch"], s["bad_epochs"] = valid, s["epoch"], 0
-                    best_state = _save_best(model, s, best_path)
-                else:
-                    s["bad_epochs"] += 1
-                if config.patience is not None and s["bad_epochs"] >= config.patience:
-                    s["stopped"] = "early-stopping"
-                elif s["epoch"] >= config.max_epochs:
-                    s["stopped"] = "max-epochs"
-                elif config.max_seconds is not None and s["seconds"] >= config.max_seconds:
-                    s["stopped"] = "max-seconds"
-                checkpoint()
-                if out_dir is not None:
-                    write_records(s["records"], out_dir)
-                epochs_bar.update(1)
-                epochs_bar.set_postfix(valid=f"{valid:.3f}", best=f"{s['best_valid']:.3f}")
-            if stop.received:     # arrived during the last evaluation: the run is finished and
-                raise TrainingInterrupted(   # saved, but whoever runs it must still stop
-                    f"{stop.received} received during the final evaluation; the run finished "
-                    f"and is saved to {last_path}", str(last_path) if last_path else None)
-    finally:
-        epochs_bar.close()
-    if best_state is not None and best_path is None:
-        model.load_state_dict(best_state)                 # in-memory run: end on the best weights
-    result = _result(s, best_path, last_path)
-    if out_dir is not None:
-        atomic_write(out_dir / "result.json", json.dumps(asdict(result), indent=1))
+    trainer = Trainer(model, train_rolls, valid_rolls, config, out_dir=out_dir, resume=resume)
+    if on_update is not None:
+        trainer.add_callback("on_update", lambda t: on_update(t.state.updates, t.last_update.loss))
+    with StopOnSignals(trainer):
+        result = trainer.fit()
+    last = str(trainer.last_path) if trainer.last_path else None
+    if trainer.stop_reason is not None and trainer.finished:   # arrived during the last scoring:
+        raise TrainingInterrupted(                              # the run is complete and saved,
+            f"{trainer.stop_reason} received during the final evaluation; the run finished "
+            f"and is saved to {last}", last)                    # but whoever runs it must stop
+    if trainer.stop_reason is not None:
+        raise TrainingInterrupted(
+            f"{trainer.stop_reason} received: stopped after update {trainer.state.updates} "
+            f"(epoch {trainer.state.epoch + 1}); checkpoint saved to {last}; run again with "
+            f"resume to continue", last)
+    if trainer.out_dir is None:
+        model.load_state_dict(trainer.best_state)            # in-memory run: end on the best weights
     return result
-
-
-def _update(model, optimizer, rolls, lengths, noisy, config, noise_gen) -> tuple[float, int]:
-    """One update at noisy weights; returns (average NLL per step of the batch, steps)."""
-    clean = [p.detach().clone() for p in noisy]
-    with torch.no_grad():
-        for p in noisy:                                   # θ + ε, ε ~ N(0, 0.075²) (Graves 2011)
-            p.add_(torch.randn(p.shape, generator=noise_gen, device=p.device, dtype=p.dtype),
-                   alpha=config.weight_noise)
-    optimizer.zero_grad(set_to_none=True)
-    total, steps = model.nll_sum(rolls, lengths)
-    loss = total / steps                                  # nats per step, summed over keys
-    loss.backward()                                       # gradient at the noisy weights
-    with torch.no_grad():
-        for p, c in zip(noisy, clean):                    # restore exactly: no noise in θ
-            p.copy_(c)
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    peak = float(torch.stack([g.abs().max() for g in grads]).max())   # NaN if any entry is NaN
-    if config.clip_norm is not None:                      # rescale to norm ≤ 1 (Pascanu et al. 2013)
-        if 1e12 < peak < math.inf:
-            # An exploding gradient (a 400-unit tanh-RNN under weight noise reaches 1e25) has a
-            # norm whose square overflows float32: clip_grad_norm_ would see inf and zero it.
-            # Dividing by the largest entry first keeps its direction; the clip then sets the norm.
-            for g in grads:
-                g.div_(peak)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-    value = float(loss.detach())
-    if math.isfinite(value) and math.isfinite(peak):     # never step on a NaN/inf gradient
-        optimizer.step()
-    return value, steps
-
-
-def _save_best(model, s, best_path):
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    if best_path is not None:
-        save_checkpoint({"meta": model.meta(), "model": state, "epoch": s["epoch"],
-                         "valid_nll": s["best_valid"]}, best_path)
-    return state
-
-
-def _result(s, best_path, last_path) -> TrainResult:
-    return TrainResult(best_valid_nll=s["best_valid"], best_epoch=s["best_epoch"], epochs=s["epoch"],
-                       updates=s["updates"], seconds=round(s["seconds"], 3), stopped=s["stopped"],
-                       records=list(s["records"]),
-                       best_checkpoint=str(best_path) if best_path else None,
-                       last_checkpoint=str(last_path) if last_path else None)
-

@@ -63,14 +63,14 @@ PLAYGROUND = dict(kind="lstm", units=12, epochs=2, batch_size=4, max_pieces=8, s
 
 def playground_case(data: Path, ModelSpec, RunConfig, TrainingSession) -> dict:
     """The playground's session on 8 JSB pieces: its per-epoch validation NLL, its running
-    (noisy) training NLL and its per-update gradient norms and losses."""
+    (noisy) training NLL (None at epoch 0) and its per-update gradient norms and losses."""
     torch.set_num_threads(1)
     c = dict(PLAYGROUND)
     spec = ModelSpec(kind=c.pop("kind"), units=c.pop("units"))
     session = TrainingSession(RunConfig(model=spec, dataset="jsb", folder=str(data / "music"), **c))
     session.run()
     return {"valid_nll": [r["valid_nll"] for r in session.records],
-            "noisy_train_nll": [r["train_nll"] for r in session.records],
+            "noisy_train_nll": [r["noisy_train_nll"] for r in session.records],
             "grad_norms": session.grad_norms, "losses": session.losses}
 
 

@@ -1,0 +1,272 @@
+"""TODO docstring"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .experiments.reproduce import BUDGETS, DATASETS, MODELS, load_splits, reproduce
+from .music.keys import KEY_RANGES
+from .paper import SPLITS
+
+# -- argument checking -------------------------------------------------------------------------
+
+def _choice(kind: str, valid):
+    def parse(text: str) -> str:
+        if text not in valid:
+            raise argparse.ArgumentTypeError(f"unknown {kind} {text!r}; valid {kind}s: {', '.join(valid)}")
+        return text
+    return parse
+
+
+def _model_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in MODELS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown model(s) {', '.join(unknown) or repr(text)}; "
+                                         f"valid models: {', '.join(MODELS)} (comma-separated)")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"model listed twice in {text!r}")
+    return names
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# -- evaluate and sample -----------------------------------------------------------------------
+
+def _key_range_of(model) -> str:
+    return "88" if model.keys == 88 else "paper"
+
+
+def cmd_evaluate(args) -> int:
+    from .tasks import load_model
+    from .training.batching import batches
+    from .training.evaluation import evaluate
+    model, _ = load_model(args.checkpoint, device=args.device)
+    key_range = args.key_range or _key_range_of(model)
+    rolls = load_splits(args.dataset, key_range, args.data)[args.split]
+    if rolls[0].shape[1] != model.keys:
+        raise ValueError(f"checkpoint: the model reads {model.keys} keys but {args.dataset} with "
+                         f"--key-range {key_range} has {rolls[0].shape[1]}")
+    nll = evaluate(model, batches(rolls, args.batch_size, shuffle=False))
+    # speech: N frames give N - 2 predicted steps (speech.py); music: every step is predicted
+    steps = sum(r.shape[0] - 2 for r in rolls) if args.dataset == "fsdd" else sum(r.shape[0] for r in rolls)
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": args.dataset,
+                          "split": args.split, "nll": nll, "steps": steps}))
+    else:
+        print(f"{args.dataset} {args.split}: {nll:.4f} nats per step ({steps} steps)")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+    import torch
+    from scipy.io import wavfile
+
+    from . import music
+    from .speech.model import SpeechModel
+    from .tasks import load_model
+    from .training.checkpoints import atomic_write
+    model, _ = load_model(args.checkpoint, device="cpu")
+    if isinstance(model, SpeechModel):
+        return _sample_speech(model, args)
+    key_range = _key_range_of(model)
+    prime = None
+    if args.prime is not None:
+        prime = music.midi_to_roll(args.prime, key_range=key_range, drop_outside=True,
+                                   width=None if key_range == "88" else model.keys)
+    generator = torch.Generator().manual_seed(args.seed)
+    roll = model.sample(args.steps, prime=prime, generator=generator)
+    if prime is not None:
+        roll = torch.cat([prime.to(roll), roll])
+    out = Path(args.out)
+    music.save_midi(roll, out, key_range=key_range, tempo=args.tempo)
+    print(f"wrote {out} ({roll.shape[0]} steps)")
+    if not args.no_wav:
+        wave = music.synthesize(roll, fs=args.fs, key_range=key_range, tempo=args.tempo)
+        import io
+        buffer = io.BytesIO()
+        wavfile.write(buffer, args.fs, (np.clip(wave, -1, 1) * 32767).astype(np.int16))
+        atomic_write(out.with_suffix(".wav"), buffer.getvalue())
+        print(f"wrote {out.with_suffix('.wav')}")
+    return 0
+
+
+def _sample_speech(model, args) -> int:
+    """Prime a speech model with the start of a WAV file or of an FSDD test clip, sample a
+    continuation, write OUT.wav and OUT.png (waveform + spectrogram)."""
+    import torch
+
+    from . import speech
+    if args.prime is not None:
+        wave, credit = speech.read_wav(args.prime), None       # any rate, mono or stereo
+    else:
+        waves = speech.load_speech("test", folder=args.data, progress=False)
+        if args.clip not in waves:
+            raise ValueError(f"clip: {args.clip!r} is not an FSDD test clip (takes 0-4, e.g. "
+                             f"'0_george_0.wav')")
+        wave, credit = waves[args.clip].numpy(), speech.CREDIT
+    if not 0 < args.prime_seconds <= 600 or not 0 < args.seconds <= 600:
+        raise ValueError(f"--prime-seconds and --seconds: expected durations in (0, 600] s, got "
+                         f"{args.prime_seconds} and {args.seconds}")
+    prime = wave[:round(args.prime_seconds * speech.RATE)]
+    full = speech.continue_wave(model, prime, seconds=args.seconds,
+                                generator=torch.Generator().manual_seed(args.seed),
+                                temperature=args.temperature)
+    used = len(prime) // model.frame_size * model.frame_size
+    out = Path(args.out)
+    out = out if out.suffix.lower() == ".wav" else out.with_suffix(".wav")
+    speech.write_wav(out, full)
+    speech.plot_wave(full, prime=used, credit=credit, path=out.with_suffix(".png"),
+                     title=f"{model.kind}: {used / speech.RATE:.2f} s of "
+                           f"{Path(args.prime).name if args.prime else args.clip}, then sampled")
+    print(f"wrote {out} ({used} samples of prime + {len(full) - used} sampled at "
+          f"{speech.RATE} Hz) and {out.with_suffix('.png')}")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    import torch
+    from .training.trainer import TrainingInterrupted
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    try:
+        reproduce(args.dataset, args.models, args.budget, args.out, device=args.device,
+                  data=args.data, key_range=args.key_range, seed=args.seed,
+                  candidates=args.candidates, storage=args.storage, resume=args.resume,
+                  progress=not args.no_progress)
+    except TrainingInterrupted as err:
+        print(f"\ninterrupted: {err}\nrun the same command with --resume to continue", file=sys.stderr)
+        return 130
+    print(f"wrote {Path(args.out) / 'results.json'} and {Path(args.out) / 'curves.png'} "
+          f"in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+# -- the parser --------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gru_lib",
+        description="Reproduce Chung et al. (2014): tanh-RNN vs GRU vs LSTM on polyphonic music "
+                    "and raw speech.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    r = sub.add_parser(
+        "reproduce", help="train the models with the paper's protocol and compare with Table 2",
+        description="Train tanh-RNN, GRU and LSTM at the paper's sizes (music 100/46/36 units, speech 400/227/195) with "
+                    "RMSProp, weight noise 0.075, gradient norm clipped to 1, early stopping, and "
+                    "the learning rate chosen on validation among log-uniform candidates in "
+                    "[e^-12, e^-6]. Writes OUT/results.json, OUT/curves.png, a checkpoint per "
+                    "candidate (OUT/MODEL/lrN/best.pt) and prints the table beside the paper's.")
+    r.add_argument("--dataset", type=_choice("dataset", DATASETS), default="chorales",
+                   help=f"one of {', '.join(DATASETS)} (default: chorales, built offline from "
+                        f"music21; jsb ... piano-midi are the paper's music sets; fsdd is raw "
+                        f"speech, the Free Spoken Digit Dataset (CC BY-SA 4.0), our open "
+                        f"substitute for the paper's private Ubisoft sets, at the speech sizes "
+                        f"400/227/195 units)")
+    r.add_argument("--models", type=_model_list, default=list(MODELS),
+                   help="comma-separated subset of tanh,gru,lstm (default: all three)")
+    r.add_argument("--budget", type=_choice("budget", tuple(BUDGETS)), default="standard",
+                   help="quick: a CI smoke test (seconds, a few cropped pieces); standard "
+                        "(default): a few CPU minutes per dataset (4 candidates, batches of 16, "
+                        "training pieces cut into chunks of ≤ 100 steps, ≤ 30 s per candidate, "
+                        "so not bit-repeatable across machines; fsdd: the first 600 "
+                        "training clips, batches of 16, ≤ 60 s per candidate); paper: "
+                        "the full protocol (10 candidates, batch size 1, up to 500 epochs, "
+                        "patience 20) -- hours to days on a CPU")
+    r.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, "
+                                                    "cuda:N or mps (default: auto)")
+    r.add_argument("--out", default="runs/reproduce", help="output folder (default: runs/reproduce)")
+    r.add_argument("--data", default=None, help="folder holding the data files (default: "
+                                                "$GRU_LIB_DATA or the gru_lib cache)")
+    r.add_argument("--key-range", type=_choice("key range", KEY_RANGES), default="88",
+                   help="88: piano keys MIDI 21-108 (default); paper: the authors' widths "
+                        "(93-108 columns)")
+    r.add_argument("--seed", type=int, default=0, help="seeds model init, batch order, weight "
+                                                       "noise and the candidate draws (default 0)")
+    r.add_argument("--candidates", type=_positive_int, default=None,
+                   help="number of learning-rate candidates (default: the budget's; paper: 10)")
+    r.add_argument("--storage", default=None,
+                   help="Optuna storage URL for the search (default: sqlite:///OUT/search.db). "
+                        "Give a PostgreSQL/MySQL URL and run the same command on several machines "
+                        "to share the candidates")
+    r.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in OUT (finished candidates are kept, "
+                        "interrupted ones continue from their checkpoints); also how to add a "
+                        "second worker on the same machine")
+    r.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is often fastest for "
+                        "these small models)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.set_defaults(func=cmd_reproduce)
+
+    e = sub.add_parser("evaluate", help="NLL of a checkpoint on a split",
+                       description="Print the average NLL (nats per time step, summed over keys) "
+                                   "of a checkpoint on one split of a dataset.")
+    e.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
+    e.add_argument("--dataset", type=_choice("dataset", DATASETS), required=True,
+                   help=f"one of {', '.join(DATASETS)}")
+    e.add_argument("--split", type=_choice("split", SPLITS), default="test",
+                   help="train, valid or test (default: test)")
+    e.add_argument("--data", default=None, help="folder holding the data files")
+    e.add_argument("--key-range", type=_choice("key range", KEY_RANGES), default=None,
+                   help="88 or paper (default: inferred from the model's width)")
+    e.add_argument("--batch-size", type=_positive_int, default=64,
+                   help="pieces per batch (the result does not depend on it; default 64)")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    e.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("sample", help="generate music or speech from a trained model",
+                       description="Music: draw a piano roll from a checkpoint (each step's keys "
+                                   "are independent coins from the model's sigmoids), write MIDI "
+                                   "and WAV. Speech (an fsdd checkpoint): read the start of a WAV "
+                                   "(--prime) or of an FSDD test clip (--clip), sample a "
+                                   "continuation from the mixture, write OUT.wav (8 kHz) and "
+                                   "OUT.png (waveform and spectrogram).")
+    s.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
+    s.add_argument("--steps", type=_positive_int, default=64, help="new time steps (default 64)")
+    s.add_argument("--out", default="sample.mid", help="MIDI file to write; the WAV goes next to it")
+    s.add_argument("--prime", default=None, help="music: a MIDI file to continue (optional); "
+                                                 "speech: a WAV file (any rate, mono or stereo)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--tempo", type=float, default=100.0, help="beats (steps) per minute (default 100)")
+    s.add_argument("--fs", type=_positive_int, default=16000, help="WAV sample rate (default 16000)")
+    s.add_argument("--no-wav", action="store_true", help="write only the MIDI file")
+    s.add_argument("--seconds", type=float, default=1.0, help="speech: seconds to sample (default 1)")
+    s.add_argument("--prime-seconds", type=float, default=0.25,
+                   help="speech: seconds of the prime the model reads first (default 0.25)")
+    s.add_argument("--clip", default="0_george_0.wav",
+                   help="speech without --prime: the FSDD test clip to start from (default 0_george_0.wav)")
+    s.add_argument("--temperature", type=float, default=1.0,
+                   help="speech: scale of the mixture's standard deviations when sampling (default 1)")
+    s.add_argument("--data", default=None, help="speech: folder holding FSDD (default: the cache)")
+    s.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:          # bad input: a one-line message, not a traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,90 @@
+"""Argument checks shared by every public function, so each states its checks in one line each.
+
+    >>> positive_int("batch_size", 16)
+    16
+    >>> positive_number("lr", -1.0)
+    Traceback (most recent call last):
+    ValueError: lr must be a positive number, got -1.0
+
+Every check returns the value it accepted and raises ValueError with a message that names the
+argument, says what was expected and shows what came instead. ``bool`` is never accepted as a
+number (``True`` is an ``int`` in Python, and ``units=True`` is always a mistake).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+
+def is_int(value) -> bool:
+    """An int (numpy integers too), but not a bool."""
+    import numpy as np
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_number(value) -> bool:
+    """An int or float (numpy scalars too), but not a bool."""
+    import numpy as np
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _or_none(allow_none: bool) -> str:
+    return " or None" if allow_none else ""
+
+
+def positive_int(name: str, value, *, allow_none: bool = False):
+    """An integer >= 1 (or None where allowed)."""
+    if value is None and allow_none:
+        return None
+    if not is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer{_or_none(allow_none)}, got {value!r}")
+    return int(value)
+
+
+def non_negative_int(name: str, value, *, allow_none: bool = False):
+    """An integer >= 0 (or None where allowed)."""
+    if value is None and allow_none:
+        return None
+    if not is_int(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer{_or_none(allow_none)}, got {value!r}")
+    return int(value)
+
+
+def positive_number(name: str, value, *, allow_none: bool = False, allow_zero: bool = False):
+    """A finite number > 0 (>= 0 with allow_zero; or None where allowed)."""
+    if value is None and allow_none:
+        return None
+    ok = is_number(value) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        what = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {what} number{_or_none(allow_none)}, got {value!r}")
+    return float(value)
+
+
+def number_in(name: str, value, low: float, high: float, *, low_open: bool = False,
+              high_open: bool = False, allow_none: bool = False):
+    """A finite number in the interval [low, high]; ``low_open`` / ``high_open`` exclude an end."""
+    if value is None and allow_none:
+        return None
+    ok = is_number(value) and math.isfinite(value) and \
+        (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a number in {interval}{_or_none(allow_none)}, got {value!r}")
+    return float(value)
+
+
+def one_of(name: str, value, choices: Iterable[Any]):
+    """One of ``choices`` (compared with ==)."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name}: unknown {value!r}; expected one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def instance(name: str, value, cls, what: str | None = None):
+    """An instance of ``cls`` (a class or tuple of classes)."""
+    if not isinstance(value, cls):
+        what = what or (cls.__name__ if isinstance(cls, type) else " or ".join(c.__name__ for c in cls))
+        raise ValueError(f"{name} must be a {what}, got {type(value).__name__}")
+    return value

@@ -1,0 +1,341 @@
+"""
+Fetching public data files: a registry, a cache folder and a careful downloader.
+
+Every data file gru_lib uses is named in ``registry.json`` (shipped inside the
+package) with its public address(es), size and sha256. ``fetch`` turns a name
+into a local path:
+
+1. a copy in a folder the user passes (``folder=``) is used as is, with no
+   network access;
+2. else a copy already in the cache folder is used, again with no network;
+3. else the file is downloaded (unless ``GRU_LIB_OFFLINE=1``) into a temporary
+   file next to its final place, checked against its size and sha256, and only
+   then renamed into the cache. A failed download therefore never leaves a
+   partial or wrong file where the next run would pick it up.
+
+The cache folder is ``$GRU_LIB_DATA`` if set, else the platform's user cache
+(``~/.cache/gru_lib`` on Linux). Only the standard library (urllib) talks to the
+network, so nothing beyond tqdm is needed.
+
+Anything that goes wrong on the way ends in a ``DownloadError`` that says what
+happened and where to put the file by hand.
+
+    >>> from gru_lib.download import fetch
+    >>> path = fetch("jsb")                      # JSB_Chorales.mat, verified
+    >>> path = fetch("JSB_Chorales.mat", folder="../shared/data/music")
+"""
+
+import copy
+import hashlib
+import http.client
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from functools import lru_cache
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+_CHUNK = 1 << 16  # bytes read per call; small enough for a lively progress bar
+
+
+class DownloadError(RuntimeError):
+    """A data file could not be found locally, or could not be downloaded and verified."""
+
+
+# -----------------------------------------------------------------------------
+# where files live
+
+def cache_dir(create=True):
+    """The folder where downloaded (and built) data files are kept.
+
+    ``$GRU_LIB_DATA`` if set; else the platform's user cache folder:
+    ``$XDG_CACHE_HOME/gru_lib`` or ``~/.cache/gru_lib`` on Linux,
+    ``~/Library/Caches/gru_lib`` on macOS, ``%LOCALAPPDATA%\\gru_lib\\Cache`` on
+    Windows. (The same rules as the ``platformdirs`` package, without the
+    dependency.)
+    """
+    env = os.environ.get("GRU_LIB_DATA")
+    if env:
+        path = Path(env).expanduser()
+    elif sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        path = Path(base) / "gru_lib" / "Cache"
+    elif sys.platform == "darwin":
+        path = Path.home() / "Library" / "Caches" / "gru_lib"
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(base) / "gru_lib"
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def offline():
+    """True when ``GRU_LIB_OFFLINE`` is set to 1 / true / yes: no download is attempted."""
+    return os.environ.get("GRU_LIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# -----------------------------------------------------------------------------
+# the registry
+
+@lru_cache(maxsize=1)
+def _load_registry():
+    path = Path(__file__).with_name("registry.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def registry():
+    """The whole registry as a dict (a copy: editing it changes nothing here)."""
+    return copy.deepcopy(_load_registry())
+
+
+def dataset_names():
+    """Names of the datasets in the registry, e.g. ``['jsb', 'nottingham', ...]``."""
+    return list(_load_registry()["datasets"])
+
+
+def dataset_info(name):
+    """The registry record of one dataset: title, licence, citation, sources, ..."""
+    datasets = _load_registry()["datasets"]
+    if name not in datasets:
+        raise ValueError(f"name: unknown dataset {name!r}; expected one of {sorted(datasets)}")
+    return copy.deepcopy(datasets[name])
+
+
+def lookup(name):
+    """The registry entry of one file, by dataset name (its default source) or file name.
+
+    ``lookup("jsb")`` and ``lookup("JSB_Chorales.mat")`` give the same entry: a dict
+    with ``filename``, ``urls``, ``sha256``, ``size`` and ``format``.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"name: expected a dataset or file name (str), got {type(name).__name__}")
+    files = {}
+    for ds in _load_registry()["datasets"].values():
+        for src in ds["sources"]:
+            files[src["filename"]] = src
+    ds = _load_registry()["datasets"].get(name)
+    if ds is not None:
+        if not ds["sources"]:
+            raise ValueError(f"name: dataset {name!r} is built locally, it has no file to fetch")
+        return copy.deepcopy(ds["sources"][0])
+    if name in files:
+        return copy.deepcopy(files[name])
+    valid = sorted(n for n, d in _load_registry()["datasets"].items() if d["sources"]) + sorted(files)
+    raise ValueError(f"name: unknown dataset or file {name!r}; expected one of {valid}")
+
+
+def _check_entry(entry):
+    """Validate a file entry given as a dict (e.g. one edited to point at a mirror)."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"name_or_entry: expected a name (str) or a registry entry (dict), "
+                         f"got {type(entry).__name__}")
+    fn = entry.get("filename")
+    # the name becomes a path in the cache: refuse anything that could escape it
+    if not isinstance(fn, str) or not fn or fn in (".", "..") or "/" in fn or "\\" in fn:
+        raise ValueError(f"entry['filename']: expected a plain file name, got {fn!r}")
+    urls = entry.get("urls", [])
+    if isinstance(urls, str) or not all(isinstance(u, str) for u in urls):
+        raise ValueError(f"entry['urls']: expected a list of addresses, got {urls!r}")
+    sha = entry.get("sha256")
+    if sha is not None and (not isinstance(sha, str) or len(sha) != 64
+                            or any(c not in "0123456789abcdef" for c in sha.lower())):
+        raise ValueError(f"entry['sha256']: expected 64 hex digits or None, got {sha!r}")
+    size = entry.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise ValueError(f"entry['size']: expected a byte count (int >= 0) or None, got {size!r}")
+    return {"filename": fn, "urls": list(urls), "sha256": sha.lower() if sha else None,
+            "size": size, **{k: v for k, v in entry.items()
+                             if k not in ("filename", "urls", "sha256", "size")}}
+
+
+# -----------------------------------------------------------------------------
+# checking and fetching
+
+def sha256sum(path):
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _mismatch(path, entry):
+    """Why the file at ``path`` is not the one ``entry`` describes, or None if it is."""
+    size = path.stat().st_size
+    if entry["size"] is not None and size != entry["size"]:
+        return f"it has {size} bytes, expected {entry['size']}"
+    if entry["sha256"] is not None:
+        got = sha256sum(path)
+        if got != entry["sha256"]:
+            return f"its sha256 is {got}, expected {entry['sha256']}"
+    return None
+
+
+def _by_hand(entry, dest):
+    """The closing sentence of every error: how to get the file without us."""
+    where = entry["urls"][0] if entry["urls"] else "its public source"
+    sha = f" (sha256 {entry['sha256']})" if entry["sha256"] else ""
+    return (f"Download it by hand from {where}{sha} and save it as {dest}, "
+            f"or pass folder=<a folder that holds {entry['filename']}>.")
+
+
+def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.0, progress=True):
+    """Return the local path of a registry file, downloading and verifying it if needed.
+
+    name_or_entry: a dataset name ("jsb"), a file name ("JSB_Chorales.mat") or a
+        registry entry dict (filename, urls, sha256, size).
+    folder: an optional folder to look in first (e.g. a copy on a shared drive).
+        A file found there is checked but never copied or modified.
+    timeout: seconds to wait for the server to answer or to send more data.
+    retries: attempts per address for transient failures (timeouts, dropped
+        connections, truncated transfers, HTTP 5xx).
+    retry_delay: seconds to wait before the second attempt; doubled each time.
+    progress: show a tqdm progress bar while downloading.
+
+    Raises DownloadError when no good copy can be found or made; ValueError on
+    bad arguments.
+    """
+    entry = lookup(name_or_entry) if isinstance(name_or_entry, str) else _check_entry(name_or_entry)
+    entry = _check_entry(entry)
+    if not isinstance(retries, int) or retries < 1:
+        raise ValueError(f"retries: expected an int >= 1, got {retries!r}")
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
+    fn = entry["filename"]
+
+    # 1. a folder the user gave: use it if the file is there and right
+    if folder is not None:
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"folder: {str(folder)!r} is not an existing folder")
+        local = folder / fn
+        if local.is_file():
+            why = _mismatch(local, entry)
+            if why is not None:
+                raise DownloadError(f"{local} is not the expected {fn}: {why}. "
+                                    f"Replace it with the right file or remove it.")
+            return local
+
+    # 2. the cache
+    dest = cache_dir() / fn
+    stale = None
+    if dest.is_file():
+        stale = _mismatch(dest, entry)
+        if stale is None:
+            return dest
+
+    # 3. the network, unless forbidden
+    if offline():
+        what = f"The cached copy {dest} is unusable: {stale}. " if stale else f"{fn} is not in the cache. "
+        raise DownloadError(f"{what}GRU_LIB_OFFLINE=1 forbids downloads. " + _by_hand(entry, dest))
+    if not entry["urls"]:
+        raise DownloadError(f"{fn} is not in the cache and the registry gives no address for it. "
+                            + _by_hand(entry, dest))
+
+    failures = []
+    for url in entry["urls"]:
+        for attempt in range(retries):
+            try:
+                _download_once(url, dest, entry, timeout=timeout, progress=progress)
+                return dest
+            except _Failure as e:
+                failures.append(f"{url}: {e}")
+                if not e.transient:
+                    break  # a 404 or a wrong checksum will not fix itself: next address
+                if attempt + 1 < retries:
+                    time.sleep(retry_delay * 2 ** attempt)
+    tried = "\n  ".join(failures)
+    raise DownloadError(f"Could not download {fn}.\n  {tried}\n" + _by_hand(entry, dest))
+
+
+def write_atomically(path, write):
+    """Create ``path`` by calling ``write(f)`` on a temporary file beside it, then renaming.
+
+    A crash or an exception midway leaves no half-written file at ``path``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+class _Failure(Exception):
+    """One failed attempt; ``transient`` says whether trying again might help."""
+
+    def __init__(self, message, transient):
+        super().__init__(message)
+        self.transient = transient
+
+
+def _download_once(url, dest, entry, *, timeout, progress):
+    """One attempt: stream ``url`` into a temp file beside ``dest``, verify, rename."""
+    req = urllib.request.Request(url, headers={"User-Agent": "gru_lib (python urllib)"})
+    tmp = None
+    received = 0
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            header = resp.headers.get("Content-Length")
+            announced = int(header) if header and header.isdigit() else None
+            # same folder as dest, so os.replace is an atomic rename, never a copy
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+            h = hashlib.sha256()
+            with os.fdopen(fd, "wb") as f, tqdm(total=announced or entry["size"], unit="B",
+                                                unit_scale=True, unit_divisor=1024, desc=dest.name,
+                                                disable=not progress, leave=False) as bar:
+                while True:
+                    chunk = resp.read1(_CHUNK)  # what has arrived: a stall shows up at once
+                    if not chunk:
+                        break
+                    f.write(chunk)
+                    h.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+        if announced is not None and received < announced:
+            raise _Failure(f"truncated transfer: received {received} of {announced} bytes", True)
+        if entry["size"] is not None and received != entry["size"]:
+            kind = "truncated transfer" if received < entry["size"] else "unexpected size"
+            raise _Failure(f"{kind}: received {received} bytes, expected {entry['size']}",
+                           received < entry["size"])
+        if entry["sha256"] is not None and h.hexdigest() != entry["sha256"]:
+            raise _Failure(f"checksum mismatch: sha256 {h.hexdigest()}, expected {entry['sha256']} "
+                           f"(the server sent a different file)", False)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache file need not be
+        os.replace(tmp, dest)
+        tmp = None
+    except _Failure:
+        raise
+    except urllib.error.HTTPError as e:
+        raise _Failure(f"HTTP error {e.code} {e.reason}", e.code >= 500 or e.code in (408, 429))
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, (socket.timeout, TimeoutError)):
+            raise _Failure(f"no answer within {timeout} s (server stalled?)", True)
+        raise _Failure(f"could not connect ({e.reason}); is the network reachable?", True)
+    except (socket.timeout, TimeoutError):
+        raise _Failure(f"stalled server: no data for {timeout} s after {received} bytes", True)
+    except http.client.IncompleteRead as e:
+        raise _Failure(f"truncated transfer: connection closed after {received + len(e.partial)} bytes",
+                       True)
+    except (http.client.HTTPException, ConnectionError) as e:
+        raise _Failure(f"connection failed after {received} bytes: {e!r}", True)
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass

@@ -1,0 +1,542 @@
+"""The playground's logic, with no widgets: chapter 7's sliders and buttons (gru_lib.widgets)
+are a thin skin over what is here, so everything can be driven and tested from plain code.
+
+    >>> spec = ModelSpec(kind="lstm", units=36, forget_bias=1.0)
+    >>> spec.parameter_count(), spec.matched_units()     # live count; other kinds, same budget
+    >>> session = TrainingSession(RunConfig(model=spec, dataset="chorales", epochs=5))
+    >>> session.run()                                     # or session.run_epoch() five times
+    >>> table = Comparison(); table.add(session); print(table.markdown())
+
+Four measurements, each a function returning plain arrays, plus a figure helper:
+
+* ``TrainingSession``: the paper's update (weight noise, clipping, RMSProp with momentum,
+  exactly ``gru_lib.train``'s ``_update``) run one epoch -- or a few updates -- at a time, so a
+  Stop button can end a run between two updates and the curves can be redrawn every epoch.
+  It also records the gradient norm of every update BEFORE clipping.
+* ``gradient_flow``: ||∂L_T/∂h_t|| against t, where L_T is the loss of the last step of a real
+  piece: how much the last prediction's error still reaches step t (Bengio et al. 1994;
+  Pascanu et al. 2013). A tanh-RNN's curve falls off geometrically; gates can hold it up.
+* ``gate_activations``: every gate's value at every step and unit, for heat maps.
+* ``clipping_experiment``: gradient norm per update of the same run with and without
+  clipping (the exploding-gradient view).
+"""
+from __future__ import annotations
+
+import copy
+import io
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import music
+from ..music.model import PianoRollModel, make_model, shift_right
+from ..nn.budget import KINDS, count_parameters, units_for_budget
+from ..training.batching import batches
+from ..training.evaluation import evaluate
+from ..training.optim import RMSPropMomentum
+from ..training.trainer import TrainConfig, _update, noisy_parameters
+
+GATES = {"tanh": (), "gru": ("update", "reset"), "lstm": ("input", "forget", "output")}
+KEYS = 88                                     # the 88-key rolls: every dataset fits
+
+
+# -- the model builder -------------------------------------------------------------------------
+
+@dataclass
+class ModelSpec:
+    """One model as the builder describes it: kind, units and the gate switches.
+
+    fixed_gates: gate name -> constant in [0, 1] replacing that gate (its weights disappear);
+        GRU gates "update", "reset"; LSTM gates "input", "forget", "output".
+    peepholes, coupled, forget_bias: LSTM only (ignored for the other kinds, so switching the
+        kind in the builder keeps the LSTM settings for when it is switched back).
+    """
+
+    kind: str = "gru"
+    units: int = 46                               # the paper's GRU (Table 1, music)
+    fixed_gates: dict = field(default_factory=dict)
+    peepholes: bool = True                        # the paper's LSTM has them
+    coupled: bool = False                         # i_t = 1 - f_t (Greff et al.'s CIFG)
+    forget_bias: float = 0.0                      # Jozefowicz et al. (2015) recommend 1
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"ModelSpec.kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if isinstance(self.units, bool) or not isinstance(self.units, int) or self.units < 1:
+            raise ValueError(f"ModelSpec.units must be a positive integer, got {self.units!r}")
+        self.fixed_gates = dict(self.fixed_gates or {})
+
+    def cell_options(self) -> dict:
+        """The keyword arguments of ``make_cell`` for this kind (only those that apply)."""
+        gates = {g: v for g, v in self.fixed_gates.items() if g in GATES[self.kind]}
+        unknown = sorted(set(self.fixed_gates) - set(GATES["gru"]) - set(GATES["lstm"]))
+        if unknown:
+            raise ValueError(f"ModelSpec.fixed_gates: unknown gate(s) {unknown}; GRU gates are "
+                             f"{GATES['gru']}, LSTM gates {GATES['lstm']}")
+        options = {"fixed_gates": gates} if gates else {}
+        if self.kind == "lstm":
+            options.update(peepholes=self.peepholes, coupled=self.coupled)
+            # A fixed forget gate has no bias to set: the builder's bias slider is then moot.
+            if "forget" not in gates:
+                options["forget_bias"] = float(self.forget_bias)
+        return options
+
+    def parameter_count(self, keys: int = KEYS) -> int:
+        """Parameters of the recurrent layer, as the paper counts them (Table 1)."""
+        return count_parameters(self.kind, keys, self.units, **self.cell_options())
+
+    def total_parameters(self, keys: int = KEYS) -> int:
+        """The whole model: recurrent layer + the output layer (H·K weights + K biases)."""
+        return self.parameter_count(keys) + self.units * keys + keys
+
+    def matched_units(self, keys: int = KEYS) -> dict:
+        """Units of each kind (the paper's default cells) at THIS model's parameter budget.
+
+        For an unmodified cell its own kind comes back at its own size; for an ablated one
+        (say a GRU with the update gate fixed) the entry says how big the full cell would be.
+        """
+        budget = self.parameter_count(keys)
+        return {k: units_for_budget(k, budget, keys) for k in KINDS}
+
+    def label(self) -> str:
+        """A short name: 'lstm 36 (no peepholes, forget bias 1)'."""
+        o = self.cell_options()
+        notes = [f"{g} fixed {v:g}" for g, v in o.get("fixed_gates", {}).items()]
+        if self.kind == "lstm":
+            notes += (["no peepholes"] if not o["peepholes"] else []) + \
+                     (["coupled"] if o["coupled"] else []) + \
+                     ([f"forget bias {o['forget_bias']:g}"] if o.get("forget_bias") else [])
+        return f"{self.kind} {self.units}" + (f" ({', '.join(notes)})" if notes else "")
+
+    def build(self, seed: int = 0, keys: int = KEYS) -> PianoRollModel:
+        return make_model(self.kind, keys, self.units, seed=seed, **self.cell_options())
+
+
+@dataclass
+class RunConfig:
+    """One playground run: a model, a dataset and the training knobs the widgets expose.
+
+    The defaults are the paper's protocol (weight noise 0.075, clipping at norm 1, RMSProp with
+    momentum) with batches of 8 and lr 3e-3, which learn in seconds per epoch on a CPU; the
+    paper used batch size 1 and picked lr by search.
+    """
+
+    model: ModelSpec = field(default_factory=ModelSpec)
+    dataset: str = "chorales"
+    lr: float = 3e-3
+    clip_norm: float | None = 1.0                 # None: no clipping
+    epochs: int = 10
+    batch_size: int = 8
+    weight_noise: float = 0.075
+    seed: int = 0
+    max_pieces: int | None = None                 # train on the first N pieces only (fast mode)
+    folder: str | None = None                     # where the benchmark .mat files are
+
+    def __post_init__(self):
+        if not isinstance(self.model, ModelSpec):
+            raise ValueError(f"RunConfig.model must be a ModelSpec, got {type(self.model).__name__}")
+        if self.dataset not in music.DATASETS:
+            raise ValueError(f"RunConfig.dataset must be one of {list(music.DATASETS)}, "
+                             f"got {self.dataset!r}")
+        if self.max_pieces is not None and (isinstance(self.max_pieces, bool) or not
+                                            isinstance(self.max_pieces, int) or self.max_pieces < 1):
+            raise ValueError(f"RunConfig.max_pieces must be a positive integer or None, "
+                             f"got {self.max_pieces!r}")
+        self.train_config()                        # validates lr, clip_norm, epochs, ...
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(lr=self.lr, clip_norm=self.clip_norm, max_epochs=self.epochs,
+                           batch_size=self.batch_size, weight_noise=self.weight_noise,
+                           seed=self.seed, device="cpu", patience=None, progress=False)
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+_DATA_CACHE: dict = {}
+
+
+def load_splits(dataset: str = "chorales", folder=None) -> dict:
+    """{split: list of (T, 88) rolls}, loaded once per session.
+
+    ``folder`` is where the four benchmark .mat files are; the chorales are built from music21
+    into the gru_lib cache instead (so a data folder never receives a generated file).
+    """
+    key = (dataset, None if dataset == "chorales" else folder)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = music.load_music(dataset, None, folder=key[1], progress=False)
+    return _DATA_CACHE[key]
+
+
+def pick_piece(dataset: str = "chorales", index: int = 0, split: str = "valid", min_length: int = 0,
+               folder=None) -> Tensor:
+    """The ``index``-th piece of a split among those at least ``min_length`` steps long: (T, 88)."""
+    pieces = [r for r in load_splits(dataset, folder)[split] if r.shape[0] >= min_length]
+    if not pieces:
+        raise ValueError(f"min_length: no {dataset} {split} piece has {min_length} steps or more")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(pieces):
+        raise ValueError(f"index must be an integer in 0..{len(pieces) - 1} ({len(pieces)} {dataset} "
+                         f"{split} pieces of >= {min_length} steps), got {index!r}")
+    return pieces[index]
+
+
+# -- training, one epoch at a time ---------------------------------------------------------------
+
+class TrainingSession:
+    """A training run that advances when asked: ``run_epoch()`` trains one epoch and returns its
+    record; ``stop()`` (from another thread, e.g. a Stop button) ends the run after the current
+    update. Records have the keys of ``gru_lib.train`` (epoch, updates, seconds, train_nll,
+    valid_nll) so ``plotting.plot_curves`` draws them; train_nll is the running NLL of the
+    epoch's updates (at noisy weights), which costs no extra pass over the data.
+    """
+
+    def __init__(self, config: RunConfig, name: str | None = None):
+        if not isinstance(config, RunConfig):
+            raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
+        self.config, self.tc = config, config.train_config()
+        self.name = name or config.model.label()
+        splits = load_splits(config.dataset, config.folder)
+        self.train_rolls = list(splits["train"][:config.max_pieces])
+        self.valid_rolls = list(splits["valid"][:config.max_pieces])
+        self.test_rolls = list(splits["test"][:config.max_pieces])
+        self.model = config.model.build(seed=config.seed)
+        self.optimizer = RMSPropMomentum(self.model.parameters(), lr=self.tc.lr, decay=self.tc.rms_decay,
+                                         eps=self.tc.rms_eps, momentum=self.tc.momentum)
+        self.noise_gen = torch.Generator().manual_seed(config.seed)
+        self.noisy = noisy_parameters(self.model, self.tc.noise_on) if self.tc.weight_noise > 0 else []
+        self.epoch, self.batch, self.updates, self.seconds = 0, 0, 0, 0.0
+        self.grad_norms: list[float] = []          # per update, before clipping
+        self.losses: list[float] = []              # per update, at the noisy weights
+        self.stopped: str | None = None            # None while running; "stopped", "epochs", "diverged"
+        self._stop = threading.Event()
+        self._sq_norm = 0.0
+        # Why hooks: _update clips the gradient before returning, so the raw norm is gone by
+        # then. A post-accumulate hook sees each parameter's gradient the moment backward
+        # writes it, before clipping. Each leaf's gradient arrives once per backward.
+        for p in self.model.parameters():
+            p.register_post_accumulate_grad_hook(self._add_grad_norm)
+        self.records = [self._record(None)]        # epoch 0: the untrained model
+        self.best_valid, self.best_epoch = self.records[0]["valid_nll"], 0
+        self.best_state = self._state_copy()
+
+    def _add_grad_norm(self, p: Tensor) -> None:
+        self._sq_norm += float(p.grad.detach().pow(2).sum())
+
+    def _state_copy(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def _evaluate(self, rolls) -> float:
+        return evaluate(self.model, batches(rolls, self.tc.eval_batch_size, shuffle=False))
+
+    def _record(self, running) -> dict:
+        return dict(epoch=self.epoch, updates=self.updates, seconds=round(self.seconds, 3),
+                    train_nll=running, valid_nll=self._evaluate(self.valid_rolls))
+
+    @property
+    def done(self) -> bool:
+        return self.stopped is not None
+
+    def stop(self) -> None:
+        """Ask the run to end after the current update (safe to call from any thread)."""
+        self._stop.set()
+
+    def run_updates(self, n: int | None = None) -> int:
+        """Train on up to ``n`` more batches of the current epoch (None: to its end); returns how
+        many ran. Ends the epoch (and writes its record) when its last batch is done."""
+        if self.done:
+            return 0
+        self.model.train()
+        # The batch order depends only on (seed, epoch), as in gru_lib.train.
+        order = list(batches(self.train_rolls, self.tc.batch_size, shuffle=True,
+                                     seed=[self.tc.seed, self.epoch]))
+        if self.batch == 0:
+            self._run_sum, self._run_steps = 0.0, 0
+        ran, start = 0, time.perf_counter()
+        while self.batch < len(order) and (n is None or ran < n):
+            if self._stop.is_set():
+                self.stopped = "stopped"
+                break
+            rolls, lengths = order[self.batch]
+            self._sq_norm = 0.0
+            loss, steps = _update(self.model, self.optimizer, rolls, lengths, self.noisy, self.tc,
+                                  self.noise_gen)
+            self.grad_norms.append(math.sqrt(self._sq_norm))
+            self.losses.append(loss)
+            self.updates, self.batch, ran = self.updates + 1, self.batch + 1, ran + 1
+            if not math.isfinite(loss):
+                self.stopped = "diverged"          # _update never steps on a NaN: stop here
+                break
+            self._run_sum += loss * steps
+            self._run_steps += steps
+        self.seconds += time.perf_counter() - start
+        if self.batch == len(order) and self.stopped is None:
+            self._end_epoch()
+        return ran
+
+    def _end_epoch(self) -> None:
+        self.epoch, self.batch = self.epoch + 1, 0
+        running = self._run_sum / self._run_steps if self._run_steps else None
+        self.records.append(self._record(running))
+        valid = self.records[-1]["valid_nll"]
+        if not math.isfinite(valid):
+            self.stopped = "diverged"
+        elif valid < self.best_valid:             # keep the best epoch, like early stopping
+            self.best_valid, self.best_epoch, self.best_state = valid, self.epoch, self._state_copy()
+        if self.stopped is None and self.epoch >= self.config.epochs:
+            self.stopped = "epochs"
+
+    def run_epoch(self) -> dict:
+        """Train one epoch (or until stop()); returns the latest record."""
+        self.run_updates(None)
+        return self.records[-1]
+
+    def run(self, on_epoch=None) -> "TrainingSession":
+        """Train until ``config.epochs`` epochs are done or stop() is called.
+
+        on_epoch: optional callback(session) after each epoch (the widgets redraw there).
+        """
+        while not self.done:
+            before = self.epoch
+            self.run_epoch()
+            if on_epoch is not None and self.epoch > before:
+                on_epoch(self)
+        return self
+
+    def best_model(self) -> PianoRollModel:
+        """A copy of the model at its best validation epoch."""
+        model = self.config.model.build(seed=self.config.seed)
+        model.load_state_dict(self.best_state)
+        return model
+
+    def summary(self, test: bool = True) -> dict:
+        """One row of the comparison table."""
+        spec, cfg = self.config.model, self.config
+        row = dict(run=self.name, kind=spec.kind, units=spec.units, params=spec.parameter_count(),
+                   dataset=cfg.dataset, lr=cfg.lr, clip=cfg.clip_norm, epochs=self.epoch,
+                   updates=self.updates, seconds=round(self.seconds, 1),
+                   best_valid_nll=self.best_valid, stopped=self.stopped)
+        if test:
+            row["test_nll"] = evaluate(self.best_model(), batches(
+                self.test_rolls, self.tc.eval_batch_size, shuffle=False))
+        return row
+
+
+class Comparison:
+    """Every finished run, as rows and as learning curves, so runs can be compared."""
+
+    COLUMNS = ("run", "kind", "units", "params", "dataset", "lr", "clip", "epochs", "updates",
+               "seconds", "best_valid_nll", "test_nll", "stopped")
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self.curves: dict = {}                    # run name -> records (for plot_curves)
+
+    def add(self, session: TrainingSession) -> dict:
+        row = session.summary()
+        name, i = row["run"], 2
+        while name in self.curves:                # the same settings twice: #2, #3, ...
+            name, i = f"{row['run']} #{i}", i + 1
+        row["run"] = name
+        self.rows.append(row)
+        self.curves[name] = list(session.records)
+        return row
+
+    def markdown(self) -> str:
+        cols = [c for c in self.COLUMNS if any(c in r for r in self.rows)] or list(self.COLUMNS)
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in self.rows]
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        if not self.rows:
+            return "<i>No runs yet: press Train.</i>"
+        cols = [c for c in self.COLUMNS if any(c in r for r in self.rows)]
+        head = "".join(f"<th>{c}</th>" for c in cols)
+        body = "".join("<tr>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in cols) + "</tr>"
+                       for r in self.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) >= 0.01 else f"{value:.2g}"
+    return str(value)
+
+
+# -- gradient flow -------------------------------------------------------------------------------
+
+def gradient_flow(model: PianoRollModel, roll: Tensor, length: int | None = None) -> dict:
+    """||∂L_T/∂h_t|| for t = 1..T on one piece, L_T = the NLL of the LAST step only.
+
+    Using the last step's loss (not the sum over steps) isolates how far back one prediction's
+    error travels: a sum would add each step's own, undecayed gradient and hide the decay.
+    The layer is unrolled by hand so each h_t is a tensor the next step really uses; its
+    ``.grad`` is then the total derivative through every later step.
+
+    Returns {"h": (T,) array, "c": (T,) array for the LSTM's memory cell or None}.
+    """
+    if not isinstance(model, PianoRollModel):
+        raise ValueError(f"model must be a PianoRollModel, got {type(model).__name__}")
+    if not isinstance(roll, Tensor) or roll.dim() != 2 or roll.shape[1] != model.keys:
+        raise ValueError(f"roll must be a (T, K={model.keys}) tensor, got "
+                         f"{getattr(roll, 'shape', type(roll).__name__)}")
+    T = roll.shape[0] if length is None else length
+    if isinstance(T, bool) or not isinstance(T, int) or not 2 <= T <= roll.shape[0]:
+        raise ValueError(f"length must be an integer in 2..{roll.shape[0]} (the piece's length), "
+                         f"got {length!r}")
+    # A float64 copy: the norms span dozens of orders of magnitude, and float32 would flush a
+    # tanh-RNN's to exactly 0 within ~60 steps. The copy also leaves the caller's model alone.
+    model = copy.deepcopy(model).double().eval()
+    cell = model.rnn.cell
+    roll = roll[:T].to(torch.float64)                              # (T, K)
+    x = shift_right(roll.unsqueeze(1))                             # (T, 1, K): x_0 = silence
+    xw = cell.split_projection(cell.input_projection(x))           # W x_t + b, all steps
+    weights = cell.step_weights()
+    state = cell.initial_state(1, x)
+    states = []
+    for xw_t in zip(*(part.unbind(0) for part in xw)):
+        state = cell.step(xw_t, state, weights)
+        for s in state:
+            s.retain_grad()                                        # keep ∂L/∂h_t (and ∂L/∂c_t)
+        states.append(state)
+    logits = model.readout(state[0])                               # (1, K): predicts x_T
+    loss = F.binary_cross_entropy_with_logits(logits, roll[-1:], reduction="sum")
+    loss.backward()
+    norms = [[float(s.grad.norm()) if s.grad is not None else 0.0 for s in st] for st in states]
+    norms = np.array(norms)                                         # (T, 1 or 2)
+    return {"h": norms[:, 0], "c": norms[:, 1] if norms.shape[1] > 1 else None}
+
+
+# -- gates ---------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def gate_activations(model: PianoRollModel, roll: Tensor) -> dict:
+    """{gate name: (T, H) array} of every learned gate while the model reads ``roll`` (T, K).
+
+    Fixed gates are constants and are not listed; "candidate" (h̃ or c̃) is left out too, as it
+    is not a gate. A tanh-RNN has no gates: the result is empty.
+    """
+    if not isinstance(roll, Tensor) or roll.dim() != 2 or roll.shape[1] != model.keys:
+        raise ValueError(f"roll must be a (T, K={model.keys}) tensor, got "
+                         f"{getattr(roll, 'shape', type(roll).__name__)}")
+    x = shift_right(roll.to(model.readout.weight).unsqueeze(1))    # (T, 1, K)
+    out = model.rnn(x, return_gates=True)
+    return {name: g[:, 0].cpu().numpy() for name, g in (out.gates or {}).items()
+            if name != "candidate"}
+
+
+# -- exploding gradients -------------------------------------------------------------------------
+
+def clipping_experiment(config: RunConfig, updates: int = 50) -> dict:
+    """The same run twice, ``updates`` updates each: clipped at ``config.clip_norm`` (1 if it
+    is None) and not clipped. Returns {"clip": threshold, "clipped": norms, "unclipped": norms,
+    "clipped_loss": losses, "unclipped_loss": losses}; norms are measured BEFORE clipping.
+    """
+    if isinstance(updates, bool) or not isinstance(updates, int) or updates < 1:
+        raise ValueError(f"updates must be a positive integer, got {updates!r}")
+    threshold = config.clip_norm if config.clip_norm is not None else 1.0
+    out = {"clip": threshold}
+    for label, clip in (("clipped", threshold), ("unclipped", None)):
+        cfg = RunConfig(**{**{f.name: getattr(config, f.name) for f in fields(config)},
+                           "clip_norm": clip, "epochs": 10**6})
+        session = TrainingSession(cfg)
+        while session.updates < updates and not session.done:
+            session.run_updates(updates - session.updates)
+        out[label], out[f"{label}_loss"] = np.array(session.grad_norms), np.array(session.losses)
+    return out
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+def figure_png(fig, dpi: int = 90) -> bytes:
+    """A matplotlib figure as PNG bytes (for an ipywidgets.Image), then closed."""
+    import matplotlib.pyplot as plt
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def plot_gradient_flow(flows: dict, title: str | None = None):
+    """{label: gradient_flow(...) result} -> figure of ||∂L_T/∂h_t|| against steps back T - t."""
+    import matplotlib.pyplot as plt
+    from .plotting import COLOURS
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for i, (label, flow) in enumerate(flows.items()):
+        colour = COLOURS.get(label.split()[0], f"C{i}")
+        h = flow["h"]
+        back = np.arange(len(h))[::-1]                               # T - t: 0 at the last step
+        style = "--" if "untrained" in label else "-"                 # same colour per kind
+        ax.plot(back, h, color=colour, lw=1.6, ls=style, label=f"{label}: h")
+        if flow.get("c") is not None:
+            ax.plot(back, flow["c"], color=colour, lw=1.2, ls=":", label=f"{label}: c")
+    ax.set_yscale("log")
+    ax.set_xlabel("steps back from the predicted step (T − t)")
+    ax.set_ylabel("‖∂L_T / ∂h_t‖")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gates(roll: Tensor, gates: dict, title: str | None = None, max_units: int | None = None):
+    """The piano roll on top, then one heat map per gate (units × time, 0 white .. 1 dark)."""
+    import matplotlib.pyplot as plt
+    rows = 1 + len(gates)
+    fig, axes = plt.subplots(rows, 1, figsize=(9, 1.6 + 1.5 * rows), sharex=True,
+                             gridspec_kw={"height_ratios": [1.4] + [1] * len(gates)})
+    axes = np.atleast_1d(axes)
+    music.plot_roll(roll, ax=axes[0], trim=True)
+    axes[0].set_xlabel("")
+    if title:
+        axes[0].set_title(title, fontsize=10)
+    for ax, (name, g) in zip(axes[1:], gates.items()):
+        g = g[:, :max_units] if max_units else g                      # (T, H)
+        image = ax.imshow(g.T, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
+                          interpolation="nearest")
+        ax.set_ylabel(f"{name}\nunit", fontsize=9)
+        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
+    if not gates:
+        axes[0].set_xlabel("time step (this model has no gates)")
+    else:
+        axes[-1].set_xlabel("time step")
+    fig.tight_layout()
+    return fig
+
+
+def plot_clipping(result: dict, title: str | None = None):
+    """Gradient norm per update with and without clipping, with the threshold drawn."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for label, colour in (("unclipped", "tab:orange"), ("clipped", "tab:blue")):
+        norms = result[label]
+        axes[0].plot(np.arange(1, len(norms) + 1), norms, color=colour, lw=1.3,
+                     label=f"{label}" + (f" at {result['clip']:g}" if label == "clipped" else ""))
+        axes[1].plot(np.arange(1, len(norms) + 1), result[f"{label}_loss"], color=colour, lw=1.3,
+                     label=label)
+    axes[0].axhline(result["clip"], color="k", lw=0.8, ls="--")
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("gradient norm (before clipping)")
+    axes[1].set_ylabel("training NLL of the batch")
+    for ax in axes:
+        ax.set_xlabel("update")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def config_dict(config: RunConfig) -> dict:
+    """A RunConfig as plain data (for tables and JSON)."""
+    return asdict(config)

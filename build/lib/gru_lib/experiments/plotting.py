@@ -1,0 +1,66 @@
+"""Learning curves as in the paper's Figures 2-3: NLL against updates and against wall-clock
+seconds, log y-axis, one colour per model, solid = train, dashed = validation."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+# No matplotlib.use("Agg") here: forcing a backend at import would switch off inline figures
+# in every notebook that imports gru_lib. Without a display, matplotlib falls back to Agg.
+import matplotlib.pyplot as plt
+
+COLOURS = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
+
+
+def plot_curves(curves: dict, path=None, title: str | None = None, include_start: bool = False):
+    """Draw {model name: per-epoch records} (records as written by train: epoch, updates,
+    seconds, train_nll, valid_nll) in two panels: vs updates and vs seconds.
+
+    include_start: also draw epoch 0 (the untrained model, ≈ K·log 2 nats), which squeezes
+        the interesting part of a log axis; off by default, as in the paper's figures.
+    Writes a PNG to ``path`` (atomically) if given; returns the matplotlib Figure.
+    """
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError(f"curves must be a non-empty dict {{model: records}}, got {type(curves).__name__}")
+    for name, records in curves.items():
+        if not records or not all({"updates", "seconds", "valid_nll"} <= set(r) for r in records):
+            raise ValueError(f"curves[{name!r}] must be a non-empty list of records with keys "
+                             f"updates, seconds, valid_nll (and train_nll)")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    plotted = []
+    for ax, x_key, x_label in ((axes[0], "updates", "number of updates"),
+                               (axes[1], "seconds", "wall-clock time (seconds)")):
+        for i, (name, records) in enumerate(curves.items()):
+            records = [r for r in records if include_start or r["updates"] > 0] or records
+            colour = COLOURS.get(name, f"C{i}")
+            x = [r[x_key] for r in records]
+            train = [r.get("train_nll") for r in records]
+            if any(v is not None and v == v for v in train):   # skip if train NLL was not measured
+                ax.plot(x, train, color=colour, lw=1.5, label=f"{name} train")
+                plotted += [v for v in train if v is not None]
+            ax.plot(x, [r["valid_nll"] for r in records], color=colour, lw=1.5, ls="--",
+                    label=f"{name} valid")
+            plotted += [r["valid_nll"] for r in records]
+        # log scale as in the paper -- unless an NLL is <= 0, as densities of audio can be
+        ax.set_yscale("log" if all(v > 0 for v in plotted) else "linear")
+        ax.set_xlabel(x_label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("negative log-likelihood (nats per step)")
+    axes[1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path=None, dpi: int = 110):
+    """Write ``fig`` as a PNG to ``path`` atomically (no half-written image), then close it.
+
+    With ``path=None`` the figure is returned open, for a notebook to show."""
+    if path is not None:
+        from ..training.checkpoints import atomic_write
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        atomic_write(Path(path), buffer.getvalue())
+        plt.close(fig)
+    return fig

@@ -1,0 +1,116 @@
+"""TODO docstring"""
+from __future__ import annotations
+
+import numpy as np
+from .. import download
+from ..paper import SPLITS
+from .chorales import _load_chorales
+from .files import read_mat, read_pickle
+from .keys import _check_name, _crop, key_layout
+
+
+# -----------------------------------------------------------------------------
+# argument checks shared by everything below
+
+
+
+# -----------------------------------------------------------------------------
+# the public loader
+
+
+def load_full(name, folder=None, source=None, progress=True):
+    """All three splits of a dataset as MIDI-indexed rolls: {split: [(T, 128) uint8]}.
+
+    source: which registry file to read (default: the dataset's first source), e.g.
+        "jsb-chorales-quarter.pkl" or "JSB Chorales.pickle" for the pickles.
+    """
+    _check_name(name)
+    if name == "chorales":
+        if source is not None:
+            raise ValueError(f"source: 'chorales' is built locally and has no sources, got {source!r}")
+        return _load_chorales(folder, progress=progress)
+    sources = download.dataset_info(name)["sources"]
+    if source is None:
+        entry = sources[0]
+    else:
+        names = [s["filename"] for s in sources]
+        if source not in names:
+            raise ValueError(f"source: {source!r} is not a source of {name!r}; expected one of {names}")
+        entry = sources[names.index(source)]
+    path = download.fetch(entry, folder=folder, progress=progress)
+    try:
+        return read_mat(path) if entry["format"] == "mat" else read_pickle(path)
+    except ValueError:
+        # A file with no known checksum (the original pickles) is vetted only here:
+        # if it fails and we downloaded it, drop it so the next run fetches afresh.
+        if entry["sha256"] is None and path.parent == download.cache_dir():
+            path.unlink()
+        raise
+
+
+def load_music(name="chorales", split="train", key_range="88", folder=None, source=None, progress=True):
+    """Load a music dataset as a list of piano rolls, each a (T, K) float32 tensor.
+
+    name: one of "chorales" (offline default), "jsb", "nottingham", "musedata", "piano-midi".
+    split: "train", "valid", "test", or None for a dict of all three.
+    key_range: "88" (MIDI 21..108, K = 88) or "paper" (MIDI 1..width, K = 93/96/105/108).
+    folder: a folder to look in first for the data file (for chorales: where the
+        built .npz lives); the gru_lib cache otherwise.
+    source: an alternative registry file for the dataset (see ``load_full``).
+    """
+    _check_name(name)
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split: expected one of {list(SPLITS)} or None, got {split!r}")
+    lowest, width = key_layout(key_range, name)
+    full = load_full(name, folder=folder, source=source, progress=progress)
+    out = {s: [_crop(r, lowest, width, f"{name} {s} sequence {i}") for i, r in enumerate(full[s])]
+           for s in (SPLITS if split is None else (split,))}
+    return out if split is None else out[split]
+
+
+# -----------------------------------------------------------------------------
+# statistics
+
+
+def roll_stats(rolls, key_range="88"):
+    """Summary of a list of rolls: counts, lengths, MIDI range, polyphony.
+
+    rolls: (T, K) tensors or arrays; key_range tells which MIDI note column 0 is.
+    Returns a dict: sequences, steps, length_min, length_mean, length_max,
+    midi_min, midi_max (None if silent), max_notes (most notes sounding at once).
+    """
+    lowest, _ = key_layout(key_range, width=1 if key_range == "paper" else None)
+    if not isinstance(rolls, (list, tuple)) or len(rolls) == 0:
+        raise ValueError(f"rolls: expected a non-empty list of (T, K) rolls, got {type(rolls).__name__}")
+    lengths, lo, hi, poly = [], None, None, 0
+    for i, r in enumerate(rolls):
+        r = np.asarray(r)
+        if r.ndim != 2:
+            raise ValueError(f"rolls[{i}]: expected shape (T, K), got {r.shape}")
+        lengths.append(r.shape[0])
+        cols = np.flatnonzero(r.any(0))
+        if len(cols):
+            lo = cols[0] + lowest if lo is None else min(lo, cols[0] + lowest)
+            hi = cols[-1] + lowest if hi is None else max(hi, cols[-1] + lowest)
+        poly = max(poly, int((r > 0).sum(1).max()))
+    return dict(sequences=len(rolls), steps=int(sum(lengths)), length_min=int(min(lengths)),
+                length_mean=float(np.mean(lengths)), length_max=int(max(lengths)),
+                midi_min=None if lo is None else int(lo), midi_max=None if hi is None else int(hi),
+                max_notes=poly)
+
+
+def dataset_stats(name, folder=None, source=None):
+    """``roll_stats`` of each split of a dataset, and of all three: {split or "all": stats dict}."""
+    full = load_full(name, folder=folder, source=source, progress=False)
+    out = {s: _full_stats(full[s]) for s in SPLITS}
+    out["all"] = _full_stats([r for s in SPLITS for r in full[s]])
+    return out
+
+
+def _full_stats(full):
+    # MIDI-indexed rolls: column = MIDI number, i.e. lowest note 0
+    st = roll_stats([r[:, 1:] for r in full], key_range="paper")
+    if any(r[:, 0].any() for r in full):  # MIDI 0 sounds: rare, but count it
+        st["midi_min"] = 0
+    return st
+

@@ -1,0 +1,127 @@
+"""TODO docstring"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from ..nn.recurrent import Recurrent
+from ..training.batching import step_mask
+
+
+def shift_right(rolls: Tensor) -> Tensor:
+    """Inputs for next-step prediction: (T, B, K) -> (T, B, K), zeros at t=0, rolls[t-1] after.
+
+    With padded batches, the padded steps shift along harmlessly: step t only ever sees
+    steps < t of its own piece, and steps past a piece's length are masked in the loss.
+    """
+    return torch.cat([torch.zeros_like(rolls[:1]), rolls[:-1]], dim=0)
+
+
+def nll_sum(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
+    """Total NLL in nats over the real steps, and how many real steps there are.
+
+    logits, rolls: (T, B, K); lengths: (B,) or None (no padding). Summing here and dividing
+    once per split is what makes the average "over every time step of the split", whatever
+    the batch size and however the pieces were padded.
+    """
+    if logits.shape != rolls.shape:
+        raise ValueError(f"logits and rolls must have the same shape (T, B, K); got "
+                         f"{tuple(logits.shape)} and {tuple(rolls.shape)}")
+    T, B, _ = rolls.shape
+    # -[x log σ(a) + (1-x) log(1-σ(a))], computed stably from the logit a.
+    per_key = F.binary_cross_entropy_with_logits(logits, rolls, reduction="none")  # (T, B, K)
+    per_step = per_key.sum(dim=2)                                                   # (T, B)
+    mask = step_mask(lengths, T, B, device=rolls.device)                            # (T, B)
+    return (per_step * mask).sum(), int(mask.sum().item())
+
+
+class PianoRollModel(nn.Module):
+    """Recurrent layer -> linear -> K independent sigmoids (the sigmoid lives in the loss).
+
+    ``backend`` is the recurrent layer's (see Recurrent): "auto" (default) takes the
+    hand-written backward where the cell has one. ``cell_options`` go to the cell.
+
+    >>> model = PianoRollModel("gru", keys=88, hidden_size=46)
+    >>> logits = model(torch.zeros(100, 8, 88))            # (T, B, K) -> (T, B, K)
+    """
+
+    def __init__(self, kind: str, keys: int, hidden_size: int, init_scale: float = 0.1,
+                 backend: str = "auto", **cell_options):
+        super().__init__()
+        if isinstance(keys, bool) or not isinstance(keys, int) or keys < 1:
+            raise ValueError(f"keys must be a positive integer (the roll's width K), got {keys!r}")
+        self.kind, self.keys, self.init_scale = kind, keys, float(init_scale)
+        self.cell_options = dict(cell_options)
+        # backend "auto": the hand-written backward (gru_lib/bptt.py) where the cell has one.
+        self.rnn = Recurrent.make(kind, keys, hidden_size, backend=backend, init_scale=init_scale,
+                                  **cell_options)
+        self.readout = nn.Linear(hidden_size, keys)                # W_o: (K, H), b_o: (K,)
+        # Uniform in ±0.1 like the cells, as the authors' code does for every layer
+        # (irange: 0.1 in librnn's exp/music/jsb/*.yaml); biases start at 0.
+        nn.init.uniform_(self.readout.weight, -init_scale, init_scale)
+        nn.init.zeros_(self.readout.bias)
+
+    @property
+    def hidden_size(self) -> int:
+        return self.rnn.hidden_size
+
+    def meta(self) -> dict:
+        """What it takes to rebuild this model (stored in every checkpoint)."""
+        return {"kind": self.kind, "keys": self.keys, "hidden_size": self.hidden_size,
+                "init_scale": self.init_scale, "cell_options": dict(self.cell_options)}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "PianoRollModel":
+        return cls(meta["kind"], meta["keys"], meta["hidden_size"],
+                   init_scale=meta.get("init_scale", 0.1), **meta.get("cell_options", {}))
+
+    def forward(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Logits for every step of ``rolls`` (T, B, K), each predicted from the steps before."""
+        out = self.rnn(shift_right(rolls), lengths).outputs       # (T, B, H)
+        return self.readout(out)                                   # (T, B, K)
+
+    def nll_sum(self, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
+        """(total nats, number of real steps) for one padded batch."""
+        return nll_sum(self(rolls, lengths), rolls, lengths)
+
+    def nll(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Average NLL per real step of one batch: the training loss."""
+        total, steps = self.nll_sum(rolls, lengths)
+        return total / steps
+
+    @torch.no_grad()
+    def sample(self, steps: int, prime: Tensor | None = None,
+               generator: torch.Generator | None = None) -> Tensor:
+        """Draw a roll of ``steps`` new steps (optionally continuing ``prime``, (T0, K)).
+
+        Returns (steps, K): each step's keys are drawn as independent coins from the model's
+        sigmoids, then fed back in as the next input.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        param = self.readout.weight
+        seed = torch.zeros(1, 1, self.keys, device=param.device, dtype=param.dtype)  # x_0
+        if prime is not None:
+            if not isinstance(prime, Tensor) or prime.dim() != 2 or prime.shape[1] != self.keys:
+                raise ValueError(f"prime must be a (T0, K={self.keys}) roll tensor, got "
+                                 f"{getattr(prime, 'shape', type(prime).__name__)}")
+            seed = torch.cat([seed, prime.to(param).unsqueeze(1)])  # (1 + T0, 1, K)
+        out = self.rnn(seed)                                       # read silence, then the prime
+        state = out.state
+        probs = torch.sigmoid(self.readout(out.outputs[-1:]))      # (1, 1, K): the next step
+        rolls = []
+        for _ in range(steps):
+            x = torch.bernoulli(probs, generator=generator)       # (1, 1, K)
+            rolls.append(x[0, 0])
+            out = self.rnn(x, state=state)
+            state = out.state
+            probs = torch.sigmoid(self.readout(out.outputs[-1:]))
+        return torch.stack(rolls)
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def make_model(kind: str, keys: int, hidden_size: int, seed: int = 0, **cell_options) -> PianoRollModel:
+    """A PianoRollModel whose initial weights depend only on ``seed`` (repeatable on CPU)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return PianoRollModel(kind, keys, hidden_size, **cell_options)

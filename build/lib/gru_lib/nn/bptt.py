@@ -1,0 +1,355 @@
+"""Backpropagation through time written out by hand: the same cells, with a faster backward.
+
+Autograd records every small op of every step and replays them backwards one by one. For a
+cell of 36 units that bookkeeping costs more than the arithmetic. Here each cell's backward
+pass is derived on paper and written as a short loop:
+
+* The forward pass computes each step's gates in scratch buffers, with a handful of fused,
+  in-place ops, and keeps h_t (and c_t) and the gates: one copy per step. Nothing is
+  recorded for autograd inside the loop.
+* The backward pass turns the kept gates into the per-step coefficients K_t of the chain
+  rule for all steps at once. What must still run step by step, backwards, is only the
+  recurrence itself: dh_{t-1} = dout_{t-1} + (dh_t ⊙ K_t) U + ... (3-6 ops per step).
+* Weight gradients need no loop: dU^T = Σ_t h_{t-1}^T dpre_t is one matmul over all steps.
+
+Keeping the gates costs memory; recomputing them costs one (T*B, H) matmul in the backward
+pass. The torch-form GRU recomputes (its U h is one matmul, and copying its four per-step
+tensors measured slower at small sizes); the others keep. Both ways are exact.
+
+Notation: pre_t = W x_t + U h_{t-1} + b is a gate's pre-activation, and dX means ∂L/∂X.
+``xw`` is W x + b for all steps (the cell's input projection). ``U_t`` is U^T, shape
+(H, G*H), so h @ U_t = (U h)^T. The autograd graph carries the input projection, the
+transposes and the bias cat, so their gradients come for free.
+
+``Recurrent(cell, backend="bptt")`` uses this module. tests/test_bptt.py checks every
+Function against the reference loop (autograd through ``cell.step``), in float64 and with
+gradcheck. Cells with fixed or coupled gates, and ``return_gates``, stay on backend="python".
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .cells import GRUCell, LSTMCell, RecurrentCell, TanhCell
+
+
+def why_not(cell: RecurrentCell) -> str | None:
+    """None if ``cell`` has a hand-written backward here, else the reason it does not."""
+    if isinstance(cell, TanhCell):
+        return None
+    if isinstance(cell, GRUCell):
+        return f"its gates are fixed ({cell.fixed_gates})" if cell.fixed_gates else None
+    if isinstance(cell, LSTMCell):
+        if cell.fixed_gates:
+            return f"its gates are fixed ({cell.fixed_gates})"
+        return "its input gate is coupled to the forget gate" if cell.coupled else None
+    return f"{type(cell).__name__} is not a gru_lib cell"
+
+
+def run(cell: RecurrentCell, x: Tensor, lengths: Tensor | None, state: tuple) -> tuple:
+    """(outputs (T, B, H), final state) of ``cell`` over x: (T, B, D), as Recurrent returns them.
+
+    Every sequence runs all T steps, padding included. A step depends only on the steps
+    before it, so the real steps are exact. The padded steps are then dropped: outputs are
+    zeroed after each length, and the final state is the state at step length - 1.
+    """
+    xw = cell.input_projection(x)                                # (T, B, G*H), all steps at once
+    if isinstance(cell, TanhCell):
+        states = (TanhThroughTime.apply(xw, state[0], cell.weight_hh.t()),)
+    elif isinstance(cell, GRUCell) and cell.variant == "paper":
+        states = (PaperGRUThroughTime.apply(xw, state[0], cell.weight_hh.t()),)
+    elif isinstance(cell, GRUCell):
+        b_hh = torch.cat([cell.bias_hn.new_zeros(2 * cell.hidden_size), cell.bias_hn])
+        states = (TorchGRUThroughTime.apply(xw, state[0], cell.weight_hh.t(), b_hh),)
+    else:
+        states = LSTMThroughTime.apply(xw, *state, cell.weight_hh.t(), cell.peephole)
+    outputs = states[0]                                          # (T, B, H)
+    if lengths is None:
+        return outputs, tuple(s[-1] for s in states)
+    T, B = outputs.shape[:2]
+    last = (lengths - 1, torch.arange(B, device=lengths.device))
+    alive = (torch.arange(T, device=lengths.device)[:, None] < lengths).unsqueeze(2)  # (T, B, 1)
+    return outputs * alive, tuple(s[last] for s in states)
+
+
+# σ'(pre) and tanh'(pre) from the activation y, fused with the product by g (one kernel, and
+# no temporaries: at (T, B, H) sizes, allocating temporaries costs more than the arithmetic).
+def _sigmoid_slope(g: Tensor, y: Tensor, out: Tensor | None = None) -> Tensor:
+    """g ⊙ y(1 - y), y = σ(pre)."""
+    return torch.ops.aten.sigmoid_backward(g, y) if out is None else \
+        torch.ops.aten.sigmoid_backward.grad_input(g, y, grad_input=out)
+
+
+def _tanh_slope(g: Tensor, y: Tensor, out: Tensor | None = None) -> Tensor:
+    """g ⊙ (1 - y²), y = tanh(pre)."""
+    return torch.ops.aten.tanh_backward(g, y) if out is None else \
+        torch.ops.aten.tanh_backward.grad_input(g, y, grad_input=out)
+
+
+def _shifted(first: Tensor, states: Tensor) -> Tensor:
+    """(h_0, h_1, ..., h_{T-1}) from h_0 and (h_1, ..., h_T): the state each step started from."""
+    return torch.cat([first.unsqueeze(0), states[:-1]])
+
+
+def _flat_mm(a: Tensor, b: Tensor) -> Tensor:
+    """Σ over steps and batch of a_t^T b_t: (T, B, m), (T, B, n) -> (m, n). One matmul."""
+    return a.reshape(-1, a.shape[-1]).t() @ b.reshape(-1, b.shape[-1])
+
+
+class TanhThroughTime(torch.autograd.Function):
+    """h_t = tanh(pre_t), pre_t = W x_t + U h_{t-1} + b.
+
+    Backward: dpre_t = (dout_t + dpre_{t+1} U) ⊙ (1 - h_t²), two ops per step.
+    """
+
+    @staticmethod
+    def forward(ctx, xw, h0, U_t):                               # (T, B, H), (B, H), (H, H)
+        hs = torch.empty_like(xw)                                # (T, B, H)
+        h_at, xw_at = hs.unbind(0), xw.unbind(0)                 # per-step views, made once
+        h = h0
+        for t in range(xw.shape[0]):
+            torch.addmm(xw_at[t], h, U_t, out=h_at[t])           # W x_t + b + U h_{t-1}
+            h = h_at[t].tanh_()                                  # h_t = tanh(...)
+        ctx.save_for_backward(hs, h0, U_t)
+        return hs
+
+    @staticmethod
+    def backward(ctx, d_out):                                    # d_out: (T, B, H)
+        hs, h0, U_t = ctx.saved_tensors
+        T = hs.shape[0]
+        d_pre = torch.empty_like(hs)
+        d_pre_at, d_out_at, h_at = d_pre.unbind(0), d_out.unbind(0), hs.unbind(0)
+        U = U_t.t()
+        _tanh_slope(d_out_at[-1], h_at[-1], out=d_pre_at[-1])
+        for t in range(T - 2, -1, -1):
+            torch.addmm(d_out_at[t], d_pre_at[t + 1], U, out=d_pre_at[t])   # dh_t
+            _tanh_slope(d_pre_at[t], h_at[t], out=d_pre_at[t])              # dpre_t = dh_t ⊙ (1 - h_t²)
+        return d_pre, d_pre[0] @ U, _flat_mm(_shifted(h0, hs), d_pre)
+
+
+class PaperGRUThroughTime(torch.autograd.Function):
+    """The paper's GRU, eqs. (5)-(8); xw holds the blocks [r, z, candidate].
+
+        r, z = σ(pre_r), σ(pre_z)            pre = W x + U h_{t-1} (+ b)
+        h̃    = tanh(pre_h̃)                  pre_h̃ = W x + U_h̃ (r ⊙ h_{t-1}) (+ b)
+        h_t  = h_{t-1} + z ⊙ (h̃ - h_{t-1})
+
+    Backward, with dh = dh_t (the output's gradient plus what step t+1 sent back):
+        dpre_h̃ = dh ⊙ z ⊙ (1 - h̃²)
+        d(r⊙h) = dpre_h̃ U_h̃
+        dpre_r = d(r⊙h) ⊙ h_{t-1} ⊙ r(1-r),   dpre_z = dh ⊙ (h̃ - h_{t-1}) ⊙ z(1-z)
+        dh_{t-1} = dout_{t-1} + dh ⊙ (1-z) + d(r⊙h) ⊙ r + [dpre_r dpre_z] U_rz
+    """
+
+    @staticmethod
+    def forward(ctx, xw, h0, U_t):                               # (T, B, 3H), (B, H), (H, 3H)
+        T, B, G = xw.shape
+        H = G // 3
+        U_rz_t, U_cand_t = U_t[:, :2 * H], U_t[:, 2 * H:]
+        gates = torch.empty_like(xw)                             # (T, B, 3H): r, z, h̃, kept
+        step_gates = xw.new_empty(B, G)                          # scratch: this step's r, z, h̃
+        rz, cand = step_gates[:, :2 * H], step_gates[:, 2 * H:]
+        r, z, r_h = rz[:, :H], rz[:, H:], xw.new_empty(B, H)
+        hs = xw.new_empty(T, B, H)
+        h_at, gates_at = hs.unbind(0), gates.unbind(0)
+        xw_rz_at, xw_cand_at = xw[..., :2 * H].unbind(0), xw[..., 2 * H:].unbind(0)
+        h = h0
+        for t in range(T):
+            torch.addmm(xw_rz_at[t], h, U_rz_t, out=rz).sigmoid_()   # r, z = σ(W x + U h_{t-1})
+            torch.mul(r, h, out=r_h)                                  # r ⊙ h_{t-1}
+            torch.addmm(xw_cand_at[t], r_h, U_cand_t, out=cand).tanh_()  # h̃ = tanh(W x + U(r ⊙ h))
+            h = torch.lerp(h, cand, z, out=h_at[t])                   # h = h_{t-1} + z (h̃ - h_{t-1})
+            gates_at[t].copy_(step_gates)
+        ctx.save_for_backward(gates, h0, U_t, hs)
+        return hs
+
+    @staticmethod
+    def backward(ctx, d_out):
+        gates, h0, U_t, hs = ctx.saved_tensors
+        T, B, G = gates.shape
+        H = G // 3
+        U_rz_t, U_cand_t = U_t[:, :2 * H], U_t[:, 2 * H:]
+        h_prev = _shifted(h0, hs)                                           # (T, B, H)
+        r, z, cand = gates.split(H, 2)
+        r_h = r * h_prev
+        # Chain-rule coefficients: dpre_h̃ = dh ⊙ k_cand; [dpre_r, dpre_z] = [d(r⊙h), dh] ⊙ k_rz.
+        k_cand = _tanh_slope(z, cand)                                       # z (1 - h̃²)
+        k_rz = gates.new_empty(T, B, 2, H)
+        _sigmoid_slope(h_prev, r, out=k_rz[:, :, 0])                        # h_{t-1} r(1-r)
+        _sigmoid_slope(torch.sub(cand, h_prev, out=k_rz[:, :, 1]), z, out=k_rz[:, :, 1])  # (h̃-h) z(1-z)
+        keep = torch.neg(z).add_(1)                                         # ∂h_t/∂h_{t-1}, direct path
+
+        # d_both[t] = [d(r⊙h_{t-1}), dh_t]; dh_t starts as dout_t and gathers what t+1 sends back.
+        d_both = gates.new_empty(T, B, 2, H)
+        d_both[:, :, 1] = d_out
+        d_xw = gates.new_empty(T, B, G)
+        d_pre_rz, d_pre_cand = d_xw[..., :2 * H], d_xw[..., 2 * H:]
+        U_rz, U_cand = U_rz_t.t(), U_cand_t.t()
+        both_at, d_rh_at, dh_at = d_both.unbind(0), d_both[:, :, 0].unbind(0), d_both[:, :, 1].unbind(0)
+        d_pre_rz_at, d_pre_rz2_at = d_pre_rz.unbind(0), d_pre_rz.view(T, B, 2, H).unbind(0)
+        d_pre_cand_at = d_pre_cand.unbind(0)
+        k_cand_at, k_rz_at, keep_at, r_at = k_cand.unbind(0), k_rz.unbind(0), keep.unbind(0), r.unbind(0)
+        for t in range(T - 1, -1, -1):
+            torch.mul(dh_at[t], k_cand_at[t], out=d_pre_cand_at[t])        # dpre_h̃
+            torch.mm(d_pre_cand_at[t], U_cand, out=d_rh_at[t])              # d(r ⊙ h_{t-1})
+            torch.mul(both_at[t], k_rz_at[t], out=d_pre_rz2_at[t])          # dpre_r, dpre_z
+            if t > 0:
+                dh_at[t - 1].addmm_(d_pre_rz_at[t], U_rz)                   # + [dpre_r dpre_z] U_rz
+                dh_at[t - 1].addcmul_(dh_at[t], keep_at[t])                 # + dh ⊙ (1 - z)
+                dh_at[t - 1].addcmul_(d_rh_at[t], r_at[t])                  # + d(r⊙h) ⊙ r
+        dh0 = d_pre_rz[0] @ U_rz + d_both[0, :, 1] * keep[0] + d_both[0, :, 0] * r[0]
+        d_U_t = torch.cat([_flat_mm(h_prev, d_pre_rz), _flat_mm(r_h, d_pre_cand)], 1)
+        return d_xw, dh0, d_U_t
+
+
+class TorchGRUThroughTime(torch.autograd.Function):
+    """nn.GRU's form; xw holds [r, z, n], b_hh = [0, 0, b_hn].
+
+        uh   = U h_{t-1} + b_hh                        one matmul for all three blocks
+        r, z = σ(xw_r + uh_r), σ(xw_z + uh_z)
+        n    = tanh(xw_n + r ⊙ uh_n)
+        h_t  = n + z ⊙ (h_{t-1} - n)
+
+    Backward: every pre-activation's gradient is dh_t times a coefficient known in advance:
+        dpre_n = dh ⊙ k_n,              k_n = (1-z)(1-n²)
+        d(uh)  = dh ⊙ [k_n ⊙ uh_n ⊙ r(1-r),  (h_{t-1} - n) ⊙ z(1-z),  k_n ⊙ r]     (blocks r, z, n)
+        dh_{t-1} = dout_{t-1} + dh ⊙ z + d(uh) U
+    so the loop is three ops per step.
+    """
+
+    @staticmethod
+    def forward(ctx, xw, h0, U_t, b_hh):                         # (T, B, 3H), (B, H), (H, 3H), (3H,)
+        T, B, G = xw.shape
+        H = G // 3
+        uh, rz, n = xw.new_empty(B, G), xw.new_empty(B, 2 * H), xw.new_empty(B, H)  # scratch
+        uh_rz, uh_n, r, z = uh[:, :2 * H], uh[:, 2 * H:], rz[:, :H], rz[:, H:]
+        hs = xw.new_empty(T, B, H)
+        h_at, xw_rz_at, xw_n_at = hs.unbind(0), xw[..., :2 * H].unbind(0), xw[..., 2 * H:].unbind(0)
+        h = h0
+        for t in range(T):
+            torch.addmm(b_hh, h, U_t, out=uh)                            # U h_{t-1} + b_hh
+            torch.add(xw_rz_at[t], uh_rz, out=rz).sigmoid_()             # r, z
+            torch.addcmul(xw_n_at[t], r, uh_n, out=n).tanh_()            # n = tanh(W_n x + r ⊙ uh_n)
+            h = torch.lerp(n, h, z, out=h_at[t])                         # h = (1 - z) n + z h_{t-1}
+        ctx.save_for_backward(xw, h0, U_t, b_hh, hs)
+        return hs
+
+    @staticmethod
+    def backward(ctx, d_out):
+        xw, h0, U_t, b_hh, hs = ctx.saved_tensors
+        T, B, G = xw.shape
+        H = G // 3
+        h_prev = _shifted(h0, hs)
+        uh = torch.addmm(b_hh, h_prev.reshape(-1, H), U_t).view(T, B, G)    # U h + b_hh again, one matmul
+        rz = torch.add(xw[..., :2 * H], uh[..., :2 * H]).sigmoid_()
+        r, z = rz[..., :H], rz[..., H:]
+        n = torch.addcmul(xw[..., 2 * H:], r, uh[..., 2 * H:]).tanh_()
+        k_n = _tanh_slope(torch.neg(z).add_(1), n)                           # dpre_n = dh ⊙ (1-z)(1-n²)
+        k_uh = xw.new_empty(T, B, 3, H)                                      # d(uh) = dh ⊙ k_uh:
+        _sigmoid_slope(torch.mul(k_n, uh[..., 2 * H:], out=k_uh[:, :, 0]), r, out=k_uh[:, :, 0])  # uh_r
+        _sigmoid_slope(torch.sub(h_prev, n, out=k_uh[:, :, 1]), z, out=k_uh[:, :, 1])             # uh_z
+        torch.mul(k_n, r, out=k_uh[:, :, 2])                                                      # uh_n
+
+        dh = d_out.clone()                                                   # dh_t, filled backwards
+        d_uh = xw.new_empty(T, B, G)
+        U = U_t.t()
+        dh_at, dh1_at = dh.unbind(0), dh.unsqueeze(2).unbind(0)
+        d_uh_at, d_uh3_at = d_uh.unbind(0), d_uh.view(T, B, 3, H).unbind(0)
+        k_uh_at, z_at = k_uh.unbind(0), z.unbind(0)
+        for t in range(T - 1, -1, -1):
+            torch.mul(dh1_at[t], k_uh_at[t], out=d_uh3_at[t])                # d(uh) = dh ⊙ k
+            if t > 0:
+                dh_at[t - 1].addmm_(d_uh_at[t], U)                           # + d(uh) U
+                dh_at[t - 1].addcmul_(dh_at[t], z_at[t])                     # + dh ⊙ z
+        dh0 = d_uh[0] @ U + dh[0] * z[0]
+        d_U_t, d_b_hh = _flat_mm(h_prev, d_uh), d_uh.sum((0, 1))
+        d_xw = d_uh                                  # xw_r, xw_z enter where uh_r, uh_z do ...
+        torch.mul(dh, k_n, out=d_xw[..., 2 * H:])    # ... but xw_n outside r ⊙ (.): reuse the buffer
+        return d_xw, dh0, d_U_t, d_b_hh
+
+
+class LSTMThroughTime(torch.autograd.Function):
+    """The LSTM, eqs. (1)-(4); xw holds [i, f, c̃, o]; V = rows (V_i, V_f, V_o), or None.
+
+    Backward, with dh = dh_t and dc = dc_t (each gathering what step t+1 sends back):
+        dpre_o = dh ⊙ tanh(c) ⊙ o(1-o)
+        dc    += dh ⊙ o ⊙ (1 - tanh²c) + dpre_o ⊙ V_o        = dh ⊙ k_c
+        [dpre_i, dpre_f, dpre_c̃] = dc ⊙ [c̃ i(1-i), c_{t-1} f(1-f), i(1-c̃²)]
+        dc_{t-1} = dc ⊙ (f + dpre_i/dc ⊙ V_i + dpre_f/dc ⊙ V_f) = dc ⊙ k_carry
+        dh_{t-1} = dout_{t-1} + dpre U
+    """
+
+    @staticmethod
+    def forward(ctx, xw, h0, c0, U_t, V):                        # (T, B, 4H), (B, H) x2, (H, 4H), (3, H)
+        T, B, G = xw.shape
+        H = G // 4
+        pre = xw.new_empty(B, G)                                 # scratch: i, f, c̃, o of this step
+        i, f, cand, o = pre.chunk(4, 1)
+        i_f, i_f2 = pre[:, :2 * H], pre[:, :2 * H].view(B, 2, H)
+        tanh_c = xw.new_empty(B, H)
+        hs, cs = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+        gates = torch.empty_like(xw)                             # (T, B, 4H): i, f, c̃, o, kept
+        h_at, c_at, xw_at, gates_at = hs.unbind(0), cs.unbind(0), xw.unbind(0), gates.unbind(0)
+        if V is not None:
+            V_if, V_o = V[:2], V[2]
+            c1_at = (c0.unsqueeze(1),) + cs.unsqueeze(2).unbind(0)   # c_{t-1} as (B, 1, H)
+        h, c = h0, c0
+        for t in range(T):
+            torch.addmm(xw_at[t], h, U_t, out=pre)               # W x_t + U h_{t-1} + b, 4 blocks
+            if V is not None:
+                i_f2.addcmul_(c1_at[t], V_if)                    # + V_i ⊙ c_{t-1}, V_f ⊙ c_{t-1}
+            i_f.sigmoid_()                                       # i_t, f_t
+            cand.tanh_()                                         # c̃_t
+            c = torch.mul(f, c, out=c_at[t]).addcmul_(i, cand)   # c_t = f ⊙ c_{t-1} + i ⊙ c̃
+            if V is not None:
+                o.addcmul_(c, V_o)                               # + V_o ⊙ c_t
+            o.sigmoid_()                                         # o_t
+            torch.tanh(c, out=tanh_c)
+            h = torch.mul(o, tanh_c, out=h_at[t])                # h_t = o ⊙ tanh(c_t)
+            gates_at[t].copy_(pre)
+        ctx.save_for_backward(gates, h0, c0, U_t, V, hs, cs)
+        return hs, cs
+
+    @staticmethod
+    def backward(ctx, d_hs, d_cs):
+        gates, h0, c0, U_t, V, hs, cs = ctx.saved_tensors
+        T, B, G = gates.shape
+        H = G // 4
+        h_prev, c_prev = _shifted(h0, hs), _shifted(c0, cs)
+        i, f, cand, o = gates.chunk(4, 2)
+        tanh_c = torch.tanh(cs)
+        k_o = _sigmoid_slope(tanh_c, o)                                      # dpre_o = dh ⊙ k_o
+        k_c = _tanh_slope(o, tanh_c)                                         # dc += dh ⊙ k_c
+        k_ifc = gates.new_empty(T, B, 3, H)                                  # dpre_i,f,c̃ = dc ⊙ k_ifc
+        _sigmoid_slope(cand, i, out=k_ifc[:, :, 0])
+        _sigmoid_slope(c_prev, f, out=k_ifc[:, :, 1])
+        _tanh_slope(i, cand, out=k_ifc[:, :, 2])
+        k_carry = f                                                          # dc_{t-1} = dc ⊙ k_carry
+        if V is not None:
+            k_c.addcmul_(k_o, V[2])
+            k_carry = torch.addcmul(f, k_ifc[:, :, 0], V[0]).addcmul_(k_ifc[:, :, 1], V[1])
+
+        d_pre = gates.new_empty(T, B, G)
+        dh, dc = gates.new_empty(B, H), gates.new_empty(B, H)          # scratch
+        dc1 = dc.unsqueeze(1)                                    # (B, 1, H), broadcasts over i, f, c̃
+        U = U_t.t()
+        d_pre_at, d_pre_ifc_at = d_pre.unbind(0), d_pre[..., :3 * H].view(T, B, 3, H).unbind(0)
+        d_pre_o_at = d_pre[..., 3 * H:].unbind(0)
+        d_hs_at, d_cs_at = d_hs.unbind(0), d_cs.unbind(0)
+        k_o_at, k_c_at, k_ifc_at, k_carry_at = (k.unbind(0) for k in (k_o, k_c, k_ifc, k_carry))
+        dh.copy_(d_hs_at[-1])
+        dc.copy_(d_cs_at[-1])
+        for t in range(T - 1, -1, -1):
+            if t < T - 1:
+                torch.addmm(d_hs_at[t], d_pre_at[t + 1], U, out=dh)           # dh_t = dout_t + dpre_{t+1} U
+                torch.addcmul(d_cs_at[t], dc, k_carry_at[t + 1], out=dc)       # dc from c_{t+1}
+            dc.addcmul_(dh, k_c_at[t])                                         # + through h_t (and V_o)
+            torch.mul(dc1, k_ifc_at[t], out=d_pre_ifc_at[t])                   # dpre_i, dpre_f, dpre_c̃
+            torch.mul(dh, k_o_at[t], out=d_pre_o_at[t])                        # dpre_o
+        dh0, dc0 = d_pre[0] @ U, dc * k_carry[0]
+        d_V = None
+        if V is not None:
+            product = torch.empty_like(cs)
+            d_V = torch.stack([torch.mul(d_pre[..., k * H:(k + 1) * H], c, out=product).sum((0, 1))
+                               for k, c in ((0, c_prev), (1, c_prev), (3, cs))])
+        return d_pre, dh0, dc0, _flat_mm(h_prev, d_pre), d_V

@@ -1,0 +1,175 @@
+"""Run a cell over a whole batch of sequences of different lengths.
+
+Shapes: x is (T, B, D) -- time first, as in nn.RNN's default -- and lengths is (B,). The
+input projections W x_t + b of all T steps are one matmul before the loop; the loop then
+iterates with ``unbind(0)``, which is about twice as fast as indexing ``x[t]`` in the loop.
+
+Padding: for a sequence of length L, steps t >= L keep its state unchanged and produce zero
+outputs, so padded steps never change the final state or leak into outputs. Steps before
+the shortest length need no mask at all, which keeps the common case cheap. Because of the
+mask, lengths need not be sorted.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from . import bptt, native
+from .cells import RecurrentCell, make_cell
+
+BACKENDS = ("python", "bptt", "native", "auto")
+
+
+class SequenceOutput(NamedTuple):
+    outputs: Tensor                 # (T, B, H): h_t at every step, zero after each length
+    state: tuple                    # final state: (h,) or (h, c), each (B, H)
+    gates: dict | None = None       # name -> (T, B, H) gate activations, if asked for
+
+
+class Recurrent(nn.Module):
+    """A recurrent layer: ``Recurrent(make_cell("gru", 88, 46))(x, lengths)``.
+
+    ``forward(x, lengths=None, state=None, return_gates=False)`` returns a SequenceOutput
+    ``(outputs, state, gates)``. ``state`` is a tensor (B, H) for tanh and GRU cells or a
+    pair (h, c) for the LSTM; None means zeros. The returned state is always a tuple.
+
+    ``backend="python"`` (default) runs the cell's own ``step`` in the loop below: readable,
+    and every gate switch works. ``backend="native"`` hands a cell that has a torch twin
+    (tanh, GRU variant="torch", LSTM peepholes=False; no fixed gates) to nn.RNN / nn.GRU /
+    nn.LSTM's fused kernel with the cell's own parameters -- same numbers, native speed.
+    ``backend="bptt"`` runs the same equations with the backward pass through time written
+    by hand (see gru_lib/bptt.py): 1.05-3.4x faster than autograd through the loop (most at
+    batch 1; benchmarks/bench_cells.py), for every cell without fixed or coupled gates.
+    ``return_gates=True`` runs the python loop for that call, since bptt keeps no per-step
+    gates for the caller. ``backend="auto"`` picks "bptt" where the cell allows it and
+    "python" otherwise; the models use it.
+    """
+
+    def __init__(self, cell: RecurrentCell, backend: str = "python"):
+        super().__init__()
+        if not isinstance(cell, RecurrentCell):
+            raise ValueError(f"cell must be a gru_lib cell (see make_cell), got {type(cell).__name__}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if backend == "auto":
+            backend = "python" if bptt.why_not(cell) else "bptt"
+        if backend == "native" and native.has_twin(cell):
+            raise ValueError(f"backend='native' needs a cell with a torch twin: {native.has_twin(cell)}. "
+                             f"Use backend='python' for this cell.")
+        if backend == "bptt" and bptt.why_not(cell):
+            raise ValueError(f"backend='bptt' has no hand-written backward for this cell: "
+                             f"{bptt.why_not(cell)}. Use backend='python' for this cell.")
+        self.cell = cell
+        self.backend = backend
+        # An empty twin on the meta device (no memory): its parameters are swapped for the cell's.
+        # Set past nn.Module.__setattr__ so the twin stays out of parameters() and state_dict().
+        object.__setattr__(self, "_twin",
+                           native._empty_twin(cell, device="meta") if backend == "native" else None)
+
+    @classmethod
+    def make(cls, kind: str, input_size: int, hidden_size: int, backend: str = "python",
+             **options) -> "Recurrent":
+        return cls(make_cell(kind, input_size, hidden_size, **options), backend=backend)
+
+    @property
+    def hidden_size(self) -> int:
+        return self.cell.hidden_size
+
+    def forward(self, x: Tensor, lengths=None, state=None, return_gates: bool = False
+                ) -> SequenceOutput:
+        T, B, _ = self._check_input(x)
+        lengths = self._check_lengths(lengths, T, B, x.device)
+        state = self._check_state(state, B, x)
+        if self.backend == "native":
+            if return_gates:
+                raise ValueError("return_gates=True needs backend='python': the fused native kernel "
+                                 "does not expose its gates")
+            return SequenceOutput(*native.run_native(self.cell, x, lengths, state, self._twin))
+        if self.backend == "bptt" and not return_gates:
+            return SequenceOutput(*bptt.run(self.cell, x, lengths, state))
+
+        xw = self.cell.input_projection(x)                       # (T, B, G*H), all steps at once
+        steps = zip(*(part.unbind(0) for part in self.cell.split_projection(xw)))
+        weights = self.cell.step_weights()
+        record = {} if return_gates else None
+        # Steps t < min(lengths) are real for every sequence: no mask needed there.
+        unmasked = T if lengths is None else int(lengths.min())
+        outputs = []
+        for t, xw_t in enumerate(steps):
+            new_state = self.cell.step(xw_t, state, weights, record)
+            if t >= unmasked:
+                alive = (t < lengths).unsqueeze(1)               # (B, 1): still inside the sequence
+                new_state = tuple(torch.where(alive, new, old) for new, old in zip(new_state, state))
+                outputs.append(new_state[0] * alive)
+            else:
+                outputs.append(new_state[0])
+            state = new_state
+        gates = {name: torch.stack(values) for name, values in record.items()} if record else None
+        return SequenceOutput(torch.stack(outputs), state, gates)
+
+    # -- input checks: clear errors at the boundary instead of a deep torch traceback --------
+
+    def _check_input(self, x):
+        if not isinstance(x, Tensor):
+            raise ValueError(f"x must be a torch.Tensor of shape (T, B, D), got {type(x).__name__}")
+        if x.dim() != 3:
+            raise ValueError(f"x must have shape (T, B, D) = (time, batch, features); got a "
+                             f"{x.dim()}-d tensor of shape {tuple(x.shape)}. For one sequence use "
+                             f"x.unsqueeze(1); for batch-first data use x.transpose(0, 1).")
+        T, B, D = x.shape
+        if D != self.cell.input_size:
+            raise ValueError(f"x has {D} features per step (shape {tuple(x.shape)}) but the cell "
+                             f"expects input_size={self.cell.input_size}")
+        if T == 0 or B == 0:
+            raise ValueError(f"x must have at least one step and one sequence, got shape {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"x must be a floating-point tensor, got dtype {x.dtype}; use x.float()")
+        p = self.cell.weight_ih
+        if x.dtype != p.dtype or x.device != p.device:
+            raise ValueError(f"x is {x.dtype} on {x.device} but the cell's parameters are {p.dtype} "
+                             f"on {p.device}; move one of them, e.g. x.to(layer.cell.weight_ih)")
+        return T, B, D
+
+    def _check_lengths(self, lengths, T, B, device):
+        if lengths is None:
+            return None
+        lengths = torch.as_tensor(lengths)
+        if lengths.dim() != 1 or lengths.shape[0] != B:
+            raise ValueError(f"lengths must have one entry per sequence, shape ({B},); got shape "
+                             f"{tuple(lengths.shape)}")
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+            raise ValueError(f"lengths must hold integers, got dtype {lengths.dtype}")
+        low, high = int(lengths.min()), int(lengths.max())
+        if low < 1 or high > T:
+            raise ValueError(f"lengths must lie in 1..T = 1..{T} (T is x.shape[0]); got values "
+                             f"from {low} to {high}")
+        if low == T:
+            return None                                          # nothing is padded
+        return lengths.to(device=device, dtype=torch.long)
+
+    def _check_state(self, state, B, x):
+        cell = self.cell
+        if state is None:
+            return None if self.backend == "native" else cell.initial_state(B, x)
+        parts = (state,) if isinstance(state, Tensor) else tuple(state)
+        expected = "a tensor h0" if cell.state_size == 1 else "a pair (h0, c0)"
+        if len(parts) != cell.state_size or not all(isinstance(p, Tensor) for p in parts):
+            raise ValueError(f"state for a {cell.kind} cell must be {expected}, each of shape "
+                             f"(B, H) = ({B}, {cell.hidden_size}); got {_describe(state)}")
+        for p in parts:
+            if tuple(p.shape) != (B, cell.hidden_size):
+                raise ValueError(f"state must have shape (B, H) = ({B}, {cell.hidden_size}); got "
+                                 f"{tuple(p.shape)}")
+            if p.dtype != x.dtype or p.device != x.device:
+                raise ValueError(f"state is {p.dtype} on {p.device} but x is {x.dtype} on {x.device}")
+        return parts
+
+
+def _describe(value) -> str:
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return type(value).__name__

@@ -1,0 +1,285 @@
+"""TODO docstring"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import tarfile
+from pathlib import Path
+import numpy as np
+import torch
+from torch import Tensor
+from .. import download
+from ..download import DownloadError
+from ..paper import SPLITS
+from ..training.batching import batches as padded_batches
+from .. import paper
+
+FRAME = paper.SPEECH_PREDICT     # samples predicted per step = the hop (10)
+READ = paper.SPEECH_READ         # samples read per step (20): two frames
+assert READ == 2 * FRAME, "the framing below reads exactly two frames per step"
+RATE = 8000              # FSDD's sample rate, and the rate every waveform here is at
+SCALE = 32768.0          # int16 -> float: x = int16 / 32768, for every split
+MIN_SAMPLES = READ + FRAME   # a waveform must have 3 frames: 20 to read, 10 to predict
+TEST_TAKES = range(0, 5)     # the customary FSDD test takes
+VALID_TAKES = range(5, 10)   # our validation takes, held out of the customary training takes
+N_RECORDINGS = 3000
+CREDIT = ("Audio: Free Spoken Digit Dataset (FSDD), Zohar Jackson et al., CC BY-SA 4.0, "
+          "github.com/Jakobovski/free-spoken-digit-dataset")
+
+_NAME = re.compile(r"^([0-9])_([a-z]+)_([0-9]+)\.wav$")
+_CACHE_FORMAT = 1        # bump when the cached .npz layout changes
+
+
+# -----------------------------------------------------------------------------
+# names and splits
+
+
+def parse_name(name):
+    """'7_theo_12.wav' -> (digit 7, speaker 'theo', take 12). ValueError if not FSDD-shaped."""
+    m = _NAME.match(name) if isinstance(name, str) else None
+    if m is None:
+        raise ValueError(f"name: expected an FSDD file name '{{digit}}_{{speaker}}_{{take}}.wav', "
+                         f"got {name!r}")
+    return int(m.group(1)), m.group(2), int(m.group(3))
+
+
+def split_of(name):
+    """The split of a recording, from its take: 0-4 test, 5-9 valid, 10-49 train."""
+    take = parse_name(name)[2]
+    return "test" if take in TEST_TAKES else "valid" if take in VALID_TAKES else "train"
+
+
+def _check_split(split, allow_none=True):
+    if split not in SPLITS and not (allow_none and split is None):
+        raise ValueError(f"split: expected one of {list(SPLITS)}{' or None' if allow_none else ''}, "
+                         f"got {split!r}")
+
+
+# -----------------------------------------------------------------------------
+# reading and verifying the recordings
+
+
+def _entry():
+    return download.dataset_info("fsdd")["sources"][0]
+
+
+def content_sha256(files):
+    """sha256 of the files' bytes concatenated in sorted path order ({name: bytes})."""
+    h = hashlib.sha256()
+    for name in sorted(files):       # all paths are recordings/<name>: sorting names is enough
+        h.update(files[name])
+    return h.hexdigest()
+
+
+def _verify(files, where, entry):
+    """Raise DownloadError unless ``files`` are exactly the pinned 3,000 recordings."""
+    if len(files) != entry["count"]:
+        raise DownloadError(f"{where}: expected {entry['count']} recordings/*.wav, found {len(files)}. "
+                            f"{_by_hand(entry)}")
+    got = content_sha256(files)
+    if got != entry["content_sha256"]:
+        raise DownloadError(f"{where}: the recordings are not the pinned FSDD (commit "
+                            f"{entry['commit'][:7]}): sha256 of the 3,000 files in sorted path "
+                            f"order is {got}, expected {entry['content_sha256']}. {_by_hand(entry)}")
+
+
+def _by_hand(entry):
+    return (f"Get the archive by hand from {entry['urls'][0]} and pass folder=<the folder that "
+            f"holds it>, or pass folder=<a copy of the repository (or its recordings/ folder)>.")
+
+
+def read_folder(folder):
+    """{name: bytes} of the .wav files in ``folder``/recordings (or in ``folder`` itself)."""
+    folder = Path(folder)
+    rec = folder / "recordings" if (folder / "recordings").is_dir() else folder
+    paths = sorted(rec.glob("*.wav"))
+    if not paths:
+        raise ValueError(f"folder: no .wav recordings in {str(rec)!r} (expected the FSDD "
+                         f"repository, its recordings/ folder, or the archive "
+                         f"{_entry()['filename']})")
+    return {p.name: p.read_bytes() for p in paths}
+
+
+def read_archive(path):
+    """{name: bytes} of ``*/recordings/*.wav`` in a tar.gz, read in memory.
+
+    Nothing is extracted to disk, so a hostile archive cannot write outside the cache
+    (no '../' or absolute member paths to worry about); members that are not regular
+    files are ignored.
+    """
+    path = Path(path)
+    files = {}
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if member.isfile() and len(parts) == 3 and parts[1] == "recordings" \
+                        and parts[2].endswith(".wav"):
+                    files[parts[2]] = tar.extractfile(member).read()
+    except (tarfile.TarError, OSError, EOFError) as e:   # gzip errors are OSError/EOFError
+        raise ValueError(f"{path}: not a readable tar.gz archive ({type(e).__name__}: {e})") from None
+    if not files:
+        raise ValueError(f"{path}: the archive holds no <top folder>/recordings/*.wav files")
+    return files
+
+
+def _decode(files):
+    """{name: wav bytes} -> {name: int16 array (n,)}, checking every file is 8 kHz mono int16."""
+    from scipy.io import wavfile
+
+    out = {}
+    for name in sorted(files):
+        parse_name(name)
+        try:
+            rate, data = wavfile.read(io.BytesIO(files[name]))
+        except Exception as e:
+            raise ValueError(f"{name}: not a readable WAV file ({type(e).__name__}: {e})") from None
+        if rate != RATE or data.dtype != np.int16 or data.ndim != 1 or len(data) < MIN_SAMPLES:
+            raise ValueError(f"{name}: expected {RATE} Hz mono 16-bit with >= {MIN_SAMPLES} samples, got "
+                             f"{rate} Hz, {data.dtype}, shape {data.shape}")
+        out[name] = data
+    return out
+
+
+def _cache_path():
+    return download.cache_dir() / f"fsdd-{_entry()['commit'][:7]}-v{_CACHE_FORMAT}.npz"
+
+
+def _write_cache(path, recs, sha):
+    """All recordings in one .npz (no pickle): names, concatenated samples, offsets."""
+    names = sorted(recs)
+    offsets = np.cumsum([0] + [len(recs[n]) for n in names]).astype(np.int64)
+    samples = np.concatenate([recs[n] for n in names])
+    download.write_atomically(path, lambda f: np.savez(f, names=np.array(names), samples=samples,
+                                                        offsets=offsets, content_sha256=np.array(sha)))
+
+
+def _read_cache(path):
+    """The recordings from our .npz, or None if it is damaged or from another version."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names, samples, offsets = z["names"], z["samples"], z["offsets"]
+            sha = str(z["content_sha256"])
+        ok = (sha == _entry()["content_sha256"] and len(names) == N_RECORDINGS
+              and samples.dtype == np.int16 and len(offsets) == len(names) + 1
+              and offsets[-1] == len(samples))
+    except Exception:  # truncated or foreign file: rebuild it
+        return None
+    if not ok:
+        return None
+    return {str(n): samples[offsets[i]:offsets[i + 1]] for i, n in enumerate(names)}
+
+
+def load_recordings(folder=None, progress=True):
+    """All 3,000 recordings, verified: {name: int16 array (n,)}, sorted by name.
+
+    folder: a local copy to use: the FSDD repository, its ``recordings/`` folder, or a
+        folder holding the archive. Never modified, never cached.
+    Otherwise the verified recordings are kept in the gru_lib cache as one .npz; the
+    first call downloads the pinned archive (unless ``GRU_LIB_OFFLINE=1``), checks its
+    content, and builds the .npz (the archive is kept beside it).
+
+    Raises DownloadError if no copy can be found or a copy is not the pinned one.
+    """
+    entry = _entry()
+    if folder is not None:
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"folder: {str(folder)!r} is not an existing folder")
+        if (folder / "recordings").is_dir() or any(folder.glob("*.wav")):
+            files = read_folder(folder)
+            _verify(files, str(folder), entry)
+            return _decode(files)
+        if not (folder / entry["filename"]).is_file():
+            raise ValueError(f"folder: {str(folder)!r} holds neither recordings/*.wav nor "
+                             f"{entry['filename']}")
+    else:
+        cache = _cache_path()
+        if cache.is_file():
+            recs = _read_cache(cache)
+            if recs is not None:
+                return recs
+
+    path = download.fetch(entry, folder=folder, progress=progress)
+    try:
+        files = read_archive(path)
+        _verify(files, str(path), entry)
+        recs = _decode(files)
+    except (ValueError, DownloadError) as e:
+        # The archive has no checksum of its own, so it is vetted only here: if we downloaded
+        # it, drop it, so the next run fetches afresh instead of failing the same way forever.
+        if path.parent == download.cache_dir():
+            path.unlink()
+        raise DownloadError(f"{e}" + ("" if isinstance(e, DownloadError) else " " + _by_hand(entry))) \
+            from None
+    if folder is None:
+        _write_cache(_cache_path(), recs, entry["content_sha256"])
+    return recs
+
+
+# -----------------------------------------------------------------------------
+# waveforms, frames, batches
+
+
+def to_float(samples):
+    """int16 samples -> float32 tensor in [-1, 1): x = int16 / 32768 (the one normalisation)."""
+    return torch.from_numpy(np.asarray(samples, dtype=np.float32) / SCALE)
+
+
+def load_speech(split="train", folder=None, progress=True):
+    """Waveforms of a split as {name: float32 tensor (n,)} in [-1, 1).
+
+    Ordered by take, then speaker, then digit: the first 60·k clips of a split are k whole
+    takes (all 6 speakers x 10 digits), so a prefix is a balanced subset (the CLI's budgets
+    cut splits that way).
+
+    split: "train" (takes 10-49), "valid" (takes 5-9), "test" (takes 0-4), or None for
+    {split: {name: wave}}. folder: see ``load_recordings``.
+    """
+    _check_split(split)
+    recs = load_recordings(folder, progress=progress)
+    out = {s: {} for s in SPLITS}
+    for name in sorted(recs, key=_take_order):
+        out[split_of(name)][name] = to_float(recs[name])
+    return out if split is None else out[split]
+
+
+def _take_order(name):
+    digit, speaker, take = parse_name(name)
+    return take, speaker, digit
+
+
+def frame(wave, frame_size=FRAME):
+    """A waveform (n,) -> frames (n // F, F); the last n % F samples are dropped."""
+    wave = torch.as_tensor(np.asarray(wave) if not isinstance(wave, Tensor) else wave)
+    if wave.dim() != 1:
+        raise ValueError(f"wave: expected a 1-D waveform (n,), got shape {tuple(wave.shape)}")
+    if isinstance(frame_size, bool) or not isinstance(frame_size, int) or frame_size < 1:
+        raise ValueError(f"frame_size: expected a positive int, got {frame_size!r}")
+    n = wave.shape[0] // frame_size
+    return wave[:n * frame_size].reshape(n, frame_size).float()
+
+
+def load_frames(split="train", folder=None, progress=True, frame_size=FRAME):
+    """Clips of a split as a list of (N, F) float32 frame tensors (in ``load_speech``'s order).
+
+    The list plugs into ``music.batches`` (padding + lengths) and into ``train.train``,
+    exactly like a list of piano rolls. split None gives {split: list}.
+    """
+    _check_split(split)
+    waves = load_speech(split, folder, progress)
+    if split is None:
+        return {s: [frame(w, frame_size) for w in waves[s].values()] for s in SPLITS}
+    return [frame(w, frame_size) for w in waves.values()]
+
+
+def batches(clips, batch_size, **kwargs):
+    """Padded batches (frames (N_max, B, F), lengths (B,)) of frame tensors: ``music.batches``."""
+    return padded_batches(clips, batch_size, **kwargs)
+
+
+def step_count(clips):
+    """Number of prediction steps in a list of (N, F) clips: Σ (N - 2)."""
+    return sum(c.shape[0] - 2 for c in clips)
+

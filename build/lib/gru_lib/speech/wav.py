@@ -1,0 +1,152 @@
+"""TODO docstring"""
+from __future__ import annotations
+
+import io
+import warnings
+from math import gcd
+from pathlib import Path
+import numpy as np
+from torch import Tensor
+from .. import download
+from .data import CREDIT, FRAME, MIN_SAMPLES, RATE, READ
+
+def _as_wave(wave, arg):
+    if isinstance(wave, Tensor):
+        wave = wave.detach().cpu().numpy()
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.ndim != 1:
+        raise ValueError(f"{arg}: expected a 1-D waveform (n,), got shape {wave.shape}")
+    if len(wave) < MIN_SAMPLES:
+        raise ValueError(f"{arg}: too short: {len(wave)} samples; at least {MIN_SAMPLES} "
+                         f"({READ} to read, {FRAME} to predict) are needed")
+    if not np.isfinite(wave).all():
+        raise ValueError(f"{arg}: contains NaN or infinite samples")
+    return wave
+
+
+# -----------------------------------------------------------------------------
+# WAV in and out
+
+
+def read_wav(path, rate=RATE):
+    """Any WAV file -> mono float32 numpy array in [-1, 1] at ``rate`` Hz (default 8 kHz).
+
+    Integer PCM is scaled by its full range (uint8: (x - 128) / 128; int16: / 2^15;
+    24/32-bit: / 2^31); float files are taken as they are. Stereo (or more) channels are
+    averaged. Other rates are resampled with ``scipy.signal.resample_poly`` (a polyphase
+    filter: exact rational ratio, with anti-aliasing).
+
+    Raises FileNotFoundError if there is no file, ValueError if it is not a readable WAV,
+    holds no samples, or is shorter than 30 samples at 8 kHz (3.75 ms: 20 to read and 10
+    to predict).
+    """
+    from scipy.io import wavfile
+    from scipy.signal import resample_poly
+
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1000:
+        raise ValueError(f"rate: expected a sample rate in Hz (int >= 1000), got {rate!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no such file {str(path)!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", wavfile.WavFileWarning)   # unknown chunks, e.g. LIST
+            sr, data = wavfile.read(path)
+    except Exception as e:    # scipy raises ValueError, EOFError, struct.error... for non-WAVs
+        raise ValueError(f"{path}: not a readable WAV file ({type(e).__name__}: {e})") from None
+    if data.size == 0:
+        raise ValueError(f"{path}: the WAV file holds no samples (it is empty)")
+    if data.dtype == np.uint8:
+        x = (data.astype(np.float32) - 128.0) / 128.0
+    elif data.dtype == np.int16:
+        x = data.astype(np.float32) / 32768.0
+    elif data.dtype == np.int32:                      # 24-bit files arrive left-aligned in int32
+        x = (data / 2.0 ** 31).astype(np.float32)
+    elif data.dtype.kind == "f":
+        x = data.astype(np.float32)
+        if not np.isfinite(x).all():
+            raise ValueError(f"{path}: the WAV file holds NaN or infinite samples")
+    else:
+        raise ValueError(f"{path}: unsupported sample type {data.dtype}")
+    if x.ndim == 2:
+        x = x.mean(axis=1)                            # (n, channels) -> (n,)
+    if sr != rate:
+        g = gcd(int(sr), rate)
+        x = resample_poly(x, rate // g, int(sr) // g).astype(np.float32)
+    if len(x) < MIN_SAMPLES:
+        raise ValueError(f"{path}: too short: {len(x)} samples at {rate} Hz "
+                         f"({1000 * len(x) / rate:.2f} ms); at least {MIN_SAMPLES} samples "
+                         f"({1000 * MIN_SAMPLES / rate:.2f} ms) are needed: {READ} to read, "
+                         f"{FRAME} to predict")
+    peak = float(np.abs(x).max())
+    if peak > 1.0:
+        # float files may exceed full scale, and resampling can overshoot a little
+        warnings.warn(f"{path}: peak {peak:.3f} exceeds 1; clipped to [-1, 1]")
+        x = np.clip(x, -1.0, 1.0)
+    return x
+
+
+def write_wav(path, wave, rate=RATE):
+    """Write a float waveform in [-1, 1] as 16-bit mono PCM (clipped), atomically."""
+    from scipy.io import wavfile
+
+    wave = np.asarray(wave.detach().cpu().numpy() if isinstance(wave, Tensor) else wave, dtype=np.float64)
+    if wave.ndim != 1 or len(wave) == 0:
+        raise ValueError(f"wave: expected a non-empty 1-D waveform, got shape {wave.shape}")
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
+        raise ValueError(f"rate: expected a positive int (Hz), got {rate!r}")
+    pcm = np.clip(np.round(wave * 32768.0), -32768, 32767).astype(np.int16)
+    return download.write_atomically(path, lambda f: wavfile.write(f, rate, pcm))
+
+
+def audio(wave, rate=RATE):
+    """An ``IPython.display.Audio`` player for a waveform (about 16 KB per second at 8 kHz)."""
+    try:
+        from IPython.display import Audio
+    except ImportError:
+        raise ImportError("audio() needs IPython (pip install ipython); write_wav() writes "
+                          "a file without it") from None
+    wave = np.asarray(wave.detach().cpu().numpy() if isinstance(wave, Tensor) else wave)
+    return Audio(np.clip(wave, -1, 1), rate=rate, normalize=False)
+
+
+def plot_wave(wave, rate=RATE, prime=None, title=None, credit=CREDIT, path=None):
+    """Waveform above spectrogram; a dashed line where the prime ends and sampling starts.
+
+    prime: number of samples that came from a real clip (None: no line).
+    credit: a line printed under the figure (FSDD's attribution by default; None for none).
+    path: write a PNG there (atomically). Returns the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    wave = np.asarray(wave.detach().cpu().numpy() if isinstance(wave, Tensor) else wave, dtype=np.float32)
+    if wave.ndim != 1 or len(wave) < 256:
+        raise ValueError(f"wave: expected a 1-D waveform of at least 256 samples, got shape {wave.shape}")
+    t = np.arange(len(wave)) / rate
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    top.plot(t, wave, lw=0.5, color="k")
+    top.set_ylabel("amplitude")
+    peak = 1.05 * max(1e-3, float(np.abs(wave).max()))
+    top.set_ylim(-peak, peak)
+    # 32 ms windows (256 samples at 8 kHz) hopped by 8 ms: the usual speech resolution
+    bottom.specgram(wave, NFFT=256, Fs=rate, noverlap=192, cmap="magma")
+    bottom.set_ylabel("frequency (Hz)")
+    bottom.set_xlabel("time (s)")
+    if prime is not None:
+        for ax in (top, bottom):
+            ax.axvline(prime / rate, color="tab:cyan", ls="--", lw=1.2)
+        top.text(prime / rate, top.get_ylim()[1], " sampled →", va="top", color="tab:cyan")
+        top.text(prime / rate, top.get_ylim()[1], "prime ", va="top", ha="right", color="tab:cyan")
+    if title:
+        top.set_title(title)
+    fig.tight_layout()
+    if credit:
+        fig.subplots_adjust(bottom=0.17)
+        fig.text(0.01, 0.01, credit, fontsize=7, color="0.3")
+    if path is not None:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
+        download.write_atomically(path, lambda f: f.write(buffer.getvalue()))
+        plt.close(fig)
+    return fig
+

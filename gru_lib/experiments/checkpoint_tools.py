@@ -1,0 +1,64 @@
+"""Use a trained checkpoint: score it on a split, or sample from it.
+
+    >>> evaluate_checkpoint("runs/jsb/gru/lr0/best.pt", "jsb", split="test")
+    {'checkpoint': ..., 'dataset': 'jsb', 'split': 'test', 'nll': 8.61, 'steps': 9617, ...}
+    >>> sample_checkpoint("runs/jsb/gru/lr0/best.pt", "song.mid", steps=64)
+    [PosixPath('song.mid'), PosixPath('song.wav')]
+
+These are what ``python -m gru_lib evaluate`` and ``sample`` run. The checkpoint says which
+model it holds (meta["model"], see ``gru_lib.tasks.load_model``) and so which task it
+belongs to; the task loads the data, counts the steps and writes the samples. Nothing here
+depends on which task that is.
+"""
+from __future__ import annotations
+
+from ..checks import one_of, positive_int
+from ..paper import SPLITS
+from ..tasks import load_model, task_for, task_of
+from ..training.batching import batches
+from ..training.evaluation import evaluate
+from .reproduce import load_splits
+
+__all__ = ["evaluate_checkpoint", "sample_checkpoint"]
+
+
+def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None,
+                        key_range: str | None = None, batch_size: int = 64,
+                        device: str = "auto") -> dict:
+    """The paper's metric for ``checkpoint`` on one split of ``dataset``.
+
+    key_range: None infers it from the model's width (music). batch_size changes only the
+    speed: the metric is total nats / total steps, whatever the batching.
+
+    Returns {"checkpoint", "dataset", "split", "nll", "steps", "metric", "unit"}: the average
+    NLL over ``steps`` predicted steps.
+    """
+    task = task_for(dataset)
+    one_of("split", split, SPLITS)
+    positive_int("batch_size", batch_size)
+    model, _ = load_model(checkpoint, device=device)
+    if task_of(model) is not task:
+        raise ValueError(f"checkpoint: {str(checkpoint)!r} holds a {task_of(model).name} model, "
+                         f"but {dataset} is a {task.name} data set")
+    key_range = key_range or task.key_range_of(model)
+    sequences = load_splits(dataset, key_range=key_range, data=data)[split]
+    if sequences[0].shape[1] != model.row_size:
+        raise ValueError(f"checkpoint: the model reads rows of {model.row_size} but {dataset} "
+                         f"with key range {key_range} has rows of {sequences[0].shape[1]}")
+    nll = evaluate(model, batches(sequences, batch_size, shuffle=False))
+    return {"checkpoint": str(checkpoint), "dataset": dataset, "split": split, "nll": nll,
+            "steps": task.steps(sequences), "metric": task.metric, "unit": task.unit}
+
+
+def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=None,
+                      **options) -> list:
+    """Generate from ``checkpoint`` with its task's sampler and return the paths written.
+
+    Music: ``steps`` new steps (after the MIDI file ``prime``), written as MIDI to ``out``
+    and WAV beside it (options tempo, fs, wav). Speech: a continuation of the WAV file
+    ``prime`` or of an FSDD test clip, written as OUT.wav and OUT.png (options seconds,
+    prime_seconds, clip, temperature, data). Sampling runs on the CPU: one step at a time,
+    it gains nothing from an accelerator.
+    """
+    model, _ = load_model(checkpoint, device="cpu")
+    return task_of(model).sample(model, out, steps=steps, seed=seed, prime=prime, **options)

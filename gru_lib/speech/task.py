@@ -1,0 +1,111 @@
+"""The speech task behind the seam (``gru_lib.tasks.Task``): what generic code needs to know.
+
+    >>> from gru_lib.speech.task import SPEECH
+    >>> model = SPEECH.build_model("lstm", width=10, seed=0)   # Table 1: 195 LSTM units
+    >>> splits = SPEECH.load_splits("fsdd")                    # {split: list of (N, 10) frames}
+    >>> SPEECH.steps(splits["test"])                           # N - 2 predicted frames per clip
+
+The paper's speech sets (Ubisoft A and B) are private; FSDD, the Free Spoken Digit Dataset
+(CC BY-SA 4.0), stands in for them with the paper's framing and sizes. Generic code reaches
+speech only through this object (``gru_lib.tasks.task_for("fsdd")`` returns it).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .. import paper
+from ..checks import number_in, one_of
+from .data import CREDIT, FRAME, RATE, load_frames, load_speech, step_count
+from .model import SpeechModel, continue_wave, make_speech_model
+from .wav import plot_wave, read_wav, write_wav
+
+# The data sets this task serves: FSDD alone (see speech/data.py).
+DATASETS = ("fsdd",)
+
+
+class SpeechTask:
+    """Raw speech (section 4.1): 20 samples in, a mixture of 20 Gaussians over the next 10 out.
+
+    Attributes and methods: see ``gru_lib.tasks.Task``, whose documentation they follow.
+    """
+
+    name = "speech"                        # the key of paper.UNITS and paper.PARAMS
+    datasets = DATASETS
+    model_class = SpeechModel
+    checkpoint_kind = SpeechModel.checkpoint_kind
+    metric = "NLL"
+    unit = "nats per time step"            # one step = the next 10 samples
+    sequences = "clips"
+    # FSDD costs ~40 µs per clip and step on one CPU thread, so an epoch of the 2,400
+    # training clips (0.84 M steps) takes about a minute (measured, shared 2-core machine):
+    # the standard budget trains on the first 600 (takes 10-19: every speaker and digit, see
+    # load_speech), keeps the whole validation and test splits, and gives each candidate a
+    # minute. Clips are short (≤ 2 s), so they are not chunked. Other budgets: the generic ones.
+    budgets = {
+        "standard": dict(subset=(600, 300, 300), crop=None, chunk=None, candidates=4,
+                         stratified=True,
+                         config=dict(batch_size=16, max_epochs=40, patience=5, max_seconds=60.0)),
+    }
+    # Table 2's speech rows are on another corpus: printed beside ours, never subtracted.
+    paper_reference = paper.TABLE2_UBISOFT
+    credit = CREDIT                        # CC BY-SA asks for the attribution with every result
+
+    def load_splits(self, dataset: str, data=None, key_range: str | None = None) -> dict:
+        """{split: list of (N, F = 10) frames}. ``data``: the folder holding FSDD.
+        key_range is a music notion and is ignored."""
+        one_of("dataset", dataset, self.datasets)
+        return load_frames(None, folder=data, progress=False)
+
+    def build_model(self, kind: str, width: int = FRAME, seed: int = 0, units: int | None = None):
+        """A SpeechModel over frames of ``width`` samples with Table 1's units for ``kind``."""
+        one_of("kind", kind, paper.KINDS)
+        return make_speech_model(kind, units, seed=seed, frame_size=width)
+
+    def steps(self, sequences) -> int:
+        """Predicted steps in a list of clips: N - 2 per clip (the first two frames are read)."""
+        return step_count(sequences)
+
+    def describe(self, splits: dict) -> str:
+        """How the reproduction's log names the sequences and their width."""
+        width = splits["train"][0].shape[1]
+        return f"clips, read {2 * width} samples, predict {width}"
+
+    def key_range_of(self, model) -> None:
+        """Speech has no key range."""
+        return None
+
+    def sample(self, model, out, *, steps=None, seed: int = 0, prime=None, seconds: float = 1.0,
+               prime_seconds: float = 0.25, clip: str = "0_george_0.wav", temperature: float = 1.0,
+               data=None, **_music_options) -> list:
+        """Read the first ``prime_seconds`` of the WAV file ``prime`` (any rate, mono or
+        stereo) or of the FSDD test clip ``clip``, sample ``seconds`` of continuation, and
+        write OUT.wav (8 kHz) and OUT.png (waveform and spectrogram). Returns the two paths.
+
+        The length is set in seconds, so ``steps`` is ignored, as are the options of the
+        other task (the command line offers them all).
+        """
+        number_in("prime_seconds", prime_seconds, 0, 600, low_open=True)
+        number_in("seconds", seconds, 0, 600, low_open=True)
+        if prime is not None:
+            wave, credit, source = read_wav(prime), None, Path(prime).name
+        else:
+            waves = load_speech("test", folder=data, progress=False)
+            if clip not in waves:
+                raise ValueError(f"clip: {clip!r} is not an FSDD test clip (takes 0-4, e.g. "
+                                 f"'0_george_0.wav')")
+            wave, credit, source = waves[clip].numpy(), CREDIT, clip
+        prime_wave = wave[:round(prime_seconds * RATE)]
+        full = continue_wave(model, prime_wave, seconds=seconds,
+                             generator=torch.Generator().manual_seed(seed), temperature=temperature)
+        used = len(prime_wave) // model.frame_size * model.frame_size   # whole frames only
+        out = Path(out)
+        out = out if out.suffix.lower() == ".wav" else out.with_suffix(".wav")
+        write_wav(out, full)
+        plot_wave(full, prime=used, credit=credit, path=out.with_suffix(".png"),
+                  title=f"{model.kind}: {used / RATE:.2f} s of {source}, then sampled")
+        return [out, out.with_suffix(".png")]
+
+
+SPEECH = SpeechTask()
