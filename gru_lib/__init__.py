@@ -16,8 +16,9 @@ The packages, bottom to top (each imports only from those above it in this list)
 """
 from .device import pick_device
 from .nn.cells import GRUCell, LSTMCell, RecurrentCell, TanhCell, make_cell
+from .nn.interop import from_torch, to_torch
 from .nn.recurrent import Recurrent, SequenceOutput
 
 __all__ = ["GRUCell", "LSTMCell", "Recurrent", "RecurrentCell", "SequenceOutput", "TanhCell",
-           "make_cell", "pick_device"]
+           "from_torch", "make_cell", "pick_device", "to_torch"]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Fixtures shared by the data tests.
+"""Fixtures shared by the data tests (tests/ and its subfolders).
 
 The real datasets are read from byte-exact copies beside the repository
 (``../shared/data``, see its README); tests that need them skip, saying so, where the copies
@@ -36,3 +36,14 @@ def private_cache(tmp_path, monkeypatch):
     """A fresh, empty gru_lib cache for one test, with downloads forbidden."""
     monkeypatch.setenv("GRU_LIB_DATA", str(tmp_path / "cache"))
     monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def waves():
+    """Every FSDD waveform of the shared copy, {split: {name: float32 tensor}}, read once.
+
+    Read straight from the folder: a local copy is never cached, so no cache is touched."""
+    from gru_lib import speech
+
+    folder = _shared(SHARED_FSDD, "recordings/0_george_0.wav")
+    return speech.load_speech(None, folder=folder, progress=False)

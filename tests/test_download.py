@@ -16,8 +16,7 @@ import pytest
 
 from gru_lib import download, paper
 from gru_lib.download import DownloadError, fetch
-
-from conftest import SHARED_MUSIC as MUSIC  # noqa: E402
+from tests.conftest import SHARED_MUSIC as MUSIC
 
 needs_data = pytest.mark.skipif(not (MUSIC / "JSB_Chorales.mat").is_file(),
                                  reason="the shared data copies (../shared/data/music) are not here")

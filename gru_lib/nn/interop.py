@@ -1,7 +1,7 @@
 """Copy weights between gru_lib cells and torch.nn.RNN / nn.GRU / nn.LSTM.
 
 This is how we prove the hand-written cells right: copy the weights, run both, compare
-outputs and gradients (tests/test_interop.py). Only cells that HAVE a torch twin can be
+outputs and gradients (tests/nn/test_interop.py). Only cells that HAVE a torch twin can be
 copied (``gru_lib.nn.native.why_no_twin`` says why the others cannot): the tanh cell, the
 GRU with ``variant="torch"`` and the LSTM with ``peepholes=False``, each with no fixed or
 coupled gates.

@@ -55,9 +55,44 @@ class ProgressBars:
             self.epoch_bar = None
 
 
+class PopulationProgressBars:
+    """One tqdm bar for a PopulationTrainer's run: epochs, with how many members still train
+    and the best validation NLL any member has reached. ``PopulationTrainer`` attaches one
+    when ``config.progress`` is on."""
+
+    def __init__(self):
+        self.run_bar = None
+
+    def attach(self, trainer) -> "PopulationProgressBars":
+        for event in ("on_run_start", "on_epoch_end", "on_run_end"):
+            trainer.add_callback(event, getattr(self, event))
+        return self
+
+    def on_run_start(self, t) -> None:
+        epoch = max(m.state.epoch for m in t.members)
+        self.run_bar = tqdm(total=t.config.max_epochs, initial=epoch, unit="epoch",
+                            desc=f"{t.base.meta().get('kind', '')} x{len(t.members)} lrs", leave=False)
+        self._postfix(t)
+
+    def on_epoch_end(self, t) -> None:
+        if self.run_bar is not None:
+            self.run_bar.update(1)
+            self._postfix(t)
+
+    def _postfix(self, t) -> None:
+        best = min((m.state.best_valid for m in t.members if m.failure is None), default=float("nan"))
+        self.run_bar.set_postfix(live=f"{t.size}/{len(t.members)}", best=f"{best:.3f}")
+
+    def on_run_end(self, t) -> None:
+        if self.run_bar is not None:
+            self.run_bar.close()
+            self.run_bar = None
+
+
 class StopOnSignals:
     """While active, SIGINT/SIGTERM only ask the trainer to stop: it saves a checkpoint and ends
-    after the current update. A second Ctrl-C interrupts at once, as usual."""
+    after the current update. A second Ctrl-C interrupts at once, as usual. Any object with
+    ``stop_reason`` and ``request_stop`` will do: a Trainer or a PopulationTrainer."""
 
     def __init__(self, trainer):
         self.trainer, self._previous = trainer, {}

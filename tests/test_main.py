@@ -1,20 +1,26 @@
-"""python -m gru_lib: reproduce / evaluate / sample, help texts and input errors; and the
-rules that keep the command line thin and generic code free of data set names."""
+"""Tests of gru_lib.__main__, the command line (python -m gru_lib): reproduce / evaluate / sample on
+music and on FSDD, help texts and input errors; and the rule that keeps it argparse glue only."""
 import ast
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib
+import numpy as np
 import pytest
 import torch
+from scipy.io import wavfile
 
-from gru_lib import tasks
-from gru_lib.__main__ import build_parser, main
-from gru_lib.experiments.reproduce import BUDGETS, DATASETS, Budget, budget_for, load_splits
-from gru_lib.music.task import MUSIC as MUSIC_TASK
-from gru_lib.paper import KINDS as MODELS
-from gru_lib.paper import TABLE2 as PAPER_TABLE2
+matplotlib.use("Agg")  # no display in CI
+
+from gru_lib import paper, speech  # noqa: E402
+from gru_lib.__main__ import build_parser, main  # noqa: E402
+from gru_lib.experiments.reproduce import BUDGETS, DATASETS  # noqa: E402
+from gru_lib.music.task import MUSIC as MUSIC_TASK  # noqa: E402
+from gru_lib.paper import KINDS as MODELS  # noqa: E402
+from gru_lib.paper import TABLE2 as PAPER_TABLE2  # noqa: E402
+from tests.speech.helpers import sine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MUSIC = REPO / ".." / "shared" / "data" / "music"
@@ -114,72 +120,7 @@ def test_quick_reproduce_on_the_real_jsb_file(tmp_path, capsys):
     assert r["test_nll"] < 61.0                 # 88·log 2 = 61.0 nats is the untrained cost
 
 
-def test_load_splits_chunks_only_the_training_pieces():
-    """Chunking cuts training pieces into consecutive <=100-step pieces; it loses no step and
-    leaves validation and test whole (they are always scored on entire pieces)."""
-    shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "music"
-    if not shared.is_dir():
-        pytest.skip("the shared data copies (../shared/data/music) are not here")
-    whole = load_splits("nottingham", data=shared)
-    cut = load_splits("nottingham", data=shared, chunk=100)
-    assert sum(len(r) for r in cut["train"]) == sum(len(r) for r in whole["train"])
-    assert max(len(r) for r in cut["train"]) == 100 < max(len(r) for r in whole["train"])
-    assert torch.equal(torch.cat(cut["train"]), torch.cat(whole["train"]))
-    assert [len(r) for r in cut["valid"]] == [len(r) for r in whole["valid"]]
-
-
-# -----------------------------------------------------------------------------
-# budgets, and the shape of the code
-
-
-def test_budgets_are_dataclasses_and_a_task_may_set_its_own():
-    assert all(isinstance(b, Budget) for b in BUDGETS.values())
-    assert BUDGETS["paper"].candidates == 10 and BUDGETS["paper"].config["batch_size"] == 1
-    assert budget_for("jsb", "standard") == BUDGETS["standard"]
-    speech = budget_for("fsdd", "standard")          # FSDD's own standard budget
-    assert speech.subset == (600, 300, 300) and speech.chunk is None
-    assert speech.config["max_seconds"] == 60.0
-    assert budget_for("fsdd", "quick") == BUDGETS["quick"]
-    with pytest.raises(ValueError, match="budget: unknown 'huge'"):
-        budget_for("jsb", "huge")
-    with pytest.raises(ValueError, match="dataset: unknown 'bach'"):
-        budget_for("bach", "quick")
-
-
 GRU_LIB = Path(__file__).resolve().parents[1] / "gru_lib"
-GENERIC = sorted((GRU_LIB / "training").glob("*.py")) + [
-    GRU_LIB / "experiments" / "reproduce.py", GRU_LIB / "experiments" / "checkpoint_tools.py",
-    GRU_LIB / "__main__.py"]
-
-
-def _dataset_branches(tree):
-    """Places where code compares with, or looks up by, a data set's name: (line, what)."""
-    names = set(tasks.DATASETS)
-    is_name = lambda node: isinstance(node, ast.Constant) and node.value in names   # noqa: E731
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            operands = [node.left, *node.comparators]
-            for operand in operands:
-                items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
-                if any(is_name(item) for item in items):
-                    yield node.lineno, ast.unparse(node)
-        elif isinstance(node, ast.Dict) and any(is_name(k) for k in node.keys if k is not None):
-            yield node.lineno, "a dict keyed by data set names"
-        elif isinstance(node, ast.Name) and node.id in ("is_speech", "is_music"):
-            yield node.lineno, node.id
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance" \
-                and any(n in ast.unparse(node) for n in ("SpeechModel", "PianoRollModel")):
-            yield node.lineno, ast.unparse(node)
-
-
-@pytest.mark.parametrize("path", GENERIC, ids=lambda p: str(p.relative_to(GRU_LIB)))
-def test_generic_code_never_branches_on_a_dataset(path):
-    """What differs between music and speech lives behind gru_lib.tasks: generic modules
-    must not compare a data set's name (or test the model's class) to decide what to do."""
-    source = path.read_text()
-    found = list(_dataset_branches(ast.parse(source)))
-    assert not found, f"{path.name} branches on a data set: {found}"
-    assert "is_speech" not in source and "FSDD_BUDGETS" not in source
 
 
 def test_the_command_line_is_argparse_only():
@@ -197,3 +138,41 @@ def test_the_command_line_is_argparse_only():
     for f in commands:      # logic (loops, data handling) belongs in the library
         assert not [n for n in ast.walk(f) if isinstance(n, (ast.For, ast.While, ast.With))], f.name
         assert len(f.body) <= 8, f"{f.name} has {len(f.body)} statements: move logic to the library"
+
+
+@pytest.mark.usefixtures("private_cache")   # never the user's cache (conftest.py)
+def test_cli_reproduce_evaluate_and_sample_on_fsdd(fsdd_dir, tmp_path, capsys):
+    from gru_lib.__main__ import main
+
+    out = tmp_path / "run"
+    assert main(["reproduce", "--dataset", "fsdd", "--budget", "quick", "--models", "tanh,gru",
+                 "--out", str(out), "--data", str(fsdd_dir), "--no-progress", "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "Ubisoft A (a different, private corpus; for reference only)" in printed
+    assert "CC BY-SA 4.0" in printed
+    results = __import__("json").loads((out / "results.json").read_text())
+    assert results["paper"] is None and results["paper_reference"]["Ubisoft B"]["gru"] == [0.38, 0.88]
+    for kind in ("tanh", "gru"):
+        r = results["models"][kind]
+        assert r["units"] == paper.UNITS["speech"][kind]
+        assert r["params"] == paper.PARAMS["speech"][kind]
+        assert np.isfinite(r["test_nll"])
+    best = out / results["models"]["gru"]["checkpoint"]
+    assert main(["evaluate", "--checkpoint", str(best), "--dataset", "fsdd", "--split", "valid",
+                 "--data", str(fsdd_dir), "--json"]) == 0
+    report = __import__("json").loads(capsys.readouterr().out)
+    assert report["steps"] == speech.step_count(speech.load_frames("valid", folder=fsdd_dir))
+    # sample from a real test clip, and from a user's stereo 16 kHz WAV
+    assert main(["sample", "--checkpoint", str(best), "--data", str(fsdd_dir), "--seconds", "0.1",
+                 "--out", str(tmp_path / "s.wav")]) == 0
+    rate, data = wavfile.read(tmp_path / "s.wav")
+    assert rate == 8000 and data.dtype == np.int16 and len(data) == 2000 + 800
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    stereo = np.stack([sine(16000), sine(16000, freq=220)], axis=1)
+    wavfile.write(tmp_path / "mine.wav", 16000, (stereo * 20000).astype(np.int16))
+    assert main(["sample", "--checkpoint", str(best), "--prime", str(tmp_path / "mine.wav"),
+                 "--prime-seconds", "0.1", "--seconds", "0.05", "--out", str(tmp_path / "m")]) == 0
+    assert len(wavfile.read(tmp_path / "m.wav")[1]) == 800 + 400
+    (tmp_path / "bad.wav").write_bytes(b"RIFF....")
+    assert main(["sample", "--checkpoint", str(best), "--prime", str(tmp_path / "bad.wav")]) == 2
+    assert "not a readable WAV file" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import pytest
 from gru_lib.training.search import LR_HIGH, LR_LOW, candidate_lrs, open_study, run_search
 from gru_lib.training.trainer import DivergedError, TrainingInterrupted
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_candidates_are_log_uniform_in_the_papers_range_and_repeatable():

@@ -1,8 +1,6 @@
-"""Table 1, derived: parameter counts and matched sizes."""
+"""Tests of gru_lib.nn.budget: Table 1, derived: parameter counts and matched sizes."""
 import pytest
 
-from gru_lib import paper
-from gru_lib.nn import budget
 from gru_lib.nn.budget import (PAPER_PARAMS, PAPER_UNITS, count_parameters, formula_parameters,
                                matched_units, paper_units, units_for_budget)
 
@@ -65,10 +63,3 @@ def test_matched_units_are_closest_to_the_budget():
 def test_bad_budget_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-def test_the_papers_numbers_are_defined_once_in_gru_lib_paper():
-    """budget re-exports Table 1 from gru_lib.paper; it keeps no copy of its own."""
-    assert budget.PAPER_UNITS is paper.UNITS and budget.PAPER_PARAMS is paper.PARAMS
-    assert budget.KINDS is paper.KINDS
-    assert budget.TASK_INPUT_SIZE["speech"] == paper.SPEECH_READ

@@ -11,7 +11,7 @@ from gru_lib.experiments import ablation as A
 from gru_lib.nn.budget import count_parameters
 
 torch.set_num_threads(1)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny(**changes):

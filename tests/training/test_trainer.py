@@ -1,5 +1,5 @@
-"""The training protocol: optimiser, weight noise, clipping, early stopping, seeds, resume,
-divergence, records."""
+"""Tests of gru_lib.training.trainer, the training protocol: weight noise, clipping, early stopping,
+seeds, resume, divergence, records; the Trainer's callbacks, stop requests and typed state."""
 import csv
 import json
 import os
@@ -10,12 +10,14 @@ import pytest
 import torch
 
 import gru_lib.training.trainer as train_mod
+from gru_lib import speech
 from gru_lib.music.model import make_model
 from gru_lib.tasks import load_model
+from gru_lib.training.batching import batches
 from gru_lib.training.checkpoints import load_checkpoint
-from gru_lib.training.optim import RMSPropMomentum
 from gru_lib.training.trainer import (DivergedError, Trainer, TrainConfig, TrainingInterrupted,
                                       TrainState, train)
+from tests.speech.helpers import small_clips
 
 K = 6
 
@@ -27,20 +29,9 @@ def pieces(n, seed):
 
 
 TRAIN, VALID = pieces(8, 0), pieces(4, 1)
+
+
 FAST = dict(batch_size=3, max_epochs=3, patience=None, progress=False, device="cpu")
-
-
-def test_rmsprop_momentum_follows_the_authors_formula():
-    p = torch.nn.Parameter(torch.tensor([1.0, -2.0, 0.5]))
-    opt = RMSPropMomentum([p], lr=0.1, decay=0.9, eps=1e-2, momentum=0.5)
-    ms, v, theta = torch.zeros(3), torch.zeros(3), p.detach().clone()
-    for g in (torch.tensor([0.3, -1e-4, 2.0]), torch.tensor([-0.1, 1e-4, 1.0])):
-        p.grad = g.clone()
-        opt.step()
-        ms = 0.9 * ms + 0.1 * g ** 2
-        v = 0.5 * v - 0.1 * g / torch.clamp(ms.sqrt(), min=1e-2)   # RMS floored, not + eps
-        theta = theta + v
-        assert torch.allclose(p.detach(), theta, atol=1e-7)
 
 
 @pytest.mark.parametrize("clip", [0.1, None])
@@ -100,8 +91,8 @@ def test_records_checkpoints_and_results_are_written(tmp_path):
     assert best["epoch"] == res.best_epoch
     assert best["valid_nll"] == min(r["valid_nll"] for r in res.records)
     loaded, _ = load_model(tmp_path / "best.pt")
-    from gru_lib.training.evaluation import evaluate
     from gru_lib.training.batching import batches
+    from gru_lib.training.evaluation import evaluate
     assert evaluate(loaded, batches(VALID, 64, shuffle=False)) == pytest.approx(res.best_valid_nll, rel=1e-6)
 
 
@@ -198,8 +189,6 @@ def test_a_signal_during_the_final_evaluation_is_not_lost(tmp_path, monkeypatch)
         train(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path)
     assert load_checkpoint(tmp_path / "last.pt")["state"]["stopped"] == "max-epochs"
 
-
-# -- the Trainer: callbacks, stop requests, typed state ----------------------------------------
 
 def strip_seconds(records):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
@@ -309,3 +298,25 @@ def test_no_module_but_the_trainer_steps_an_optimizer():
                       enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
     assert offenders == []
     assert pattern.search(Path(train_mod.__file__).read_text())   # the trainer does it
+
+
+def test_training_step_survives_exploding_and_nan_gradients(waves):
+    """A 400-unit tanh-RNN under weight noise produces gradients of ~1e25 (their squared norm
+    overflows float32) and sometimes NaN: the update must rescale the first to norm 1 and
+    skip the second, never write NaN into the weights."""
+    from gru_lib.training.trainer import TrainConfig, Trainer
+
+    clips = small_clips(waves, 2, 10)
+    x, lengths = next(batches(clips, 2, shuffle=False))
+    model = speech.make_speech_model("tanh", 6, seed=0)
+    trainer = Trainer(model, clips, clips,
+                      TrainConfig(lr=1e-3, weight_noise=0.0, device="cpu", progress=False))
+    for scale, moves in ((1e25, True), (float("nan"), False)):
+        before = [p.detach().clone() for p in model.parameters()]
+        real = model.nll_sum
+        model.nll_sum = lambda f, n, real=real, scale=scale: (lambda t, s: (t * scale, s))(*real(f, n))
+        trainer.update(x, lengths)
+        del model.nll_sum
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+        changed = any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+        assert changed == moves

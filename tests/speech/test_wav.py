@@ -1,0 +1,64 @@
+"""Tests of gru_lib.speech.wav: bring your own WAV (any rate, any channels), write, plot, play."""
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+matplotlib.use("Agg")  # no display in CI
+from gru_lib import speech  # noqa: E402
+from tests.speech.helpers import sine  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("private_cache")   # never the user's cache (conftest.py)
+
+
+def test_read_wav_any_rate_and_channels_to_mono_8k(tmp_path):
+    # stereo 44.1 kHz int16, one channel silent: mono = the average of the channels
+    x = sine(44100)
+    stereo = np.stack([x, np.zeros_like(x)], axis=1)
+    wavfile.write(tmp_path / "stereo.wav", 44100, (stereo * 32767).astype(np.int16))
+    mono = speech.read_wav(tmp_path / "stereo.wav")
+    assert mono.dtype == np.float32 and mono.ndim == 1 and len(mono) == 4000
+    spectrum = np.abs(np.fft.rfft(mono))
+    assert abs(np.argmax(spectrum) * 8000 / len(mono) - 440) < 3            # still 440 Hz
+    assert abs(np.abs(mono[200:-200]).max() - 0.25) < 0.01                 # (0.5 + 0) / 2
+    # other sample formats, other rates
+    wavfile.write(tmp_path / "f32.wav", 16000, sine(16000).astype(np.float32))
+    wavfile.write(tmp_path / "u8.wav", 8000, (sine(8000) * 127 + 128).astype(np.uint8))
+    wavfile.write(tmp_path / "i32.wav", 22050, (sine(22050) * 2 ** 31).astype(np.int32))
+    for name, n in (("f32.wav", 4000), ("u8.wav", 4000), ("i32.wav", 4000)):
+        y = speech.read_wav(tmp_path / name)
+        assert len(y) == n and abs(np.abs(y[200:-200]).max() - 0.5) < 0.02, name
+
+
+def test_wav_round_trip_and_bad_files(tmp_path, waves):
+    wave = waves["test"]["9_nicolas_4.wav"].numpy()
+    speech.write_wav(tmp_path / "out.wav", wave)
+    assert np.array_equal(speech.read_wav(tmp_path / "out.wav"), wave)     # int16 exact
+    (tmp_path / "text.wav").write_text("not audio")
+    with pytest.raises(ValueError, match="not a readable WAV file"):
+        speech.read_wav(tmp_path / "text.wav")
+    wavfile.write(tmp_path / "empty.wav", 8000, np.zeros(0, dtype=np.int16))
+    with pytest.raises(ValueError, match=r"holds no samples \(it is empty\)"):
+        speech.read_wav(tmp_path / "empty.wav")
+    wavfile.write(tmp_path / "short.wav", 44100, np.zeros(100, dtype=np.int16))   # 19 samples at 8 kHz
+    with pytest.raises(ValueError, match=r"too short: 19 samples at 8000 Hz .* at least 30 samples"):
+        speech.read_wav(tmp_path / "short.wav")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        speech.read_wav(tmp_path / "missing.wav")
+    wavfile.write(tmp_path / "loud.wav", 8000, 3 * sine(8000).astype(np.float32))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert np.abs(speech.read_wav(tmp_path / "loud.wav")).max() == 1.0
+    assert any("clipped" in str(w.message) for w in caught)
+
+
+def test_plot_and_audio(tmp_path, waves):
+    wave = waves["test"]["2_george_1.wav"]
+    fig = speech.plot_wave(wave, prime=800, title="2_george_1", path=tmp_path / "w.png")
+    assert (tmp_path / "w.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(fig.axes) == 2 and any("CC BY-SA 4.0" in t.get_text() for t in fig.texts)
+    pytest.importorskip("IPython")
+    player = speech.audio(wave)
+    assert player.data[:4] == b"RIFF"

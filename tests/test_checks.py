@@ -1,0 +1,92 @@
+"""Tests of gru_lib.checks: each check returns what it accepted and refuses bools, NaN, inf and
+wrong types with a ValueError that names the argument and shows what came instead."""
+import math
+import re
+
+import numpy as np
+import pytest
+
+from gru_lib import checks
+
+NAN, INF = float("nan"), float("inf")
+
+
+def test_is_int_and_is_number_accept_numpy_scalars_but_never_bools():
+    assert checks.is_int(3) and checks.is_int(np.int64(3)) and checks.is_int(np.uint8(0))
+    assert checks.is_number(3) and checks.is_number(0.5) and checks.is_number(np.float32(0.5))
+    for value in (True, False, np.bool_(True)):
+        assert not checks.is_int(value) and not checks.is_number(value)
+    for value in (3.0, "3", None, [3]):
+        assert not checks.is_int(value)
+    for value in ("0.5", None, [0.5], 1j):
+        assert not checks.is_number(value)
+
+
+@pytest.mark.parametrize("check, good, expected", [
+    (checks.positive_int, [1, 7, np.int64(5)], "a positive integer"),
+    (checks.non_negative_int, [0, 7, np.int32(0)], "a non-negative integer"),
+])
+def test_integer_checks(check, good, expected):
+    for value in good:
+        got = check("units", value)
+        assert got == value and type(got) is int
+    too_small = -1 if check is checks.non_negative_int else 0
+    for bad in (too_small, True, False, 2.0, 2.5, NAN, INF, "3", None, [1]):
+        with pytest.raises(ValueError, match=rf"^units must be {expected}, got {re.escape(repr(bad))}$"):
+            check("units", bad)
+    assert check("units", None, allow_none=True) is None
+    with pytest.raises(ValueError, match=rf"^units must be {expected} or None, got True$"):
+        check("units", True, allow_none=True)
+
+
+def test_positive_number():
+    for value in (1, 0.5, 1e-12, np.float32(2.0), np.int64(3)):
+        got = checks.positive_number("lr", value)
+        assert got == pytest.approx(float(value)) and type(got) is float
+    for bad in (0, 0.0, -1.0, True, NAN, INF, -INF, "0.1", None, [0.1]):
+        with pytest.raises(ValueError, match=rf"^lr must be a positive number, got {re.escape(repr(bad))}$"):
+            checks.positive_number("lr", bad)
+    assert checks.positive_number("clip_norm", 0, allow_zero=True) == 0.0
+    with pytest.raises(ValueError, match=r"^clip_norm must be a non-negative number, got -0\.1$"):
+        checks.positive_number("clip_norm", -0.1, allow_zero=True)
+    with pytest.raises(ValueError, match=r"^clip_norm must be a non-negative number or None, got nan$"):
+        checks.positive_number("clip_norm", NAN, allow_zero=True, allow_none=True)
+    assert checks.positive_number("clip_norm", None, allow_none=True) is None
+
+
+def test_number_in_with_closed_and_open_ends():
+    assert checks.number_in("momentum", 0, 0, 1) == 0.0
+    assert checks.number_in("momentum", 1, 0, 1) == 1.0
+    assert checks.number_in("momentum", np.float64(0.9), 0, 1) == 0.9
+    with pytest.raises(ValueError, match=r"^momentum must be a number in \[0, 1\), got 1\.0$"):
+        checks.number_in("momentum", 1.0, 0, 1, high_open=True)
+    with pytest.raises(ValueError, match=r"^decay must be a number in \(0, 1\], got 0$"):
+        checks.number_in("decay", 0, 0, 1, low_open=True)
+    for bad in (1.5, -0.1, True, NAN, INF, "0.5", None):
+        with pytest.raises(ValueError, match=rf"^momentum must be a number in \[0, 1\], got {re.escape(repr(bad))}$"):
+            checks.number_in("momentum", bad, 0, 1)
+    assert checks.number_in("momentum", None, 0, 1, allow_none=True) is None
+    with pytest.raises(ValueError, match=r"^momentum must be a number in \[0, 1\] or None, got inf$"):
+        checks.number_in("momentum", INF, 0, 1, allow_none=True)
+
+
+def test_one_of_names_the_argument_and_lists_the_choices():
+    assert checks.one_of("kind", "gru", ("tanh", "gru", "lstm")) == "gru"
+    assert checks.one_of("kind", "lstm", iter(["tanh", "lstm"])) == "lstm"      # any iterable
+    for bad in ("GRU", "rnn", None, 3, NAN, ["gru"]):
+        with pytest.raises(ValueError, match=rf"^kind: unknown {re.escape(repr(bad))}; "
+                                             r"expected one of 'tanh', 'gru', 'lstm'$"):
+            checks.one_of("kind", bad, ("tanh", "gru", "lstm"))
+
+
+def test_instance_names_the_argument_and_the_type_that_came():
+    assert checks.instance("path", "a.pt", str) == "a.pt"
+    value = [1, 2]
+    assert checks.instance("rolls", value, (list, tuple)) is value
+    with pytest.raises(ValueError, match=r"^rolls must be a list or tuple, got dict$"):
+        checks.instance("rolls", {}, (list, tuple))
+    with pytest.raises(ValueError, match=r"^cell must be a gru_lib cell, got int$"):
+        checks.instance("cell", 3, dict, "gru_lib cell")
+    with pytest.raises(ValueError, match=r"^x must be a float, got bool$"):
+        checks.instance("x", True, float)
+    assert math.isnan(checks.instance("x", NAN, float))                          # a type check only

@@ -1,0 +1,124 @@
+"""Tests of gru_lib.tasks, the seam between generic code and the two tasks: one task per data
+set, each builds the paper's models and counts its steps, checkpoints of both kinds are rebuilt;
+and the rule that generic code never branches on a data set's name."""
+import ast
+from pathlib import Path
+
+import pytest
+import torch
+
+from gru_lib import music, paper, speech, tasks
+from gru_lib.music.model import PianoRollModel
+from gru_lib.speech.model import SpeechModel
+from gru_lib.training.checkpoints import save_checkpoint
+
+
+def test_every_dataset_has_exactly_one_task():
+    assert tasks.DATASETS == music.DATASETS + ("fsdd",)
+    assert len(set(tasks.DATASETS)) == len(tasks.DATASETS)
+    for name in tasks.DATASETS:
+        task = tasks.task_for(name)
+        assert name in task.datasets
+        assert task is (speech.SPEECH if name == "fsdd" else music.MUSIC)
+        assert task.checkpoint_kind == task.model_class.checkpoint_kind
+        assert task.name in paper.UNITS and task.metric == "NLL" and task.unit
+    with pytest.raises(ValueError, match="dataset: unknown 'bach'"):
+        tasks.task_for("bach")
+
+
+@pytest.mark.parametrize("kind", paper.KINDS)
+def test_tasks_build_the_papers_sizes_with_a_row_size(kind):
+    m = music.MUSIC.build_model(kind, 88, seed=0)
+    assert isinstance(m, PianoRollModel) and m.hidden_size == paper.UNITS["music"][kind]
+    assert m.row_size == 88 and tasks.task_of(m) is music.MUSIC
+    # the builder is make_model at Table 1's size: same seed, same weights
+    same = music.make_model(kind, 88, paper.UNITS["music"][kind], seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), same.state_dict().values()))
+    s = speech.SPEECH.build_model(kind, 10, seed=0, units=8)
+    assert isinstance(s, SpeechModel) and s.hidden_size == 8 and s.row_size == 10
+    assert not hasattr(s, "keys")           # the trainer reads row_size, for every model
+    assert tasks.task_of(s) is speech.SPEECH
+
+
+def test_steps_counted_by_each_task():
+    rolls = [torch.zeros(5, 88), torch.zeros(3, 88)]
+    assert music.MUSIC.steps(rolls) == 8                  # every step is predicted
+    assert speech.SPEECH.steps([torch.zeros(5, 10), torch.zeros(3, 10)]) == 3 + 1   # N - 2
+
+
+def _round_trip(model, tmp_path, meta=None):
+    path = tmp_path / "best.pt"
+    save_checkpoint({"meta": model.meta() if meta is None else meta, "model": model.state_dict()}, path)
+    return tasks.load_model(path)
+
+
+def test_load_model_rebuilds_both_kinds_from_their_checkpoints(tmp_path):
+    roll_model = music.make_model("lstm", 12, 5, seed=3, peepholes=False)
+    assert roll_model.meta()["model"] == "piano-roll"
+    speech_model = speech.make_speech_model("gru", 6, seed=3)
+    assert speech_model.meta()["model"] == "speech"
+    rolls = (torch.rand(7, 2, 12) < 0.3).float()
+    frames = torch.randn(9, 2, 10) * 0.05
+    for model, x in ((roll_model, rolls), (speech_model, frames)):
+        loaded, ckpt = _round_trip(model, tmp_path)
+        assert type(loaded) is type(model) and loaded.meta() == model.meta()
+        assert ckpt["meta"] == model.meta()
+        assert torch.equal(loaded.nll(x), model.nll(x))
+
+
+def test_an_old_checkpoint_without_a_model_name_is_a_piano_roll_model(tmp_path):
+    model = music.make_model("gru", 9, 4, seed=1)
+    old_meta = {k: v for k, v in model.meta().items() if k != "model"}   # as written before
+    loaded, _ = _round_trip(model, tmp_path, meta=old_meta)
+    assert isinstance(loaded, PianoRollModel) and loaded.meta() == model.meta()
+    rolls = (torch.rand(6, 1, 9) < 0.3).float()
+    assert torch.equal(loaded.nll(rolls), model.nll(rolls))
+
+
+def test_load_model_refuses_what_it_cannot_rebuild(tmp_path):
+    model = music.make_model("tanh", 4, 3)
+    with pytest.raises(ValueError, match="unknown model 'video'"):
+        _round_trip(model, tmp_path, meta={**model.meta(), "model": "video"})
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a gru_lib model checkpoint"):
+        tasks.load_model(tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a piano-roll model"):
+        PianoRollModel.from_meta({**model.meta(), "model": "speech"})
+
+
+GRU_LIB = Path(__file__).resolve().parents[1] / "gru_lib"
+
+
+GENERIC = sorted((GRU_LIB / "training").glob("*.py")) + [
+    GRU_LIB / "experiments" / "reproduce.py", GRU_LIB / "experiments" / "checkpoint_tools.py",
+    GRU_LIB / "__main__.py"]
+
+
+def _dataset_branches(tree):
+    """Places where code compares with, or looks up by, a data set's name: (line, what)."""
+    names = set(tasks.DATASETS)
+    is_name = lambda node: isinstance(node, ast.Constant) and node.value in names   # noqa: E731
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for operand in operands:
+                items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+                if any(is_name(item) for item in items):
+                    yield node.lineno, ast.unparse(node)
+        elif isinstance(node, ast.Dict) and any(is_name(k) for k in node.keys if k is not None):
+            yield node.lineno, "a dict keyed by data set names"
+        elif isinstance(node, ast.Name) and node.id in ("is_speech", "is_music"):
+            yield node.lineno, node.id
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance" \
+                and any(n in ast.unparse(node) for n in ("SpeechModel", "PianoRollModel")):
+            yield node.lineno, ast.unparse(node)
+
+
+@pytest.mark.parametrize("path", GENERIC, ids=lambda p: str(p.relative_to(GRU_LIB)))
+def test_generic_code_never_branches_on_a_dataset(path):
+    """What differs between music and speech lives behind gru_lib.tasks: generic modules
+    must not compare a data set's name (or test the model's class) to decide what to do."""
+    source = path.read_text()
+    found = list(_dataset_branches(ast.parse(source)))
+    assert not found, f"{path.name} branches on a data set: {found}"
+    assert "is_speech" not in source and "FSDD_BUDGETS" not in source

@@ -1,0 +1,24 @@
+"""Tests of gru_lib.training.evaluation: a split's score is nats per step, whatever the batching."""
+import pytest
+import torch
+
+from gru_lib.music.model import PianoRollModel
+from gru_lib.training.evaluation import evaluate
+
+
+def test_split_average_is_over_steps_not_pieces_and_ignores_batching():
+    torch.manual_seed(0)
+    model = PianoRollModel("gru", keys=5, hidden_size=4)
+    torch.nn.init.constant_(model.readout.bias, -3.0)         # expects silence: dense steps cost more
+    # Densities differ, so per-step costs differ and the two averages can be told apart.
+    pieces = [(torch.rand(T, 5) < d).float() for T, d in ((3, 0.9), (7, 0.1), (2, 0.9), (5, 0.5))]
+    # Reference: each piece alone, total nats / total steps.
+    total = sum(model.nll_sum(p.unsqueeze(1))[0].item() for p in pieces)
+    expected = total / sum(p.shape[0] for p in pieces)
+    one_batch = [(torch.nn.utils.rnn.pad_sequence(pieces), torch.tensor([3, 7, 2, 5]))]
+    singles = [(p.unsqueeze(1), torch.tensor([p.shape[0]])) for p in pieces]
+    assert evaluate(model, one_batch) == pytest.approx(expected, rel=1e-5)
+    assert evaluate(model, singles) == pytest.approx(expected, rel=1e-5)
+    # The mean of per-piece averages would be a different (wrong) number here.
+    per_piece = sum(model.nll_sum(p.unsqueeze(1))[0].item() / p.shape[0] for p in pieces) / 4
+    assert abs(per_piece - expected) > 1e-3
