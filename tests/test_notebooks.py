@@ -11,50 +11,33 @@ One pytest subprocess per notebook, so each shows up as its own test. The same c
 """
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book"))
+from run_notebooks import build_offline_cache  # noqa: E402
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MISSING = [m for m in ("nbval", "ipykernel") if importlib.util.find_spec(m) is None]
 SHARED_MUSIC = ROOT / ".." / "shared" / "data" / "music"
 SHARED_FSDD = ROOT / ".." / "shared" / "data" / "speech" / "fsdd"     # a copy of the FSDD repository
 
 
-def _fsdd_archive(folder: Path, cache: Path) -> None:
-    """Put FSDD into the cache the way gru_lib.speech finds it after a download: the pinned
-    archive (``<repo>-<commit>/recordings/*.wav``, under the registry's file name). The first
-    notebook that loads the speech data checks its content and builds the cache's .npz."""
-    from gru_lib import download
-
-    entry = download.dataset_info("fsdd")["sources"][0]
-    top = entry["members"].split("/")[0]
-    with tarfile.open(cache / entry["filename"], "w:gz", compresslevel=1) as tar:
-        for wav in sorted((folder / "recordings").glob("*.wav")):
-            tar.add(wav, arcname=f"{top}/recordings/{wav.name}")
-
-
 @pytest.fixture(scope="module")
 def data_cache(tmp_path_factory):
-    """A gru_lib data cache for all notebooks: the shared copies of the music sets and of
-    FSDD (so no download is needed offline), and one chorales build, reused by every chapter.
+    """A gru_lib data cache for all notebooks, built by book/run_notebooks.py from the shared
+    copies of the music sets and of FSDD (so no download is needed offline), and one chorales
+    build, reused by every chapter: the same cache the committed outputs were run on.
 
     Where there are no shared copies, the caller's own cache ($GRU_LIB_DATA or the default)
     is used as it is."""
-    have_fsdd = (SHARED_FSDD / "recordings").is_dir()
-    if not SHARED_MUSIC.is_dir() and not have_fsdd:
+    if not SHARED_MUSIC.is_dir() and not (SHARED_FSDD / "recordings").is_dir():
         return {}
-    cache = tmp_path_factory.mktemp("gru_lib_data")
-    for path in SHARED_MUSIC.glob("*.mat"):
-        shutil.copy(path, cache / path.name)
-    if have_fsdd:
-        _fsdd_archive(SHARED_FSDD, cache)
-    return {"GRU_LIB_DATA": str(cache), "GRU_LIB_OFFLINE": "1"}
+    return build_offline_cache(SHARED_MUSIC, SHARED_FSDD, tmp_path_factory.mktemp("gru_lib_data"))
 
 
 @pytest.mark.skipif(bool(MISSING), reason=f"{' and '.join(MISSING)} not installed: "

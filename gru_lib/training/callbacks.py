@@ -20,7 +20,7 @@ class ProgressBars:
     def __init__(self):
         self.run_bar = self.epoch_bar = None
 
-    def attach(self, trainer) -> "ProgressBars":
+    def attach(self, trainer) -> ProgressBars:
         for event in ("on_run_start", "on_update", "on_epoch_end", "on_run_end"):
             trainer.add_callback(event, getattr(self, event))
         return self
@@ -63,7 +63,7 @@ class PopulationProgressBars:
     def __init__(self):
         self.run_bar = None
 
-    def attach(self, trainer) -> "PopulationProgressBars":
+    def attach(self, trainer) -> PopulationProgressBars:
         for event in ("on_run_start", "on_epoch_end", "on_run_end"):
             trainer.add_callback(event, getattr(self, event))
         return self

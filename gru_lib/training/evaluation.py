@@ -17,13 +17,27 @@ def evaluate(model, batches) -> float:
     """
     was_training = model.training
     model.eval()
-    total, steps = 0.0, 0
     param = next(model.parameters())                      # the model's device and dtype
+    try:
+        return float(nll_per_step(model.nll_sum, batches, param))
+    finally:
+        model.train(was_training)
+
+
+def nll_per_step(nll_sum, batches, like: torch.Tensor) -> torch.Tensor:
+    """Total nats / total real steps over ``batches``, as a float64 tensor.
+
+    nll_sum(rolls, lengths) -> (total, steps): a model's own (total a scalar), or a population's
+    (total (P,), one per member; population.py), so both share this one definition of the
+    metric. Totals are summed in float64 in the order of the batches: a scalar sum here is the
+    same number as summing Python floats.
+    """
+    total, steps = None, 0
     for rolls, lengths in batches:
-        batch_total, batch_steps = model.nll_sum(rolls.to(param), lengths)   # rolls (T, B, row)
-        total += float(batch_total)
+        batch_total, batch_steps = nll_sum(rolls.to(like), lengths)      # rolls (T, B, row)
+        batch_total = batch_total.detach().double()
+        total = batch_total if total is None else total + batch_total
         steps += batch_steps
-    model.train(was_training)
     if steps == 0:
         raise ValueError("evaluate: the batches hold no time steps")
     return total / steps

@@ -2,10 +2,32 @@
 
 Only ``Trainer`` (trainer.py) steps it: the update there adds weight noise, clips the gradient
 and then calls ``step``; nothing else in the library touches an optimiser.
+
+``RMSPropMomentumStack`` is the same optimiser for a population of P models trained at once
+(population.py): its state is stacked, (P, ...) per parameter, and each member has its own
+learning rate. Both apply the one formula, ``rmsprop_momentum_``, so they cannot drift apart.
 """
 from __future__ import annotations
 
 import torch
+from torch import Tensor
+
+
+def rmsprop_momentum_(param: Tensor, grad: Tensor, square_avg: Tensor, velocity: Tensor, lr,
+                      decay: float, eps: float, momentum: float) -> None:
+    """One step of the authors' rule, in place on ``param``, ``square_avg`` and ``velocity``.
+
+    lr: a number (one model), or a tensor that broadcasts against ``param`` -- (P, 1, ...) for
+    a population whose member m sits at param[m] and has learning rate lr[m].
+    """
+    square_avg.mul_(decay).addcmul_(grad, grad, value=1 - decay)        # ms ← decay·ms + (1-decay)·g²
+    rms = square_avg.sqrt().clamp_(min=eps)                             # max(√ms, eps): a floor
+    if isinstance(lr, Tensor):
+        # (-lr·g)/rms, the same products in the same order as addcdiv's value·g/rms below.
+        velocity.mul_(momentum).addcdiv_(grad * -lr, rms)
+    else:
+        velocity.mul_(momentum).addcdiv_(grad, rms, value=-lr)          # v ← momentum·v - lr·g/rms
+    param.add_(velocity)                                                # θ ← θ + v
 
 # -- the optimiser -----------------------------------------------------------------------------
 
@@ -33,9 +55,62 @@ class RMSPropMomentum(torch.optim.Optimizer):
                 if not state:
                     state["square_avg"] = torch.zeros_like(p)
                     state["velocity"] = torch.zeros_like(p)
-                ms, v = state["square_avg"], state["velocity"]
-                ms.mul_(group["decay"]).addcmul_(p.grad, p.grad, value=1 - group["decay"])
-                rms = ms.sqrt().clamp_(min=group["eps"])
-                v.mul_(group["momentum"]).addcdiv_(p.grad, rms, value=-group["lr"])
-                p.add_(v)
+                rmsprop_momentum_(p, p.grad, state["square_avg"], state["velocity"], group["lr"],
+                                  group["decay"], group["eps"], group["momentum"])
+
+
+class RMSPropMomentumStack:
+    """RMSPropMomentum for P models at once: parameter i of every member lives in ONE stacked
+    tensor (P, ...), and so do its running mean square and velocity. Member m's learning rate
+    is lrs[m]; apart from that every member follows exactly RMSPropMomentum's formula.
+
+    It is not a torch.optim.Optimizer: the population trainer hands it the stacked tensors at
+    each call, because removing a member (``keep``) replaces them by smaller ones.
+    ``member_state_dict(m)`` / ``load_member`` translate member m's slice to and from
+    RMSPropMomentum's own state_dict, so a member's last.pt is resumable by a single Trainer.
+    """
+
+    def __init__(self, params: list, decay=0.95, eps=1e-2, momentum=0.9):
+        self.decay, self.eps, self.momentum = decay, eps, momentum
+        self.square_avg = [torch.zeros_like(p) for p in params]    # each (P, ...) like its param
+        self.velocity = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def apply_update(self, params: list, lrs: Tensor, frozen: list | None = None) -> None:
+        """θ += v for every member, from the gradients in ``params[i].grad`` (each (P, ...)).
+
+        lrs: (P,) learning rates, in the parameters' dtype. frozen: member positions that must
+        not move at all (a NaN gradient): their θ, ms and v are put back after the step, as a
+        single trainer skips its step on a NaN/inf gradient.
+        """
+        saved = [(t, t[frozen].clone()) for t in (*params, *self.square_avg, *self.velocity)] \
+            if frozen else []
+        for p, ms, v in zip(params, self.square_avg, self.velocity):
+            if p.grad is None:
+                continue
+            lr = lrs.view(-1, *[1] * (p.dim() - 1))                   # (P, 1, ...): one per member
+            rmsprop_momentum_(p, p.grad, ms, v, lr, self.decay, self.eps, self.momentum)
+        for t, old in saved:                                           # rare: only after a NaN
+            t[frozen] = old
+
+    def keep(self, index: Tensor) -> None:
+        """Keep only the members at ``index`` (a (P',) long tensor), in that order."""
+        self.square_avg = [t.index_select(0, index) for t in self.square_avg]
+        self.velocity = [t.index_select(0, index) for t in self.velocity]
+
+    def member_state_dict(self, m: int, lr: float) -> dict:
+        """Member m's state as RMSPropMomentum(model.parameters()).state_dict() would hold it."""
+        n = len(self.square_avg)
+        return {"state": {i: {"square_avg": self.square_avg[i][m].clone(),
+                              "velocity": self.velocity[i][m].clone()} for i in range(n)},
+                "param_groups": [dict(lr=lr, decay=self.decay, eps=self.eps, momentum=self.momentum,
+                                      params=list(range(n)))]}
+
+    @torch.no_grad()
+    def load_member(self, m: int, state_dict: dict) -> None:
+        """Put an RMSPropMomentum state_dict (a single run's, or member_state_dict's) at member m.
+        Parameters without state (no step yet) keep zeros, which is how the optimiser starts."""
+        for i, entry in state_dict["state"].items():
+            self.square_avg[int(i)][m].copy_(entry["square_avg"])
+            self.velocity[int(i)][m].copy_(entry["velocity"])
 

@@ -28,6 +28,13 @@ everything that changes in one typed ``TrainState``. ``train`` is a thin wrapper
     >>> trainer.run_epoch()          # on to the end of this epoch, which is then scored
     >>> trainer.fit()                # on to the end of the run; request_stop() ends it early
 
+``PopulationTrainer`` (population.py) trains several learning-rate candidates at once with this
+same protocol: the pieces of it that do not depend on how many models there are -- weight noise,
+clipping, the learning-rate schedule, the end-of-epoch bookkeeping, the checkpoint files -- are
+the functions in the "protocol" section below, which both trainers call. They take tensors
+with a leading MEMBER axis, (P, ...); the Trainer passes its parameters as a population of one,
+(1, ...) views, so both run the very same arithmetic.
+
 The trainer knows nothing about music or speech. A model needs ``nll_sum(rolls, lengths)``
 (total nats, real steps), ``meta()``, ``row_size`` (the width of one row of a batch: K keys,
 F samples), ``rnn.cell`` (where weight noise goes) and its parameters.
@@ -121,7 +128,7 @@ class TrainConfig:
         positive_number("TrainConfig.max_seconds", self.max_seconds, allow_none=True)
         non_negative_int("TrainConfig.seed", self.seed)
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         unknown = sorted(set(changes) - {f.name for f in fields(self)})
         if unknown:
             raise ValueError(f"unknown TrainConfig field(s) {unknown}; the fields are "
@@ -137,6 +144,130 @@ def noisy_parameters(model, noise_on: str) -> list:
     if noise_on == "weights":
         return [p for p in model.parameters() if p.dim() > 1]
     return list(model.parameters())
+
+
+# -- the protocol, shared with PopulationTrainer (population.py) --------------------------------
+#
+# Every tensor below has a leading member axis: (P, ...) holds P models' copies of one parameter
+# (or gradient), member m at [m]. A single Trainer passes p.unsqueeze(0), a (1, ...) view.
+
+def add_weight_noise_(tensors: list, generators: list, std: float) -> None:
+    """θ ← θ + std·ε, ε ~ N(0, 1) (Graves 2011), in place on each (P, ...) tensor.
+
+    Member m's ε is drawn from generators[m], tensor after tensor, exactly as a single run with
+    that generator draws it. One generator object may serve several members: members whose
+    generators would be in the same state draw the same numbers, so it is drawn once for them.
+    """
+    for p in tensors:
+        drawn = {}                                  # id(generator) -> its ε for this tensor
+        for g in generators:
+            if id(g) not in drawn:
+                drawn[id(g)] = torch.randn(p.shape[1:], generator=g, device=p.device, dtype=p.dtype)
+        p.add_(torch.stack([drawn[id(g)] for g in generators]), alpha=std)   # (P, ...)
+
+
+def _per_member(tensors: list, reduce) -> torch.Tensor:
+    """(P, n): reduce(t.flatten(1)) -> (P,) for each of the n tensors, side by side."""
+    return torch.stack([reduce(t.flatten(1)) for t in tensors], dim=1)
+
+
+def clip_gradients_(grads: list, clip_norm: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rescale each member's gradient to norm ≤ clip_norm (Pascanu et al. 2013), in place.
+
+    grads: the (P, ...) gradients; member m's norm is taken over ITS slices [m] only, never over
+    the whole population. Returns (norm, peak), both (P,): the norm before clipping (float64,
+    for whoever studies exploding gradients: an exploding gradient's squared norm overflows
+    float32) and the largest |entry| (NaN if any entry is NaN: the caller skips that member).
+    """
+    norm = torch.linalg.vector_norm(_per_member(
+        grads, lambda g: torch.linalg.vector_norm(g, dim=1, dtype=torch.float64)), dim=1)
+    peak = _per_member(grads, lambda g: g.abs().amax(dim=1)).amax(dim=1)
+    if clip_norm is not None:
+        # An exploding gradient (a 400-unit tanh-RNN under weight noise reaches 1e25) has a norm
+        # whose square overflows float32: clipping would see inf and zero it. Dividing by the
+        # largest entry first keeps its direction; the clip then sets the norm. (x / 1 is exact,
+        # so members below 1e12 are untouched.)
+        scale = torch.where((peak > 1e12) & (peak < math.inf), peak, torch.ones_like(peak))
+        for g in grads:
+            g.div_(scale.view(-1, *[1] * (g.dim() - 1)))
+        # What torch.nn.utils.clip_grad_norm_ computes, member by member.
+        total = torch.linalg.vector_norm(_per_member(
+            grads, lambda g: torch.linalg.vector_norm(g, dim=1)), dim=1)               # (P,)
+        coef = torch.clamp(clip_norm / (total + 1e-6), max=1.0)
+        for g in grads:
+            g.mul_(coef.view(-1, *[1] * (g.dim() - 1)))
+    return norm, peak
+
+
+def scheduled_lr(config: TrainConfig, epoch: int) -> float:
+    """The learning rate during epoch ``epoch`` + 1: linear decay from lr to lr·lr_decay_to over
+    max_epochs (the authors' LinearDecayOverEpoch)."""
+    frac = epoch / max(config.max_epochs - 1, 1)
+    return config.lr * (1 - frac * (1 - config.lr_decay_to))
+
+
+def divergence_message(what: str, value: float, state: TrainState, config: TrainConfig) -> str:
+    """Why a run failed: the text of DivergedError (a population keeps it per member)."""
+    return (f"{what} is {value} at epoch {state.epoch + 1}, update {state.updates} "
+            f"with lr={config.lr:.3g}: training diverged. This learning rate has failed; "
+            f"try a smaller one (or keep gradient clipping on: clip_norm={config.clip_norm}).")
+
+
+def epoch_record(state: TrainState, train_nll, valid_nll: float, lr: float) -> dict:
+    """One row of records.json: clean NLLs, and the running NLL of the epoch's noisy updates."""
+    return dict(epoch=state.epoch, updates=state.updates, seconds=round(state.seconds, 3),
+                train_nll=train_nll, valid_nll=valid_nll, noisy_train_nll=state.running_nll, lr=lr)
+
+
+def settle_epoch(state: TrainState, config: TrainConfig, record: dict) -> bool:
+    """Append an epoch's record and apply early stopping; True if it is the best epoch so far
+    (the caller then keeps its weights). Sets ``state.stopped`` when the run is over."""
+    state.records.append(record)
+    state.run_sum, state.run_steps = 0.0, 0
+    improved = record["valid_nll"] < state.best_valid
+    if improved:                                              # early stopping keeps the best epoch
+        state.best_valid, state.best_epoch, state.bad_epochs = record["valid_nll"], state.epoch, 0
+    else:
+        state.bad_epochs += 1
+    if config.patience is not None and state.bad_epochs >= config.patience:
+        state.stopped = "early-stopping"
+    elif state.epoch >= config.max_epochs:
+        state.stopped = "max-epochs"
+    elif config.max_seconds is not None and state.seconds >= config.max_seconds:
+        state.stopped = "max-seconds"
+    return improved
+
+
+def best_payload(meta: dict, weights: dict, state: TrainState) -> dict:
+    """What best.pt holds (gru_lib.tasks.load_model reads it)."""
+    return {"meta": meta, "model": weights, "epoch": state.best_epoch, "valid_nll": state.best_valid}
+
+
+def last_payload(meta: dict, weights: dict, optimizer: dict, noise_rng: torch.Tensor,
+                 state: TrainState, config: TrainConfig) -> dict:
+    """What last.pt holds: everything a Trainer with resume=True needs to continue exactly."""
+    return {"meta": meta, "model": weights, "optimizer": optimizer, "noise_rng": noise_rng,
+            "state": asdict(state), "config": asdict(config)}
+
+
+def read_last(path, meta: dict, device) -> tuple[dict, TrainState]:
+    """last.pt, checked to hold a model like ``meta``, and its TrainState."""
+    ckpt = load_checkpoint(path, map_location=device)
+    # Checkpoints written before models named their kind in meta() lack "model".
+    saved = {"model": meta.get("model"), **ckpt["meta"]}
+    if saved != meta:
+        raise ValueError(f"resume: {path} holds a {ckpt['meta']} model, not {meta}")
+    # "progress": the same fields, as a plain dict, in checkpoints written before TrainState.
+    return ckpt, TrainState(**ckpt["state" if "state" in ckpt else "progress"])
+
+
+def result_of(state: TrainState, interrupted: bool, best_path, last_path) -> TrainResult:
+    return TrainResult(best_valid_nll=state.best_valid, best_epoch=state.best_epoch,
+                       epochs=state.epoch, updates=state.updates, seconds=round(state.seconds, 3),
+                       stopped=state.stopped or ("interrupted" if interrupted else None),
+                       records=list(state.records),
+                       best_checkpoint=str(best_path) if best_path else None,
+                       last_checkpoint=str(last_path) if last_path else None)
 
 
 # -- state -------------------------------------------------------------------------------------
@@ -275,31 +406,21 @@ class Trainer:
         """One update -- steps 1-5 of the module docstring -- on a batch: rolls (T, B, row_size),
         lengths (B,). Only the weights and the optimiser change; counting it is run_updates' job."""
         clean = [p.detach().clone() for p in self.noisy]
-        with torch.no_grad():
-            for p in self.noisy:                              # θ + ε, ε ~ N(0, 0.075²) (Graves 2011)
-                p.add_(torch.randn(p.shape, generator=self.noise_gen, device=p.device, dtype=p.dtype),
-                       alpha=self.config.weight_noise)
+        with torch.no_grad():                                 # θ + ε, ε ~ N(0, 0.075²) (Graves 2011)
+            add_weight_noise_([p.unsqueeze(0) for p in self.noisy], [self.noise_gen],
+                              self.config.weight_noise)
         self.optimizer.zero_grad(set_to_none=True)
-        total, steps = self.model.nll_sum(rolls.to(self.device), lengths)
+        param = next(self.model.parameters())                 # the model's device and dtype
+        total, steps = self.model.nll_sum(rolls.to(param), lengths)
         loss = total / steps                                  # nats per step, summed over a row
         loss.backward()                                       # gradient at the noisy weights
         with torch.no_grad():
             for p, c in zip(self.noisy, clean):               # restore exactly: no noise in θ
                 p.copy_(c)
-        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
-        # The norm before clipping, for whoever studies exploding gradients; float64 because
-        # an exploding gradient's squared norm overflows float32 (see below).
-        norm = float(torch.linalg.vector_norm(torch.stack(
-            [torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])))
-        peak = float(torch.stack([g.abs().max() for g in grads]).max())   # NaN if any entry is NaN
-        if self.config.clip_norm is not None:                 # rescale to norm ≤ 1 (Pascanu et al. 2013)
-            if 1e12 < peak < math.inf:
-                # An exploding gradient (a 400-unit tanh-RNN under weight noise reaches 1e25) has a
-                # norm whose square overflows float32: clip_grad_norm_ would see inf and zero it.
-                # Dividing by the largest entry first keeps its direction; the clip sets the norm.
-                for g in grads:
-                    g.div_(peak)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
+        # Rescale to norm ≤ 1 (Pascanu et al. 2013); the norm is measured before clipping.
+        norm, peak = clip_gradients_([p.grad.unsqueeze(0) for p in self.model.parameters()
+                                      if p.grad is not None], self.config.clip_norm)
+        norm, peak = float(norm[0]), float(peak[0])           # peak is NaN if any entry is NaN
         value = float(loss.detach())
         if math.isfinite(value) and math.isfinite(peak):      # never step on a NaN/inf gradient
             self.optimizer.step()
@@ -371,13 +492,7 @@ class Trainer:
         return result
 
     def result(self) -> TrainResult:
-        s = self.state
-        return TrainResult(best_valid_nll=s.best_valid, best_epoch=s.best_epoch, epochs=s.epoch,
-                           updates=s.updates, seconds=round(s.seconds, 3),
-                           stopped=s.stopped or ("interrupted" if self.interrupted else None),
-                           records=list(s.records),
-                           best_checkpoint=str(self.best_path) if self.best_path else None,
-                           last_checkpoint=str(self.last_path) if self.last_path else None)
+        return result_of(self.state, self.interrupted, self.best_path, self.last_path)
 
     def evaluate(self, rolls) -> float:
         """The clean NLL (no weight noise) of a list of sequences: nats per real step."""
@@ -399,10 +514,8 @@ class Trainer:
 
     def _set_lr(self) -> None:
         # Linear decay from lr to lr·lr_decay_to over max_epochs (authors' LinearDecayOverEpoch).
-        c = self.config
-        frac = self.state.epoch / max(c.max_epochs - 1, 1)
         for group in self.optimizer.param_groups:
-            group["lr"] = c.lr * (1 - frac * (1 - c.lr_decay_to))
+            group["lr"] = scheduled_lr(self.config, self.state.epoch)
 
     def _score(self) -> dict:
         """This epoch's record: clean NLLs, and the running NLL of its updates (at noisy weights)."""
@@ -410,29 +523,16 @@ class Trainer:
         train_nll = self.evaluate(self.train_rolls) if self.config.eval_train else None
         valid_nll = self.evaluate(self.valid_rolls)
         self._check_finite(valid_nll, "the validation NLL")
-        return dict(epoch=s.epoch, updates=s.updates, seconds=round(s.seconds, 3),
-                    train_nll=train_nll, valid_nll=valid_nll, noisy_train_nll=s.running_nll,
-                    lr=self.optimizer.param_groups[0]["lr"])
+        return epoch_record(s, train_nll, valid_nll, self.optimizer.param_groups[0]["lr"])
 
     def _end_epoch(self) -> None:
-        s, c = self.state, self.config
+        s = self.state
         s.epoch, s.batch = s.epoch + 1, 0
         record = self._score()
         self._stop_clock()                                    # the scoring counts as training time
         record["seconds"] = round(s.seconds, 3)
-        s.records.append(record)
-        s.run_sum, s.run_steps = 0.0, 0
-        if record["valid_nll"] < s.best_valid:                # early stopping keeps the best epoch
-            s.best_valid, s.best_epoch, s.bad_epochs = record["valid_nll"], s.epoch, 0
+        if settle_epoch(s, self.config, record):              # early stopping keeps the best epoch
             self._keep_best()
-        else:
-            s.bad_epochs += 1
-        if c.patience is not None and s.bad_epochs >= c.patience:
-            s.stopped = "early-stopping"
-        elif s.epoch >= c.max_epochs:
-            s.stopped = "max-epochs"
-        elif c.max_seconds is not None and s.seconds >= c.max_seconds:
-            s.stopped = "max-seconds"
         self._save_last()
         if self.out_dir is not None:
             write_records(s.records, self.out_dir)
@@ -440,10 +540,7 @@ class Trainer:
 
     def _check_finite(self, value: float, what: str) -> None:
         if not math.isfinite(value):
-            raise DivergedError(
-                f"{what} is {value} at epoch {self.state.epoch + 1}, update {self.state.updates} "
-                f"with lr={self.config.lr:.3g}: training diverged. This learning rate has failed; "
-                f"try a smaller one (or keep gradient clipping on: clip_norm={self.config.clip_norm}).")
+            raise DivergedError(divergence_message(what, value, self.state, self.config))
 
     def _stop_clock(self) -> None:
         """Add the time since run_updates started to state.seconds, and stop the clock: what
@@ -463,29 +560,20 @@ class Trainer:
     def _keep_best(self) -> None:
         self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if self.best_path is not None:
-            save_checkpoint({"meta": self.model.meta(), "model": self.best_state,
-                             "epoch": self.state.best_epoch, "valid_nll": self.state.best_valid},
+            save_checkpoint(best_payload(self.model.meta(), self.best_state, self.state),
                             self.best_path)
 
     def _save_last(self) -> None:
         if self.last_path is not None:
-            save_checkpoint({"meta": self.model.meta(), "model": self.model.state_dict(),
-                             "optimizer": self.optimizer.state_dict(),
-                             "noise_rng": self.noise_gen.get_state(), "state": asdict(self.state),
-                             "config": asdict(self.config)}, self.last_path)
+            save_checkpoint(last_payload(self.model.meta(), self.model.state_dict(),
+                                         self.optimizer.state_dict(), self.noise_gen.get_state(),
+                                         self.state, self.config), self.last_path)
 
     def _load(self) -> None:
-        ckpt = load_checkpoint(self.last_path, map_location=self.device)
-        # Checkpoints written before models named their kind in meta() lack "model".
-        saved = {"model": self.model.meta().get("model"), **ckpt["meta"]}
-        if saved != self.model.meta():
-            raise ValueError(f"resume: {self.last_path} holds a {ckpt['meta']} model, not "
-                             f"{self.model.meta()}")
+        ckpt, self.state = read_last(self.last_path, self.model.meta(), self.device)
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.noise_gen.set_state(ckpt["noise_rng"].to("cpu"))
-        # "progress": the same fields, as a plain dict, in checkpoints written before TrainState.
-        self.state = TrainState(**ckpt["state" if "state" in ckpt else "progress"])
         if self.best_path.is_file():
             self.best_state = load_checkpoint(self.best_path, map_location=self.device)["model"]
 

@@ -1,0 +1,260 @@
+"""Tests of gru_lib.training.population: a population of learning-rate candidates trained as one
+gives each member exactly the run it would have had alone with ``Trainer`` (float64, within
+1e-9), removes members that stop or diverge without touching the others, and resumes exactly."""
+import json
+import os
+import signal
+import threading
+
+import pytest
+import torch
+
+from gru_lib.music.model import make_model
+from gru_lib.speech.model import make_speech_model
+from gru_lib.tasks import load_model
+from gru_lib.training.callbacks import StopOnSignals
+from gru_lib.training.checkpoints import load_checkpoint
+from gru_lib.training.population import (
+    FailedResult,
+    PopulationTrainer,
+    train_population,
+)
+from gru_lib.training.trainer import DivergedError, TrainConfig, Trainer
+
+K = 6
+
+
+def pieces(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.rand(int(L), K, generator=g) < 0.3).double()
+            for L in torch.randint(4, 12, (n,), generator=g)]
+
+
+TRAIN, VALID = pieces(8, 0), pieces(4, 1)
+# Weight noise, clipping (0.5 does clip here) and lr decay all on: every part of the protocol.
+BASE = TrainConfig(batch_size=3, max_epochs=3, patience=None, progress=False, device="cpu",
+                   weight_noise=0.075, clip_norm=0.5, lr_decay_to=0.1)
+LRS = [0.003, 0.01, 0.03]
+
+
+def gru(seed=1):
+    return make_model("gru", K, 5, seed=seed, backend="python").double()
+
+
+def solo(make, lr, config=BASE, train=TRAIN, valid=VALID):
+    """The candidate trained alone: (its Trainer, its result, or the DivergedError)."""
+    trainer = Trainer(make(), train, valid, config.replace(lr=lr))
+    try:
+        return trainer, trainer.fit()
+    except DivergedError as error:
+        return trainer, error
+
+
+def assert_same_records(ours, theirs):
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert set(a) == set(b)
+        for key in a:
+            if key == "seconds":
+                continue
+            if a[key] is None or b[key] is None:
+                assert a[key] == b[key], key
+            else:
+                assert a[key] == pytest.approx(b[key], rel=0, abs=1e-9), (a["epoch"], key)
+
+
+def assert_same_weights(model, other):
+    a, b = model.state_dict(), other.state_dict()
+    assert set(a) == set(b)
+    for k in a:
+        assert torch.allclose(a[k], b[k], rtol=0, atol=1e-9), k
+
+
+def test_each_member_ends_as_it_would_alone():
+    models = [gru() for _ in LRS]
+    trainer = PopulationTrainer(models, TRAIN, VALID, [BASE.replace(lr=lr) for lr in LRS])
+    assert trainer.params["rnn.cell.weight_hh"].shape == (3, 15, 5)        # (P, 3H, H)
+    assert trainer.optimizer.velocity[0].shape[0] == 3
+    results = trainer.fit()
+    for lr, model, result in zip(LRS, models, results):
+        alone, expected = solo(gru, lr)
+        assert result.stopped == expected.stopped == "max-epochs"
+        assert (result.epochs, result.updates, result.best_epoch) == (3, 9, expected.best_epoch)
+        assert_same_records(result.records, expected.records)
+        assert [r["lr"] for r in result.records] == [r["lr"] for r in expected.records]
+        assert_same_weights(model, alone.model)                              # the last weights
+    assert trainer.finished and trainer.size == 0
+    assert all(p.shape[0] == 0 for p in trainer.params.values())           # all removed
+
+
+def test_clean_evaluation_of_the_population_equals_each_member_alone():
+    models = [gru(seed) for seed in (1, 2, 3)]                               # different weights
+    trainer = PopulationTrainer(models, TRAIN, VALID, [BASE.replace(lr=lr) for lr in LRS])
+    ours = trainer.evaluate(VALID)
+    for value, seed in zip(ours, (1, 2, 3)):
+        alone = Trainer(gru(seed), TRAIN, VALID, BASE)
+        assert value == pytest.approx(alone.evaluate(VALID), rel=0, abs=1e-12)
+
+
+def test_a_diverging_member_fails_alone_and_leaves_the_others_unchanged(tmp_path):
+    lrs = [0.003, 1e308, 0.03]                       # 1e308 without clipping: NaN at update 2
+    config = BASE.replace(clip_norm=None)
+    sizes = []
+    models = [gru() for _ in lrs]
+    trainer = PopulationTrainer(models, TRAIN, VALID, [config.replace(lr=lr) for lr in lrs],
+                                out_dirs=[tmp_path / str(i) for i in range(3)])
+    trainer.add_callback("on_update", lambda t: sizes.append(t.params["readout.weight"].shape[0]))
+    ended = []
+    trainer.add_callback("on_member_end", lambda t: ended.append(t.ended.index))
+    results = trainer.fit()
+    assert sizes[:3] == [3, 3, 2]                    # gone from the stacks right after its NaN
+    assert ended == [1, 0, 2]
+    _, error = solo(gru, 1e308, config)
+    assert isinstance(error, DivergedError)
+    assert isinstance(results[1], FailedResult) and results[1].stopped == "diverged"
+    assert results[1].error == str(error)            # the message a single run raises
+    assert json.loads((tmp_path / "1" / "failed.json").read_text())["error"] == str(error)
+    assert (tmp_path / "1" / "best.pt").is_file()    # its epoch-0 best is kept
+    for i in (0, 2):
+        alone, expected = solo(gru, lrs[i], config)
+        assert_same_records(results[i].records, expected.records)
+        assert_same_weights(models[i], alone.model)
+
+
+def test_a_nan_validation_fails_that_member_before_training():
+    models = [gru() for _ in LRS]
+    with torch.no_grad():
+        models[0].readout.bias[0] = float("nan")     # a member-specific weight: NaN validation
+    poisoned = gru()
+    with torch.no_grad():
+        poisoned.readout.bias[0] = float("nan")
+    results = PopulationTrainer(models, TRAIN, VALID, [BASE.replace(lr=lr) for lr in LRS]).fit()
+    _, error = solo(lambda: poisoned, LRS[0])
+    assert results[0].error == str(error) and "validation NLL is nan" in str(error)
+    alone, expected = solo(gru, LRS[2])
+    assert_same_records(results[2].records, expected.records)
+    assert_same_weights(models[2], alone.model)
+
+
+def test_members_that_stop_early_leave_and_the_others_go_on(tmp_path):
+    lrs = [0.003, 0.03, 0.3]                         # patience 1 stops them after 5, 2, 1 epochs
+    config = BASE.replace(max_epochs=5, patience=1)
+    models = [gru() for _ in lrs]
+    trainer = PopulationTrainer(models, TRAIN, VALID, [config.replace(lr=lr) for lr in lrs],
+                                out_dirs=[tmp_path / str(i) for i in range(3)])
+    sizes = []
+    trainer.add_callback("on_epoch_end", lambda t: sizes.append(
+        (t.size, t.params["rnn.cell.weight_ih"].shape[0] if t.params else 0,
+         t.optimizer.square_avg[0].shape[0] if t.optimizer else 0)))
+    results = trainer.fit()
+    assert [s[0] for s in sizes] == [2, 1, 1, 1, 0]
+    assert all(a == b == c for a, b, c in sizes)    # params and optimiser state shrink together
+    for i, lr in enumerate(lrs):
+        alone, expected = solo(gru, lr, config)
+        assert results[i].stopped == expected.stopped
+        assert results[i].epochs == expected.epochs and results[i].best_epoch == expected.best_epoch
+        assert_same_records(results[i].records, expected.records)
+        assert_same_weights(models[i], alone.model)
+        # Every file a single run writes, in its format.
+        out = tmp_path / str(i)
+        assert json.loads((out / "result.json").read_text())["stopped"] == expected.stopped
+        assert_same_records(json.loads((out / "records.json").read_text()), expected.records)
+        best = load_checkpoint(out / "best.pt")
+        assert best["epoch"] == expected.best_epoch
+        loaded, _ = load_model(out / "best.pt")
+        assert loaded.meta() == models[i].meta()
+        assert (out / "records.csv").is_file()
+
+
+def test_request_stop_and_resume_give_the_uninterrupted_run(tmp_path):
+    configs = [BASE.replace(lr=lr) for lr in LRS]
+    full_models = [gru() for _ in LRS]
+    full = train_population(full_models, TRAIN, VALID, configs,
+                            out_dirs=[tmp_path / "full" / str(i) for i in range(3)])
+    cut_dirs = [tmp_path / "cut" / str(i) for i in range(3)]
+    trainer = PopulationTrainer([gru() for _ in LRS], TRAIN, VALID, configs, out_dirs=cut_dirs)
+
+    def stop_from_another_thread(t):
+        if t.live[0].state.updates == 4:             # in the middle of epoch 2
+            thread = threading.Thread(target=t.request_stop)
+            thread.start()
+            thread.join()
+    trainer.add_callback("on_update", stop_from_another_thread)
+    cut = trainer.fit()
+    assert trainer.interrupted and all(r.stopped == "interrupted" and r.updates == 4 for r in cut)
+    assert all(load_checkpoint(d / "last.pt")["state"]["updates"] == 4 for d in cut_dirs)
+    # Fresh models with other initial weights: the checkpoints overwrite them.
+    resumed_models = [gru(seed=99) for _ in LRS]
+    resumed = PopulationTrainer(resumed_models, TRAIN, VALID, configs, out_dirs=cut_dirs,
+                                resume=True).fit()
+    for a, b, ma, mb in zip(resumed, full, resumed_models, full_models):
+        assert a.stopped == b.stopped == "max-epochs" and a.updates == b.updates
+        assert_same_records(a.records, b.records)
+        assert [r["noisy_train_nll"] for r in a.records] == [r["noisy_train_nll"] for r in b.records]
+        assert_same_weights(ma, mb)
+    for i in range(3):
+        x = load_checkpoint(tmp_path / "full" / str(i) / "last.pt")["model"]
+        y = load_checkpoint(cut_dirs[i] / "last.pt")["model"]
+        assert all(torch.equal(x[k], y[k]) for k in x)
+
+
+def test_sigint_saves_the_population_and_a_member_resumes_even_alone(tmp_path):
+    handlers_before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    configs = [BASE.replace(lr=lr) for lr in LRS]
+    dirs = [tmp_path / str(i) for i in range(3)]
+    trainer = PopulationTrainer([gru() for _ in LRS], TRAIN, VALID, configs, out_dirs=dirs)
+    trainer.add_callback("on_update", lambda t: t.live[0].state.updates == 5
+                         and os.kill(os.getpid(), signal.SIGINT))
+    with StopOnSignals(trainer):
+        trainer.fit()
+    assert trainer.stop_reason == "SIGINT" and trainer.interrupted
+    assert {s: signal.getsignal(s) for s in handlers_before} == handlers_before
+    # A member's last.pt is a single run's last.pt: Trainer(resume=True) finishes it alone ...
+    member = Trainer(gru(seed=7), TRAIN, VALID, configs[1], out_dir=dirs[1], resume=True)
+    assert member.state.updates == 5
+    _, expected = solo(gru, LRS[1])
+    assert_same_records(member.fit().records, expected.records)
+    # ... and the population resumes the others (the finished one has nothing left to do).
+    results = train_population([gru(seed=7) for _ in LRS], TRAIN, VALID, configs, out_dirs=dirs,
+                               resume=True)
+    for lr, result in zip(LRS, results):
+        _, expected = solo(gru, lr)
+        assert_same_records(result.records, expected.records)
+
+
+def test_a_speech_population_matches_its_members_alone(waves):
+    from tests.speech.helpers import small_clips
+    clips = [c.double() for c in small_clips(waves, 5, 12)]         # (N, 10) frames
+    train, valid = clips[:3], clips[3:]
+    config = BASE.replace(batch_size=2, max_epochs=2)
+
+    def speech():
+        return make_speech_model("gru", 6, seed=0, backend="python").double()
+    lrs = [1e-3, 1e-2]
+    models = [speech() for _ in lrs]
+    results = PopulationTrainer(models, train, valid, [config.replace(lr=lr) for lr in lrs]).fit()
+    for lr, model, result in zip(lrs, models, results):
+        alone, expected = solo(speech, lr, config, train, valid)
+        assert_same_records(result.records, expected.records)
+        assert_same_weights(model, alone.model)
+
+
+def test_members_must_differ_in_their_learning_rate_and_weights_only():
+    configs = [BASE.replace(lr=lr) for lr in LRS]
+    with pytest.raises(ValueError, match=r"configs\[1\] differs .*\['seed'\]"):
+        PopulationTrainer([gru() for _ in LRS], TRAIN, VALID,
+                          [configs[0], configs[1].replace(seed=1), configs[2]])
+    with pytest.raises(ValueError, match=r"models\[2\] .*weights only"):
+        PopulationTrainer([gru(), gru(), make_model("gru", K, 6, backend="python").double()],
+                          TRAIN, VALID, configs)
+    with pytest.raises(ValueError, match="one TrainConfig per model"):
+        PopulationTrainer([gru(), gru()], TRAIN, VALID, configs)
+    model = gru()
+    with pytest.raises(ValueError, match="its own model object"):
+        PopulationTrainer([model, model, gru()], TRAIN, VALID, configs)
+
+
+def test_progress_bar_runs(capsys):
+    configs = [BASE.replace(lr=lr, progress=True, max_epochs=1) for lr in LRS]
+    results = PopulationTrainer([gru() for _ in LRS], TRAIN, VALID, configs).fit()
+    assert all(r.stopped == "max-epochs" for r in results)
