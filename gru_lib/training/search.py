@@ -18,9 +18,28 @@ validation wins. Here:
 * The search does not train: ``objective(lr, candidate)`` does (the reproduction calls
   ``trainer.train``, which runs the one ``Trainer``), so every candidate gets the same update.
 
-Limitation: a worker killed without warning (SIGKILL, power loss) leaves its candidate
-RUNNING; Optuna's heartbeat (enabled below for SQL storages) marks it failed and queues it
-again once it has been silent for ``grace_period`` seconds and another worker starts a trial.
+Several machines: run a PostgreSQL server that every machine can reach, create an empty
+database in it, and start the same command on every machine with ``--storage`` (``storage=``)
+set to its SQLAlchemy URL, e.g. ``postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB`` (the
+``psycopg2-binary`` driver is in requirements.txt; a local server's unix socket works too:
+``postgresql+psycopg2://USER@/DB?host=/run/postgresql``). Every machine must use the same seed,
+number of candidates, range and study name: each trains whichever candidate is next in the
+queue, and each returns once all candidates are finished. A worker that dies without warning
+(SIGKILL, power loss, a lost machine) leaves its candidate RUNNING; while it trains, every worker
+writes a heartbeat every ``heartbeat_interval`` seconds (30), and once a candidate's heartbeat
+has been silent for ``grace_period`` seconds (120) the next live worker that looks (one waiting
+for the last candidates, or one starting its next trial) marks it failed and queues it again,
+then a worker trains it again. No candidate is lost and none counts twice: ``summarize`` keeps
+the one finished trial of each candidate. Restarting the dead machine's command is safe; it
+joins the queue. Keep ``grace_period`` well above the time a busy machine may go without
+writing (a worker still alive but silent that long is taken for dead: its candidate is trained
+again, and that worker stops with Optuna's "Cannot tell a FAIL trial" when it finishes).
+
+Limitation: a worker killed in the few milliseconds between taking a candidate and writing its
+first heartbeat leaves a RUNNING trial with no heartbeat, which Optuna never takes for stale;
+the other workers then wait for it. Mark it failed by hand
+(``RDBStorage(URL).set_trial_state_values(trial_id, TrialState.FAIL)``) and start a worker: it
+queues the candidate again.
 """
 from __future__ import annotations
 
@@ -31,7 +50,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+import sqlalchemy
+from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -65,13 +85,30 @@ def default_storage(path) -> str:
     return f"sqlite:///{path}"
 
 
-def _storage(url: str):
+# A running candidate's worker writes a heartbeat every HEARTBEAT_INTERVAL seconds; one silent
+# for GRACE_PERIOD seconds is taken for dead and its candidate is queued again. Long enough that
+# a busy machine is never taken for a dead one; run_search/open_study accept other values.
+HEARTBEAT_INTERVAL = 30
+GRACE_PERIOD = 120
+
+
+def _storage(url: str, heartbeat_interval: float = HEARTBEAT_INTERVAL,
+             grace_period: float = GRACE_PERIOD):
     """SQL storages get a patient lock timeout (several processes share one SQLite file) and a
     heartbeat, so a candidate whose worker died is queued again."""
     if not isinstance(url, str) or "://" not in url:
         raise ValueError(f"storage must be a database URL such as 'sqlite:///search.db' or "
                          f"'postgresql://user@host/db', got {url!r}")
-    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    for name, value in (("heartbeat_interval", heartbeat_interval), ("grace_period", grace_period)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    if grace_period <= heartbeat_interval:
+        raise ValueError(f"grace_period ({grace_period!r} s) must be longer than "
+                         f"heartbeat_interval ({heartbeat_interval!r} s), or live workers are "
+                         f"taken for dead ones")
+    sqlite = url.startswith("sqlite")
+    # SQLite: see _one_writer_at_a_time; isolation_level=None stops pysqlite's own BEGINs.
+    engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else {}
     for attempt in range(20):
         try:
             with warnings.catch_warnings():             # heartbeat is "experimental" in Optuna
@@ -81,21 +118,42 @@ def _storage(url: str):
                     retry = {"heartbeat_stale_trial_callback":
                              optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
                 else:
-                    retry = {"failed_trial_callback": RetryFailedTrialCallback(max_retry=3)}
-                return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=30,
-                                  grace_period=120, **retry)
+                    retry = {"failed_trial_callback":
+                             optuna.storages.RetryFailedTrialCallback(max_retry=3)}
+                store = RDBStorage(url, engine_kwargs=engine_kwargs,
+                                   heartbeat_interval=heartbeat_interval,
+                                   grace_period=grace_period, **retry)
+            if sqlite:
+                sqlalchemy.event.listen(store.engine, "begin", _one_writer_at_a_time)
+            return store
         except SQLAlchemyError:    # two workers creating the tables at once: one of them loses
             if attempt == 19:
                 raise
             time.sleep(0.05 * (attempt + 1))
 
 
+def _one_writer_at_a_time(connection) -> None:
+    """Start every SQLite transaction with BEGIN IMMEDIATE (it takes the write lock first).
+
+    pysqlite opens a transaction only at the first write, and SQLite ignores SELECT ... FOR
+    UPDATE, so Optuna's pop of a waiting trial (read that it is WAITING, then write RUNNING) let
+    two processes pop the same trial and both train that candidate. With the lock taken at the
+    start, the second one reads RUNNING and takes the next trial. (PostgreSQL's FOR UPDATE does
+    this by itself.)"""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def open_study(study_name: str, storage: str, n_candidates: int, seed: int = 0,
-               low: float = LR_LOW, high: float = LR_HIGH, stratified: bool = False) -> optuna.Study:
+               low: float = LR_LOW, high: float = LR_HIGH, stratified: bool = False,
+               heartbeat_interval: float = HEARTBEAT_INTERVAL,
+               grace_period: float = GRACE_PERIOD) -> optuna.Study:
     """Create the study with its candidates queued, or load it if it exists (any worker may call
-    this; exactly one creates it). Requeues candidates that were interrupted."""
+    this; exactly one creates it). Requeues candidates that were interrupted.
+
+    heartbeat_interval and grace_period (seconds) set how often a worker reports that it is alive
+    and how long one may stay silent before its candidate is queued again."""
     lrs = candidate_lrs(n_candidates, seed, low, high, stratified)
-    store = _storage(storage)
+    store = _storage(storage, heartbeat_interval, grace_period)
     try:
         study = optuna.create_study(study_name=study_name, storage=store, direction="minimize")
         created = True
@@ -131,10 +189,18 @@ def _by_candidate(study) -> dict:
     return out
 
 
-def _settled(trials) -> bool:
-    """A candidate is settled when it finished, diverged, or is queued/running somewhere."""
+def _settled(trials, before: int | None = None) -> bool:
+    """A candidate is settled when it finished, diverged, or is queued/running somewhere.
+
+    With before=n only queued/running trials numbered below n count: when one candidate is queued
+    twice (a restarted worker requeues it while another's heartbeat check does too) and two
+    workers pop both copies at once, the older copy trains and the newer one steps aside, rather
+    than each seeing the other and both stepping aside (the candidate would be lost)."""
     for t in trials:
-        if t.state in (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING):
+        if t.state == TrialState.COMPLETE:
+            return True
+        if t.state in (TrialState.WAITING, TrialState.RUNNING) and (before is None
+                                                                    or t.number < before):
             return True
         if t.state == TrialState.FAIL and "failure" in t.user_attrs:
             return True
@@ -176,7 +242,9 @@ def summarize(study) -> SearchResult:
 
 def run_search(objective, n_candidates: int, study_name: str, storage: str, seed: int = 0,
                low: float = LR_LOW, high: float = LR_HIGH, stratified: bool = False,
-               wait: bool = True, poll_seconds: float = 5.0) -> SearchResult:
+               wait: bool = True, poll_seconds: float = 5.0,
+               heartbeat_interval: float = HEARTBEAT_INTERVAL,
+               grace_period: float = GRACE_PERIOD) -> SearchResult:
     """Train every candidate learning rate not yet done; return the best on validation.
 
     objective(lr, candidate) -> validation NLL (lower is better). It may raise DivergedError
@@ -184,10 +252,12 @@ def run_search(objective, n_candidates: int, study_name: str, storage: str, seed
     candidate is marked interrupted, the search stops, and running it again resumes it).
     Several processes may call this with the same study_name and storage at once; with
     wait=True each returns only when every candidate has finished (on any worker).
+    heartbeat_interval and grace_period: see open_study (every worker should use the same).
     """
     if not callable(objective):
         raise ValueError(f"objective must be callable as objective(lr, candidate), got {objective!r}")
-    study = open_study(study_name, storage, n_candidates, seed, low, high, stratified)
+    study = open_study(study_name, storage, n_candidates, seed, low, high, stratified,
+                       heartbeat_interval, grace_period)
 
     def optuna_objective(trial):
         c = trial.user_attrs.get("candidate")
@@ -195,7 +265,8 @@ def run_search(objective, n_candidates: int, study_name: str, storage: str, seed
             trial.study.stop()
             trial.set_user_attr("surplus", True)
             raise optuna.TrialPruned("no candidate left")
-        if _settled([t for t in _by_candidate(trial.study).get(c, []) if t.number != trial.number]):
+        others = [t for t in _by_candidate(trial.study).get(c, []) if t.number != trial.number]
+        if _settled(others, before=trial.number):
             raise optuna.TrialPruned(f"candidate {c} is already handled by another trial")
         lr = trial.suggest_float("lr", low, high, log=True)   # the queued value
         try:
