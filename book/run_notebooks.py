@@ -52,6 +52,23 @@ def build_offline_cache(music: Path, fsdd: Path, cache: Path) -> dict:
     return {"GRU_LIB_DATA": str(cache), "GRU_LIB_OFFLINE": "1"}
 
 
+def prebuild_chorales(env: dict) -> None:
+    """Build the music21 chorales into the cache now, quietly, so no chapter's committed output
+    holds the one-time build's progress bar (a reader's own first run shows it, as it should)."""
+    from gru_lib import music
+
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        music.load_music("chorales", None, progress=False)
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run(path: Path, env: dict, timeout: int) -> float:
     """Execute one notebook in place; returns the seconds it took."""
     import nbformat
@@ -98,6 +115,7 @@ def main(argv=None) -> int:
                 print(f"error: --data {args.data!r} is not a folder", file=sys.stderr)
                 return 2
             env.update(build_offline_cache(data / "music", data / "speech" / "fsdd", Path(tmp)))
+            prebuild_chorales(env)
         for path in notebooks:
             try:
                 seconds = run(path, env, args.timeout)
