@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..checks import positive_int
+from ..nn.padding import zero_padding
 from ..nn.recurrent import Recurrent
 from ..training.batching import step_mask
 
@@ -39,11 +40,15 @@ def nll_sum(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tup
         raise ValueError(f"logits and rolls must have the same shape (T, B, K); got "
                          f"{tuple(logits.shape)} and {tuple(rolls.shape)}")
     T, B, _ = rolls.shape
+    lengths = None if lengths is None else torch.as_tensor(lengths, device=rolls.device)
+    # Padded steps are zeroed BEFORE the loss (selected, not multiplied by a mask), so a NaN
+    # there cannot reach the sum or, through the backward pass, the gradients.
+    logits, rolls = zero_padding(logits, lengths), zero_padding(rolls, lengths)
     # -[x log σ(a) + (1-x) log(1-σ(a))], computed stably from the logit a.
     per_key = F.binary_cross_entropy_with_logits(logits, rolls, reduction="none")  # (T, B, K)
     per_step = per_key.sum(dim=2)                                                   # (T, B)
     mask = step_mask(lengths, T, B, device=rolls.device)                            # (T, B)
-    return (per_step * mask).sum(), int(mask.sum().item())
+    return torch.where(mask.bool(), per_step, 0.0).sum(), int(mask.sum().item())
 
 
 class PianoRollModel(nn.Module):

@@ -50,6 +50,7 @@ import torch
 from torch import Tensor
 
 from .cells import GRUCell, LSTMCell, RecurrentCell, TanhCell
+from .padding import real_steps
 
 
 def why_not(cell: RecurrentCell) -> str | None:
@@ -90,8 +91,8 @@ def run(cell: RecurrentCell, x: Tensor, lengths: Tensor | None, state: tuple) ->
         return outputs, tuple(s[-1] for s in states)
     T, B = outputs.shape[:2]
     last = (lengths - 1, torch.arange(B, device=lengths.device))
-    alive = (torch.arange(T, device=lengths.device)[:, None] < lengths).unsqueeze(2)  # (T, B, 1)
-    return outputs * alive, tuple(s[last] for s in states)
+    alive = real_steps(lengths, T).unsqueeze(2)                  # (T, B, 1)
+    return torch.where(alive, outputs, 0.0), tuple(s[last] for s in states)   # select, not scale
 
 
 # σ'(pre) and tanh'(pre) from the activation y, fused with the product by g (one kernel, and

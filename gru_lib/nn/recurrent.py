@@ -5,9 +5,11 @@ input projections W x_t + b of all T steps are one matmul before the loop; the l
 iterates with ``unbind(0)``, which is about twice as fast as indexing ``x[t]`` in the loop.
 
 Padding: for a sequence of length L, steps t >= L keep its state unchanged and produce zero
-outputs, so padded steps never change the final state or leak into outputs. Steps before
-the shortest length need no mask at all, which keeps the common case cheap. Because of the
-mask, lengths need not be sorted.
+outputs, so padded steps never change the final state or leak into outputs. The padded input
+steps are replaced by zeros before anything is computed from them (``padding.zero_padding``),
+so not even a NaN or inf there reaches an output, a state or a gradient. Steps before the
+shortest length need no mask at all, which keeps the common case cheap. Because of the mask,
+lengths need not be sorted.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from torch import Tensor, nn
 
 from .. import checks
 from . import bptt, native
+from .padding import zero_padding
 from .cells import RecurrentCell, make_cell
 
 BACKENDS = ("python", "bptt", "native", "auto")
@@ -84,6 +87,7 @@ class Recurrent(nn.Module):
         T, B, _ = self._check_input(x)
         lengths = self._check_lengths(lengths, T, B, x.device)
         state = self._check_state(state, B, x)
+        x = zero_padding(x, lengths)                             # padded steps: zeros, selected
         if self.backend == "native":
             if return_gates:
                 raise ValueError("return_gates=True needs backend='python': the fused native kernel "
@@ -104,7 +108,7 @@ class Recurrent(nn.Module):
             if t >= unmasked:
                 alive = (t < lengths).unsqueeze(1)               # (B, 1): still inside the sequence
                 new_state = tuple(torch.where(alive, new, old) for new, old in zip(new_state, state))
-                outputs.append(new_state[0] * alive)
+                outputs.append(torch.where(alive, new_state[0], 0.0))
             else:
                 outputs.append(new_state[0])
             state = new_state

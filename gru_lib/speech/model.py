@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from .. import checks, paper
 from ..checks import one_of
+from ..nn.padding import zero_padding
 from ..nn.recurrent import Recurrent
 from ..training.batching import step_mask
 from . import mixture
@@ -141,6 +142,7 @@ class SpeechModel(nn.Module):
         Step t reads frames t, t+1 and predicts frame t+2. lengths (B,) count frames.
         """
         lengths = self._check(frames, lengths)
+        frames = zero_padding(frames, lengths)                      # padded frames: zeros, selected
         x = _context(frames[:-1])                                   # (N-2, B, 2F)
         steps = None if lengths is None else lengths - 2            # (B,)
         h = self.rnn(x, steps).outputs                              # (N-2, B, H)
@@ -149,11 +151,13 @@ class SpeechModel(nn.Module):
     def nll_sum(self, frames, lengths=None):
         """(total nats over the real steps, number of real steps) for one padded batch."""
         mix = self(frames, lengths)
-        per_step = mixture.nll(mix, frames[2:])                     # (N-2, B)
+        lengths = self._check(frames, lengths)
+        targets = zero_padding(frames, lengths)[2:]                 # (N-2, B, F), padding sealed
+        per_step = mixture.nll(mix, targets)                        # (N-2, B)
         T, B = per_step.shape
-        steps = None if lengths is None else torch.as_tensor(lengths) - 2
+        steps = None if lengths is None else lengths.to(frames.device) - 2
         mask = step_mask(steps, T, B, device=frames.device)         # (N-2, B): 0 on padding
-        return (per_step * mask).sum(), int(mask.sum().item())
+        return torch.where(mask.bool(), per_step, 0.0).sum(), int(mask.sum().item())
 
     def nll(self, frames, lengths=None):
         """Average NLL (nats) per real step of one batch: the training loss."""
