@@ -15,36 +15,21 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 from torch.func import functional_call, stack_module_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import interleaved_medians, timer
+
 from gru_lib import Recurrent, make_cell, pick_device
 
 CELLS = [("tanh", "tanh", {}), ("gru (paper form)", "gru", {}), ("gru (torch form)", "gru", {"variant": "torch"}),
          ("lstm (peepholes)", "lstm", {}), ("lstm (no peepholes)", "lstm", {"peepholes": False})]
 MUSIC = (88, {"tanh": 100, "gru": 46, "lstm": 36})       # input size, units per kind
-
-
-def _timer(device, clock):
-    # "cpu" counts only the time this thread ran: on a machine shared with other jobs, time spent
-    # descheduled would otherwise land on whichever run was unlucky. (CPU device, one thread.)
-    now = time.thread_time if clock == "cpu" else time.perf_counter
-
-    def timed(fn):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = now()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return now() - t0
-    return timed
 
 
 def population_step(layers, x):
@@ -67,15 +52,7 @@ def measure(kind, options, D, H, B, T, sizes, device, warmup, repeats, clock):
     runs = {"single": lambda: layers[0](x).outputs.sum().backward()}
     for P in sizes:
         runs[P] = population_step(layers[:P], x)
-    timed = _timer(device, clock)
-    for _ in range(warmup):
-        for run in runs.values():
-            run()
-    times = {name: [] for name in runs}
-    for _ in range(repeats):                                 # interleave so all see the same load
-        for name, run in runs.items():
-            times[name].append(timed(run))
-    return {name: statistics.median(t) for name, t in times.items()}
+    return interleaved_medians(runs, timer(device, clock), warmup, repeats)
 
 
 def main(argv=None):

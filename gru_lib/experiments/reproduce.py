@@ -4,9 +4,15 @@
     >>> print(format_table(summary))
 
 For each model (tanh-RNN, GRU, LSTM at Table 1's sizes) a learning-rate search
-(training.search) trains one candidate per learning rate (training.trainer: RMSProp, weight
-noise, gradient clipping, early stopping on validation); the candidate with the best
-validation NLL is evaluated on the three splits. A ``Budget`` says how much of the protocol
+(training.search) trains one candidate per learning rate (RMSProp, weight noise, gradient
+clipping, early stopping on validation); the candidate with the best validation NLL is
+evaluated on the three splits. A model's candidates are trained AT ONCE, as one population
+(training.population: every member gets exactly the run a single Trainer would give it, for
+about the cost of a few), and each candidate is still one trial of the Optuna study
+(run_population_search), so the study resumes, may be shared, and is what results.json cites.
+With ``workers=N`` (``--workers N``) N-1 more processes join the search on the same study, each
+taking the next model whose candidates are waiting: the three models train in parallel on a
+machine with the cores for it. A ``Budget`` says how much of the protocol
 to run: "paper" is all of it, "standard" and "quick" shrink it to minutes and seconds.
 
 Everything that differs between music and speech comes from the task (``gru_lib.tasks``):
@@ -15,29 +21,34 @@ this module never looks at a data set's name.
 Writes OUT/results.json (the layout the committed results and the notebooks read:
 dataset, budget, key_range, keys, seed, config, candidates, paper, models, and for a task
 with a reference corpus paper_reference and data_credit), OUT/curves.png, and a checkpoint
-per candidate, OUT/MODEL/lrN/best.pt.
+per candidate, OUT/MODEL/lrN/best.pt (the population writes each member's files where a solo
+run would).
 """
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import torch
+
 from .. import paper
-from ..checks import one_of
+from ..checks import one_of, positive_int
 from ..nn.budget import count_parameters
 from ..paper import KINDS, SPLITS
 from ..tasks import DATASETS, load_model, task_for
 from ..training.batching import batches
-from ..training.checkpoints import atomic_write
+from ..training.checkpoints import atomic_write, load_checkpoint
 from ..training.evaluation import evaluate
-from ..training.search import default_storage, run_search
-from ..training.trainer import TrainConfig, train
+from ..training.population import FailedResult, train_population
+from ..training.search import SearchResult, default_storage, run_population_search
+from ..training.trainer import DivergedError, TrainConfig
 from .plotting import plot_curves
 
-__all__ = ["BUDGETS", "DATASETS", "Budget", "budget_for", "format_table", "load_splits",
-           "reproduce"]
+__all__ = ["BUDGETS", "DATASETS", "Budget", "ModelSearch", "budget_for", "format_table",
+           "load_splits", "reproduce"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,11 @@ class Budget:
     candidates: learning rates tried per model (the paper: 10)
     stratified: one candidate per equal slice of the log range instead of independent draws
                 (with few candidates, so they cover the range)
-    config:     TrainConfig fields (batch_size, max_epochs, patience, max_seconds, ...)
+    config:     TrainConfig fields (batch_size, max_epochs, patience, ...)
+    seconds_per_candidate: a clock, or None (none): a model's candidates train together as one
+                population sharing one wall clock, so the population gets max_seconds =
+                candidates × seconds_per_candidate -- the wall time a search that trained them
+                one after the other, each for seconds_per_candidate, would have taken
     """
 
     subset: tuple | None
@@ -60,6 +75,14 @@ class Budget:
     candidates: int
     stratified: bool
     config: dict
+    seconds_per_candidate: float | None = None
+
+    def train_config(self, n_candidates: int) -> dict:
+        """The TrainConfig fields for a population of ``n_candidates`` (with its clock)."""
+        config = dict(self.config)
+        if self.seconds_per_candidate is not None:
+            config["max_seconds"] = self.seconds_per_candidate * n_candidates
+        return config
 
 
 # What each budget trains. "paper" is the protocol of section 4 (batch size, epochs and
@@ -69,13 +92,16 @@ BUDGETS = {
     # CI smoke test: seconds. A few short pieces, 2 epochs, 2 candidates.
     "quick": Budget(subset=(12, 6, 6), crop=48, chunk=None, candidates=2, stratified=True,
                     config=dict(batch_size=4, max_epochs=2, patience=None)),
-    # A few CPU minutes per dataset: 4 candidates covering the range, batches of 16, ≤ 30 s
-    # each. Training pieces are cut into chunks of ≤ 100 steps (the state restarts at each
+    # A few CPU minutes per dataset: 4 candidates covering the range, batches of 16, trained as
+    # one population for ≤ 4 × 30 s = 120 s of wall time (the time the sequential search gave
+    # them: ≤ 30 s each, one after the other; the population shares one clock). Training pieces are cut into chunks of ≤ 100 steps (the state restarts at each
     # chunk), so Nottingham's or MuseData's long pieces give many short, cheap updates
     # instead of a few long ones; validation and test always score whole pieces.
     "standard": Budget(subset=None, crop=None, chunk=100, candidates=4, stratified=True,
-                       config=dict(batch_size=16, max_epochs=60, patience=5, max_seconds=30.0)),
-    # The full protocol: 10 log-uniform candidates, batch size 1, up to 500 epochs.
+                       config=dict(batch_size=16, max_epochs=60, patience=5),
+                       seconds_per_candidate=30.0),
+    # The full protocol: 10 log-uniform candidates (one population of 10), batch size 1, up to
+    # 500 epochs, no clock.
     "paper": Budget(subset=None, crop=None, chunk=None, candidates=paper.CANDIDATES,
                     stratified=False,
                     config=dict(batch_size=paper.BATCH_SIZE, max_epochs=paper.MAX_EPOCHS,
@@ -110,17 +136,20 @@ def load_splits(dataset: str, key_range: str = "88", data=None, subset=None, cro
 def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard", out="runs",
               device: str = "auto", data=None, key_range: str = "88", seed: int = 0,
               candidates: int | None = None, storage: str | None = None, resume: bool = False,
-              progress: bool = True, log=print) -> dict:
+              progress: bool = True, workers: int = 1, log=print) -> dict:
     """Train each model with the learning-rate search of the paper; write OUT/results.json,
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
     models: a subset of paper.KINDS. candidates: overrides the budget's number. storage: an
     Optuna storage URL (default: sqlite in OUT), shared by workers on several machines.
-    resume: continue the run in OUT (finished candidates are kept). log: where the progress
-    lines and the final table go.
+    resume: continue the run in OUT (finished candidates are kept). workers: processes on this
+    machine (this one and workers - 1 more), each training the next model whose candidates are
+    waiting; each uses this process's torch thread count. log: where the progress lines and the
+    final table go.
     """
     task = task_for(dataset)
     plan = budget_for(dataset, budget)
+    positive_int("workers", workers)
     models = list(models)
     if not models:
         raise ValueError(f"models: expected at least one of {', '.join(KINDS)}, got none")
@@ -138,56 +167,54 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     splits = load_splits(dataset, key_range=key_range, data=data, subset=plan.subset,
                          crop=plan.crop, chunk=plan.chunk)
     width = splits["train"][0].shape[1]
-    base = TrainConfig(seed=seed, device=device, progress=progress, **plan.config)
+    base = TrainConfig(seed=seed, device=device, progress=progress,
+                       **plan.train_config(n_candidates))
     log(f"{dataset}: {len(splits['train'])}/{len(splits['valid'])}/{len(splits['test'])} "
         f"{task.describe(splits)}; budget {budget}: {n_candidates} learning-rate candidates "
-        f"per model")
+        f"per model, trained as one population"
+        + (f"; {workers} worker processes" if workers > 1 else ""))
     if task.credit:
         log(task.credit)
+
+    search = ModelSearch(dataset, storage, out, n_candidates, seed, plan.stratified, base,
+                         splits["train"], splits["valid"])
+    searches, seconds = _search_all(search, models, workers, log)
 
     results, curves = {}, {}
     for kind in models:
         units = paper.UNITS[task.name][kind]          # Table 1: music 100/46/36, speech 400/227/195
-        start = time.perf_counter()
-
-        def objective(lr, candidate, kind=kind, units=units):
-            # Every candidate starts from the same initial weights (seed): only lr differs.
-            model = task.build_model(kind, width, seed=seed, units=units)
-            res = train(model, splits["train"], splits["valid"], base.replace(lr=lr),
-                        out_dir=out / kind / f"lr{candidate}", resume=True)
-            log(f"  {kind} candidate {candidate}: lr={lr:.3g} -> best valid {res.best_valid_nll:.3f} "
-                f"(epoch {res.best_epoch}/{res.epochs}, {res.stopped})")
-            return res.best_valid_nll
-
-        search = run_search(objective, n_candidates, f"{dataset}-{kind}", storage, seed=seed,
-                            stratified=plan.stratified)
-        if search.best_candidate < 0:
+        found = searches[kind]
+        if found.best_candidate < 0:
             results[kind] = {"units": units, "error": "every learning-rate candidate failed",
-                             "candidates": search.candidates}
+                             "candidates": found.candidates}
             log(f"  {kind}: every candidate failed")
             continue
-        run_dir = out / kind / f"lr{search.best_candidate}"
+        run_dir = out / kind / f"lr{found.best_candidate}"
         model, _ = load_model(run_dir / "best.pt", device=device)
         nll = {s: evaluate(model, batches(splits[s], base.eval_batch_size, shuffle=False))
                for s in SPLITS}
         run = json.loads((run_dir / "result.json").read_text())
         curves[kind] = run["records"]
+        # Each population's wall time once (its trials all carry it).
+        populations = {tuple(r["population"]["trials"]): r["population"]["seconds"]
+                       for r in found.candidates if "population" in r}
         results[kind] = {
             "units": units,
             "params": count_parameters(kind, model.rnn.cell.input_size, units),   # as Table 1
             "params_total": sum(p.numel() for p in model.parameters()),
-            "lr": search.best_lr, "epochs": run["epochs"], "best_epoch": run["best_epoch"],
+            "lr": found.best_lr, "epochs": run["epochs"], "best_epoch": run["best_epoch"],
             "updates": run["updates"], "seconds": run["seconds"], "stopped": run["stopped"],
             "train_nll": nll["train"], "valid_nll": nll["valid"], "test_nll": nll["test"],
             "checkpoint": str((run_dir / "best.pt").relative_to(out)),
-            "search_seconds": round(time.perf_counter() - start, 1),
-            "candidates": search.candidates,
+            "search_seconds": round(seconds[kind], 1),
+            "population_seconds": round(sum(populations.values()), 1),
+            "candidates": found.candidates,
         }
     # "keys" is the width of a row (keys for music, samples per frame for speech): the name
     # the committed results.json files and the notebooks read.
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": width,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
-               "paper": paper.TABLE2.get(dataset), "models": results}
+               "population": True, "paper": paper.TABLE2.get(dataset), "models": results}
     if task.paper_reference is not None:     # another corpus: shown for reference, never subtracted
         summary.update(paper_reference=task.paper_reference, data_credit=task.credit)
     atomic_write(out / "results.json", json.dumps(summary, indent=1))
@@ -195,6 +222,139 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
     log(format_table(summary))
     return summary
+
+
+def _pack(rolls: list) -> tuple:
+    # A NumPy array pickles as plain bytes (a tensor would go through torch's shared-memory
+    # file descriptors, which a spawned process cannot inherit).
+    return torch.cat(rolls).numpy(), [len(r) for r in rolls]
+
+
+def _unpack(packed: tuple) -> list:
+    flat, lengths = packed
+    return list(torch.from_numpy(flat).split(lengths))
+
+
+@dataclass
+class ModelSearch:
+    """One model's learning-rate search, as any worker runs it: pop the model's waiting
+    candidates from the study, train them as one population, tell the study. Picklable (the
+    extra worker processes get a copy: the splits travel as one tensor each)."""
+
+    dataset: str
+    storage: str
+    out: Path
+    n_candidates: int
+    seed: int
+    stratified: bool
+    base: TrainConfig
+    train: list
+    valid: list
+    poll_seconds: float = 1.0
+
+    def __getstate__(self):
+        return {**self.__dict__, "train": _pack(self.train), "valid": _pack(self.valid)}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, train=_unpack(state["train"]), valid=_unpack(state["valid"]))
+
+    def run(self, kind: str, wait: bool = True, log=print) -> SearchResult:
+        """Train whatever of ``kind``'s candidates is waiting (wait=True: then wait until all
+        are done, on any worker); return the search's result."""
+        task = task_for(self.dataset)
+        units = paper.UNITS[task.name][kind]
+        width = self.train[0].shape[1]
+
+        def train_candidates(lrs, candidates):
+            # Members must resume from the same point: candidates interrupted in different
+            # populations (two workers, both stopped) train as separate populations.
+            groups = {}
+            for lr, c in zip(lrs, candidates):
+                groups.setdefault(_resume_point(self.run_dir(kind, c)), []).append((lr, c))
+            values = {}
+            for group in groups.values():
+                # Every candidate starts from the same initial weights (seed): only lr differs.
+                members = [task.build_model(kind, width, seed=self.seed, units=units) for _ in group]
+                results = train_population(members, self.train, self.valid,
+                                           [self.base.replace(lr=lr) for lr, _ in group],
+                                           out_dirs=[self.run_dir(kind, c) for _, c in group],
+                                           resume=True)
+                for (lr, c), res in zip(group, results):
+                    if isinstance(res, FailedResult):
+                        values[c] = DivergedError(res.error)
+                        log(f"  {kind} candidate {c}: lr={lr:.3g} -> failed: {res.error}")
+                    else:
+                        values[c] = res.best_valid_nll
+                        log(f"  {kind} candidate {c}: lr={lr:.3g} -> best valid "
+                            f"{res.best_valid_nll:.3f} (epoch {res.best_epoch}/{res.epochs}, "
+                            f"{res.stopped})")
+            return [values[c] for c in candidates]
+
+        return run_population_search(train_candidates, self.n_candidates,
+                                     f"{self.dataset}-{kind}", self.storage, seed=self.seed,
+                                     stratified=self.stratified, wait=wait,
+                                     poll_seconds=self.poll_seconds)
+
+    def run_dir(self, kind: str, candidate: int) -> Path:
+        return self.out / kind / f"lr{candidate}"
+
+
+def _resume_point(run_dir: Path):
+    """Where a candidate's files say it is: (epoch, batch, updates), or "ended"."""
+    if (run_dir / "failed.json").is_file():
+        return "ended"
+    if not (run_dir / "last.pt").is_file():
+        return (0, 0, 0)
+    ckpt = load_checkpoint(run_dir / "last.pt", map_location="cpu")
+    state = ckpt.get("state", ckpt.get("progress"))
+    return "ended" if state.get("stopped") else (state["epoch"], state["batch"], state["updates"])
+
+
+def _search_all(search: ModelSearch, models: list, workers: int, log) -> tuple[dict, dict]:
+    """Every model's search: this process and workers - 1 spawned ones (worker w starts with
+    model w, then takes any model with candidates waiting); this one then waits for all (and
+    trains whatever a dead worker left).
+    Returns ({kind: SearchResult}, {kind: seconds this process spent on it})."""
+    context = multiprocessing.get_context("spawn")
+    quiet = replace(search, base=search.base.replace(progress=False))   # one set of bars only
+    procs = [context.Process(target=_worker, args=(quiet, models[w % len(models):]
+                                                   + models[:w % len(models)],
+                                                   torch.get_num_threads(), w),
+                             name=f"gru_lib-worker-{w}")
+             for w in range(1, workers)]
+    seconds = dict.fromkeys(models, 0.0)
+    searches = {}
+    try:
+        for p in procs:
+            p.start()
+        # With other workers: first train whatever is waiting, model after model, then wait
+        # for the others. Alone, one pass (opening a study costs a little).
+        for wait in (False, True) if procs else (True,):
+            for kind in models:
+                start = time.perf_counter()
+                searches[kind] = search.run(kind, wait=wait, log=log)
+                seconds[kind] += time.perf_counter() - start
+        for p in procs:
+            p.join()
+        failed = [f"{p.name} (exit status {p.exitcode})" for p in procs if p.exitcode != 0]
+        if failed:
+            raise RuntimeError(f"worker processes failed: {', '.join(failed)}; their candidates "
+                               f"are queued again when the run is resumed (--resume)")
+    finally:
+        for p in procs:                # interrupted: stop the others too (they save, then exit)
+            if p.is_alive():
+                p.terminate()
+            if p.pid is not None:
+                p.join()
+    return searches, seconds
+
+
+def _worker(search: ModelSearch, models: list, threads: int, number: int) -> None:
+    """An extra worker process: train every model's waiting candidates, then return."""
+    torch.set_num_threads(threads)
+    log = lambda line: print(f"[worker {number}] {line}", flush=True)   # noqa: E731
+    for kind in models:
+        search.run(kind, wait=False, log=log)
 
 
 def format_table(summary: dict) -> str:

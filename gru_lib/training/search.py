@@ -35,6 +35,15 @@ joins the queue. Keep ``grace_period`` well above the time a busy machine may go
 writing (a worker still alive but silent that long is taken for dead: its candidate is trained
 again, and that worker stops with Optuna's "Cannot tell a FAIL trial" when it finishes).
 
+Populations (``run_population_search``): a worker takes EVERY waiting candidate it can (up to
+``max_population``) with Optuna's ask-and-tell interface, trains them at once as one population
+(``train_population_fn(lrs, candidates)``, e.g. training.population.train_population) and tells
+each trial its own value. Each candidate is still one trial: the study resumes, is shared by
+workers and machines, and is what the results cite, exactly as above. Optuna gives ask-and-tell
+trials no heartbeat thread (only ``Study.optimize`` runs one), so the worker runs its own, one
+thread writing a heartbeat for every trial it holds; a worker that dies leaves its trials to the
+heartbeat machinery like any other, and a survivor trains them again as a new population.
+
 Limitation: a worker killed in the few milliseconds between taking a candidate and writing its
 first heartbeat leaves a RUNNING trial with no heartbeat, which Optuna never takes for stale;
 the other workers then wait for it. Mark it failed by hand
@@ -44,6 +53,9 @@ queues the candidate again.
 from __future__ import annotations
 
 import math
+import os
+import socket
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -152,6 +164,13 @@ def open_study(study_name: str, storage: str, n_candidates: int, seed: int = 0,
 
     heartbeat_interval and grace_period (seconds) set how often a worker reports that it is alive
     and how long one may stay silent before its candidate is queued again."""
+    return _open(study_name, storage, n_candidates, seed, low, high, stratified,
+                 heartbeat_interval, grace_period)[0]
+
+
+def _open(study_name, storage, n_candidates, seed, low, high, stratified, heartbeat_interval,
+          grace_period) -> tuple[optuna.Study, RDBStorage]:
+    """open_study, and the storage object it opened (for the heartbeats of ask-and-tell)."""
     lrs = candidate_lrs(n_candidates, seed, low, high, stratified)
     store = _storage(storage, heartbeat_interval, grace_period)
     try:
@@ -178,7 +197,7 @@ def open_study(study_name: str, storage: str, n_candidates: int, seed: int = 0,
                              f"{study.user_attrs['spec']['lrs']}, not {n_candidates} {lrs}; use "
                              f"the same settings (seed, candidates, range) or a new study name")
         _requeue_interrupted(study)
-    return study
+    return study, store
 
 
 def _by_candidate(study) -> dict:
@@ -231,7 +250,9 @@ def summarize(study) -> SearchResult:
         pick = done[0] if done else failed[0] if failed else trials[-1]
         lr = pick.params.get("lr", pick.system_attrs.get("fixed_params", {}).get("lr"))
         rows.append({"candidate": c, "lr": lr, "state": pick.state.name, "value": pick.value,
-                     "failure": pick.user_attrs.get("failure"), "trial": pick.number})
+                     "failure": pick.user_attrs.get("failure"), "trial": pick.number,
+                     **({"population": pick.user_attrs["population"]}
+                        if "population" in pick.user_attrs else {})})
     complete = [r for r in rows if r["state"] == "COMPLETE" and r["value"] is not None
                 and math.isfinite(r["value"])]
     if not complete:
@@ -286,15 +307,159 @@ def run_search(objective, n_candidates: int, study_name: str, storage: str, seed
         # Other workers may still be training candidates: wait for them. A worker that died
         # silently is found by its missing heartbeat; its candidate is queued again, and
         # then this worker trains it.
+        if TrialState.WAITING not in _wait_for_others(study, poll_seconds):
+            break
+    return summarize(study)
+
+
+def _wait_for_others(study, poll_seconds: float) -> list:
+    """Wait until a candidate is waiting (queued again: its worker died) or none is running
+    anywhere; return the candidates' trial states."""
+    while True:
+        _fail_stale(study)
+        states = [t.state for trials in _by_candidate(study).values() for t in trials]
+        if TrialState.WAITING in states or TrialState.RUNNING not in states:
+            return states
+        time.sleep(poll_seconds)
+
+
+def _fail_stale(study) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                  # "experimental"
+        optuna.storages.fail_stale_trials(study)
+
+
+# -- populations: every waiting candidate at once, through ask and tell -----------------------
+
+class _Heartbeats:
+    """While a population trains, write a heartbeat for each of its trials every ``interval``
+    seconds from one daemon thread (what Study.optimize's thread does for its one trial)."""
+
+    def __init__(self, store: RDBStorage, trial_ids: list, interval: float):
+        self.store, self.trial_ids, self.interval = store, list(trial_ids), interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="optuna-heartbeats")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            for trial_id in self.trial_ids:
+                try:
+                    self.store.record_heartbeat(trial_id)
+                except SQLAlchemyError:     # a busy database: the next beat comes soon enough
+                    pass
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _claim(study, store, low: float, high: float, limit: int | None) -> list:
+    """Take waiting candidates with study.ask() (a queued trial comes out of ask with its fixed
+    lr), up to ``limit`` (None: all); return [(trial, candidate, lr)]."""
+    _fail_stale(study)              # queue again the candidates of workers that died
+    claimed = []
+    while limit is None or len(claimed) < limit:
+        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "heartbeat is supposed to be used with optimize"
+            trial = study.ask()
+        store.record_heartbeat(trial._trial_id)       # at once: a RUNNING trial needs a beat
+        c = trial.user_attrs.get("candidate")
+        if c is None:              # another worker took the last waiting one first: ask() made a
+            trial.set_user_attr("surplus", True)      # new trial, which no candidate owns
+            study.tell(trial, state=TrialState.PRUNED)
+            break
+        others = [t for t in _by_candidate(study).get(c, []) if t.number != trial.number]
+        if _settled(others, before=trial.number):     # queued twice: the older copy trains
+            trial.set_user_attr("duplicate", True)
+            study.tell(trial, state=TrialState.PRUNED)
+            continue
+        claimed.append((trial, c, trial.suggest_float("lr", low, high, log=True)))
+    return claimed
+
+
+def _tell_quietly(study, trial, **kwargs) -> None:
+    try:
+        study.tell(trial, **kwargs)
+    except Exception:               # already finished elsewhere (taken for dead): nothing to say
+        pass
+
+
+def _train_claimed(study, store, train_population_fn, claimed: list, interval: float) -> None:
+    """Train the claimed candidates as one population and tell each trial its outcome."""
+    trials = [t for t, _, _ in claimed]
+    start = time.perf_counter()
+    try:
+        with _Heartbeats(store, [t._trial_id for t in trials], interval):
+            values = list(train_population_fn([lr for _, _, lr in claimed],
+                                              [c for _, c, _ in claimed]))
+        if len(values) != len(claimed):
+            raise ValueError(f"train_population_fn returned {len(values)} values for "
+                             f"{len(claimed)} candidates")
+    except BaseException as err:
+        # Interrupted (or a bug): these trials are FAIL without "failure", so opening the study
+        # again queues their candidates again, and they continue from their checkpoints.
+        for trial in trials:
+            if isinstance(err, (TrainingInterrupted, KeyboardInterrupt)):
+                trial.set_user_attr("interrupted", True)
+            _tell_quietly(study, trial, state=TrialState.FAIL)
+        raise
+    # Which trials trained together, for how long, and where (a shared study has many workers).
+    population = {"trials": [t.number for t in trials],
+                  "seconds": round(time.perf_counter() - start, 3),
+                  "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    error = None
+    for trial, value in zip(trials, values):
+        trial.set_user_attr("population", population)
+        if isinstance(value, DivergedError):         # this member diverged: it never wins
+            trial.set_user_attr("failure", str(value))
+            study.tell(trial, state=TrialState.FAIL)
+        elif isinstance(value, BaseException):
+            study.tell(trial, state=TrialState.FAIL)
+            error = error or value
+        else:
+            study.tell(trial, float(value))
+    if error is not None:
+        raise error
+
+
+def run_population_search(train_population_fn, n_candidates: int, study_name: str, storage: str,
+                          seed: int = 0, low: float = LR_LOW, high: float = LR_HIGH,
+                          stratified: bool = False, max_population: int | None = None,
+                          wait: bool = True, poll_seconds: float = 5.0,
+                          heartbeat_interval: float = HEARTBEAT_INTERVAL,
+                          grace_period: float = GRACE_PERIOD) -> SearchResult:
+    """run_search for populations: train every waiting candidate at once; return the best.
+
+    train_population_fn(lrs, candidates) -> one entry per candidate, in order: its validation
+    NLL, or the exception it ended with (a DivergedError: that trial is FAIL with the message as
+    "failure" and never wins). It may raise TrainingInterrupted: every trial of the population
+    is marked interrupted and the error goes on; running the search again queues them again.
+    max_population: at most this many candidates per population (None: all that are waiting);
+    the rest wait for the next population. Every candidate is one trial (Optuna's ask and tell),
+    so the study is the same as run_search's: it resumes, is shared by several workers (each
+    takes what is waiting when it looks), and summarize reads it. With wait=True a worker
+    returns once no candidate is waiting or running anywhere; candidates queued again because
+    their worker died are trained by whoever looks next, as a new population.
+    """
+    if not callable(train_population_fn):
+        raise ValueError(f"train_population_fn must be callable as fn(lrs, candidates), got "
+                         f"{train_population_fn!r}")
+    positive_int("max_population", max_population, allow_none=True)
+    study, store = _open(study_name, storage, n_candidates, seed, low, high, stratified,
+                         heartbeat_interval, grace_period)
+    while True:
         while True:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                optuna.storages.fail_stale_trials(study)
-            states = [t.state for trials in _by_candidate(study).values() for t in trials]
-            if TrialState.WAITING in states or TrialState.RUNNING not in states:
+            claimed = _claim(study, store, low, high, max_population)
+            if not claimed:
                 break
-            time.sleep(poll_seconds)
-        if TrialState.WAITING not in states:
+            _train_claimed(study, store, train_population_fn, claimed, heartbeat_interval)
+        if not wait or TrialState.WAITING not in _wait_for_others(study, poll_seconds):
             break
     return summarize(study)
 

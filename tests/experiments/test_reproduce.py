@@ -1,10 +1,28 @@
-"""Tests of gru_lib.experiments.reproduce: the budgets and the loading of a data set's splits."""
+"""Tests of gru_lib.experiments.reproduce: the budgets, the loading of a data set's splits, and
+the reproduction training each model's candidates as one population (files, study, resume,
+divergence, extra worker processes)."""
+import json
+import os
+import time
 from pathlib import Path
 
+import optuna
 import pytest
 import torch
+from optuna.trial import TrialState
 
-from gru_lib.experiments.reproduce import BUDGETS, Budget, budget_for, load_splits
+from gru_lib.experiments import reproduce as reproduce_module
+from gru_lib.experiments.reproduce import (
+    BUDGETS,
+    Budget,
+    budget_for,
+    load_splits,
+    reproduce,
+)
+from gru_lib.music.task import MUSIC
+from gru_lib.training.population import PopulationTrainer
+from gru_lib.training.search import candidate_lrs
+from gru_lib.training.trainer import TrainingInterrupted
 
 
 def test_load_splits_chunks_only_the_training_pieces():
@@ -27,9 +45,138 @@ def test_budgets_are_dataclasses_and_a_task_may_set_its_own():
     assert budget_for("jsb", "standard") == BUDGETS["standard"]
     speech = budget_for("fsdd", "standard")          # FSDD's own standard budget
     assert speech.subset == (600, 300, 300) and speech.chunk is None
-    assert speech.config["max_seconds"] == 60.0
+    assert speech.seconds_per_candidate == 60.0 and "max_seconds" not in speech.config
+    # A population shares one clock: it gets the wall time the one-by-one search had.
+    assert speech.train_config(4)["max_seconds"] == 4 * 60.0
+    assert BUDGETS["standard"].train_config(4)["max_seconds"] == 4 * 30.0
+    assert "max_seconds" not in BUDGETS["paper"].train_config(10)
     assert budget_for("fsdd", "quick") == BUDGETS["quick"]
     with pytest.raises(ValueError, match="budget: unknown 'huge'"):
         budget_for("jsb", "huge")
     with pytest.raises(ValueError, match="dataset: unknown 'bach'"):
         budget_for("bach", "quick")
+
+
+def fake_splits(dataset, data=None, key_range="88"):
+    """Stands in for the music task's loader: 12/6/6 random sparse (T, 88) rolls."""
+    g = torch.Generator().manual_seed(0)
+    make = lambda n: [(torch.rand(int(L), 88, generator=g) < 0.05).float()   # noqa: E731
+                      for L in torch.randint(5, 20, (n,), generator=g)]
+    return {"train": make(12), "valid": make(6), "test": make(6)}
+
+
+def quick(out, models=("tanh", "gru"), **options):
+    return reproduce("jsb", models=models, budget="quick", out=out, device="cpu",
+                     progress=False, log=lambda line: None, **options)
+
+
+def trials(out, kind):
+    study = optuna.load_study(study_name=f"jsb-{kind}", storage=f"sqlite:///{out / 'search.db'}")
+    return {t.user_attrs["candidate"]: t for t in study.trials if "candidate" in t.user_attrs
+            and t.state != TrialState.FAIL or t.user_attrs.get("failure")}
+
+
+def numbers(summary):
+    keys = ("lr", "epochs", "best_epoch", "updates", "train_nll", "valid_nll", "test_nll",
+            "checkpoint")
+    return {kind: {k: r[k] for k in keys} | {"candidates": [
+        {k: c[k] for k in ("candidate", "lr", "state", "value")} for c in r["candidates"]]}
+        for kind, r in summary["models"].items()}
+
+
+def test_quick_reproduce_trains_each_model_as_one_population(tmp_path, monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    out = tmp_path / "run"
+    summary = quick(out)
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["population"] is True and saved["candidates"] == 2
+    lrs = candidate_lrs(2, seed=0, stratified=True)
+    for kind, r in saved["models"].items():
+        assert r["population_seconds"] > 0 and r["lr"] in lrs
+        assert r["checkpoint"] == f"{kind}/lr{lrs.index(r['lr'])}/best.pt"
+        for c in range(2):                   # each member's files, where a solo run puts them
+            run = out / kind / f"lr{c}"
+            assert {"best.pt", "last.pt", "records.json", "records.csv", "result.json"} <= \
+                {f.name for f in run.iterdir()}
+        done = trials(out, kind)             # each candidate: one COMPLETE trial of the study
+        assert sorted(done) == [0, 1] and all(t.state == TrialState.COMPLETE for t in done.values())
+        assert [done[c].value for c in range(2)] == [row["value"] for row in r["candidates"]]
+        # ...trained together: both trials name the same population
+        assert done[0].user_attrs["population"] == done[1].user_attrs["population"]
+        assert done[0].user_attrs["population"]["trials"] == [done[0].number, done[1].number]
+    assert summary["models"] == saved["models"]
+
+
+def test_an_interrupted_population_reproduce_resumes_and_reuses_finished_work(tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    reference = quick(tmp_path / "whole")          # never interrupted
+    update, calls = PopulationTrainer.update, []
+
+    def counted(self, rolls, lengths, stop_at=None):
+        calls.append(len(self.live))
+        if len(calls) == stop_at:
+            self.request_stop("test stop")         # as SIGINT would: last.pt saved, then raise
+        return update(self, rolls, lengths)
+    # Quick budget: 12 pieces / batch 4 = 3 updates an epoch, 2 epochs; tanh first, then gru.
+    monkeypatch.setattr(PopulationTrainer, "update",
+                        lambda self, r, n: counted(self, r, n, stop_at=6 + 4))
+    out = tmp_path / "run"
+    with pytest.raises(TrainingInterrupted):
+        quick(out)
+    assert all(t.state == TrialState.COMPLETE for t in trials(out, "tanh").values())
+    monkeypatch.setattr(PopulationTrainer, "update", lambda self, r, n: counted(self, r, n))
+    resumed = quick(out, resume=True)
+    assert calls[10:] == [2, 2]                    # only gru's last 2 updates run again
+    assert numbers(resumed) == numbers(reference)
+
+
+def test_a_diverging_candidate_is_a_failed_trial_and_never_wins(tmp_path, monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    train_population = reproduce_module.train_population
+
+    def poisoned(models, *args, **kwargs):         # candidate 1 of each model diverges
+        with torch.no_grad():
+            next(models[1].parameters()).fill_(float("nan"))
+        return train_population(models, *args, **kwargs)
+    monkeypatch.setattr(reproduce_module, "train_population", poisoned)
+    out = tmp_path / "run"
+    summary = quick(out, models=("gru",))
+    r = summary["models"]["gru"]
+    assert r["lr"] == candidate_lrs(2, seed=0, stratified=True)[0]
+    assert r["checkpoint"] == "gru/lr0/best.pt"
+    assert [c["state"] for c in r["candidates"]] == ["COMPLETE", "FAIL"]
+    assert "nan" in r["candidates"][1]["failure"]
+    failed = trials(out, "gru")[1]
+    assert failed.state == TrialState.FAIL and "nan" in failed.user_attrs["failure"]
+    assert (out / "gru" / "lr1" / "failed.json").is_file()
+
+
+def test_two_worker_processes_give_the_same_results(tmp_path, monkeypatch):
+    """--workers 2: a spawned worker trains gru while this process trains tanh (made to wait
+    until the worker has taken gru's candidates), and results.json has the same numbers."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    one = quick(tmp_path / "one")
+    out = tmp_path / "two"
+    train_population = reproduce_module.train_population
+
+    def after_the_worker_took_gru(models, *args, **kwargs):   # this process only (not spawned)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                study = optuna.load_study(study_name="jsb-gru",
+                                          storage=f"sqlite:///{out / 'search.db'}")
+                if study.trials and not [t for t in study.trials if t.state == TrialState.WAITING]:
+                    break
+            except KeyError:                                  # not created yet
+                pass
+            time.sleep(0.1)
+        return train_population(models, *args, **kwargs)
+    monkeypatch.setattr(reproduce_module, "train_population", after_the_worker_took_gru)
+    two = quick(out, workers=2)
+    assert numbers(two) == numbers(one)
+    assert json.loads((out / "results.json").read_text())["models"].keys() == {"tanh", "gru"}
+    where = {kind: {t.user_attrs["population"]["worker"] for t in trials(out, kind).values()}
+             for kind in ("tanh", "gru")}
+    assert where["tanh"] == {f"{os.uname().nodename}:{os.getpid()}"}
+    assert len(where["gru"]) == 1 and where["gru"] != where["tanh"]    # the other process

@@ -1,15 +1,25 @@
-"""The learning-rate search: candidates, a shared SQLite study, failures and resuming."""
+"""The learning-rate search: candidates, a shared SQLite study, failures and resuming; populations
+(every waiting candidate at once, one trial each), their heartbeats and a killed worker."""
 import json
 import math
 import subprocess
 import sys
 import textwrap
+import time
+import warnings
 from pathlib import Path
 
 import optuna
 import pytest
 
-from gru_lib.training.search import LR_HIGH, LR_LOW, candidate_lrs, open_study, run_search
+from gru_lib.training.search import (
+    LR_HIGH,
+    LR_LOW,
+    candidate_lrs,
+    open_study,
+    run_population_search,
+    run_search,
+)
 from gru_lib.training.trainer import DivergedError, TrainingInterrupted
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,3 +116,97 @@ def test_two_workers_share_one_sqlite_study(tmp_path):
     # Both workers waited for the last candidate, so both report the same winner.
     bests = {json.loads(o[0].strip().splitlines()[-1])["best"] for o in outs}
     assert len(bests) == 1
+
+
+# -- populations: every waiting candidate at once, one trial each (ask and tell) -------------------
+
+
+def test_population_search_tells_each_candidate_its_own_trial(tmp_path):
+    storage, calls = f"sqlite:///{tmp_path / 's.db'}", []
+
+    def train(lrs, candidates):
+        calls.append(list(candidates))
+        return [DivergedError(f"the training loss is nan with lr={lr}") if c == 1
+                else abs(math.log(lr) + 9) for lr, c in zip(lrs, candidates)]
+    res = run_population_search(train, 5, "s", storage, seed=0, max_population=2)
+    assert calls == [[0, 1], [2, 3], [4]]               # populations of at most 2, in order
+    assert [r["state"] for r in res.candidates] == ["COMPLETE", "FAIL"] + ["COMPLETE"] * 3
+    assert "nan" in res.candidates[1]["failure"]
+    lrs = candidate_lrs(5, seed=0)
+    assert res.best_candidate == min((0, 2, 3, 4), key=lambda c: abs(math.log(lrs[c]) + 9))
+    assert res.candidates[2]["population"]["trials"] == [res.candidates[2]["trial"],
+                                                         res.candidates[3]["trial"]]
+    study = optuna.load_study(study_name="s", storage=storage)
+    assert len(study.trials) == 5                       # no surplus trial: one per candidate
+    assert run_population_search(train, 5, "s", storage).best_lr == res.best_lr
+    assert len(calls) == 3                              # finished: nothing trained again
+    with pytest.raises(ValueError, match="max_population"):
+        run_population_search(train, 5, "s", storage, max_population=0)
+
+
+def test_interrupted_population_is_queued_again_and_resumes(tmp_path):
+    storage, calls = f"sqlite:///{tmp_path / 's.db'}", []
+
+    def train(lrs, candidates):
+        calls.append(list(candidates))
+        if len(calls) == 2:
+            raise TrainingInterrupted("SIGINT received", None)
+        return list(lrs)
+    with pytest.raises(TrainingInterrupted):
+        run_population_search(train, 4, "s", storage, max_population=2)
+    study = optuna.load_study(study_name="s", storage=storage)
+    interrupted = [t for t in study.trials if t.user_attrs.get("interrupted")]
+    assert sorted(t.user_attrs["candidate"] for t in interrupted) == [2, 3]
+    res = run_population_search(train, 4, "s", storage)
+    assert calls[2:] == [[2, 3]]                        # 0 and 1 are kept; 2 and 3 go on together
+    assert [r["state"] for r in res.candidates] == ["COMPLETE"] * 4
+
+
+def test_heartbeats_keep_a_long_population_alive(tmp_path):
+    """Ask-and-tell trials get no heartbeat from Optuna: ours must keep them from being taken
+    for dead while they train for longer than the grace period."""
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+
+    def train(lrs, candidates):
+        study = optuna.load_study(study_name="s", storage=storage)
+        time.sleep(1.6)                                 # > grace_period
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            optuna.storages.fail_stale_trials(study)   # what any other worker would do
+        return list(lrs)
+    res = run_population_search(train, 2, "s", storage, heartbeat_interval=0.2, grace_period=1.0)
+    assert [r["state"] for r in res.candidates] == ["COMPLETE", "COMPLETE"]
+
+
+KILLED = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from gru_lib.training.search import run_population_search
+    def train(lrs, candidates):
+        Path(sys.argv[2]).write_text(",".join(map(str, candidates)))
+        time.sleep(600)                       # SIGKILLed here
+    run_population_search(train, 3, "s", sys.argv[1], heartbeat_interval=0.2, grace_period=1.0)
+""")
+
+
+def test_a_killed_workers_population_is_trained_again_by_a_survivor(tmp_path):
+    storage, marker = f"sqlite:///{tmp_path / 's.db'}", tmp_path / "claimed"
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, storage, str(marker)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), proc.communicate()[1][-2000:]
+    proc.kill()
+    proc.wait()
+    assert marker.read_text() == "0,1,2"               # the dead worker held all three
+    calls = []
+
+    def train(lrs, candidates):
+        calls.append(list(candidates))
+        return list(lrs)
+    res = run_population_search(train, 3, "s", storage, poll_seconds=0.2,
+                                heartbeat_interval=0.2, grace_period=1.0)
+    assert calls == [[0, 1, 2]]                        # queued again, trained as one population
+    assert [r["state"] for r in res.candidates] == ["COMPLETE"] * 3
