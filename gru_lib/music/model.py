@@ -108,7 +108,11 @@ class PianoRollModel(nn.Module):
     def forward(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits for every step of ``rolls`` (T, B, K), each predicted from the steps before."""
         out = self.rnn(shift_right(rolls), lengths).outputs       # (T, B, H)
-        return self.readout(out)                                   # (T, B, K)
+        # One (T·B, H) matmul: the same op torch runs for a 3-D input, but written out, because
+        # under vmap (a population, training/population.py) a 3-D input turns the weight's
+        # gradient into one outer product per time step, a (P, T, K, H) temporary.
+        T, B, H = out.shape
+        return self.readout(out.reshape(T * B, H)).view(T, B, -1)  # (T, B, K)
 
     def nll_sum(self, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
         """(total nats, number of real steps) for one padded batch."""

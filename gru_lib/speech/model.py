@@ -146,7 +146,9 @@ class SpeechModel(nn.Module):
         x = _context(frames[:-1])                                   # (N-2, B, 2F)
         steps = None if lengths is None else lengths - 2            # (B,)
         h = self.rnn(x, steps).outputs                              # (N-2, B, H)
-        return mixture.split(self.readout(h), self.components, self.frame_size, self.min_std)
+        T, B, H = h.shape                                           # one (T·B, H) matmul: see
+        out = self.readout(h.reshape(T * B, H)).view(T, B, -1)      # PianoRollModel.forward
+        return mixture.split(out, self.components, self.frame_size, self.min_std)
 
     def nll_sum(self, frames, lengths=None):
         """(total nats over the real steps, number of real steps) for one padded batch."""
