@@ -13,6 +13,13 @@ into a local path:
    then renamed into the cache. A failed download therefore never leaves a
    partial or wrong file where the next run would pick it up.
 
+Anything found at a file's final place in the cache was therefore either verified by
+gru_lib or put there by the user, so it is never deleted: a copy that fails the
+checks is left as it is (offline, or when no good copy can be downloaded), or moved
+aside to ``<name>.rejected`` (with a warning saying so) when a verified download takes
+its place. A loader may pass ``check=`` to vet a file's content (for files with no
+published checksum); a downloaded file that fails it never reaches its final place.
+
 The cache folder is ``$GRU_LIB_DATA`` if set, else the platform's user cache
 (``~/.cache/gru_lib`` on Linux). Only the standard library (urllib) talks to the
 network, so nothing beyond tqdm is needed.
@@ -35,6 +42,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import warnings
 import urllib.request
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +56,12 @@ _CHUNK = 1 << 16  # bytes read per call; small enough for a lively progress bar
 
 class DownloadError(RuntimeError):
     """A data file could not be found locally, or could not be downloaded and verified."""
+
+
+class UnusableFile(DownloadError, ValueError):
+    """A data file was found (or downloaded) but its content fails the loader's check.
+
+    Both a DownloadError and a ValueError: bad input, reported in one line."""
 
 
 # -----------------------------------------------------------------------------
@@ -186,11 +200,41 @@ def _by_hand(entry, dest):
     """The closing sentence of every error: how to get the file without us."""
     where = entry["urls"][0] if entry["urls"] else "its public source"
     sha = f" (sha256 {entry['sha256']})" if entry["sha256"] else ""
-    return (f"Download it by hand from {where}{sha} and save it as {dest}, "
+    save = f"put it in place of {dest}" if dest.exists() else f"save it as {dest}"
+    return (f"Download it by hand from {where}{sha} and {save}, "
             f"or pass folder=<a folder that holds {entry['filename']}>.")
 
 
-def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.0, progress=True):
+def _problem(path, entry, check):
+    """Why the file at ``path`` cannot be used (size, checksum, then ``check``), or None."""
+    why = _mismatch(path, entry)
+    if why is None and check is not None:
+        try:
+            check(path)
+        except (ValueError, DownloadError) as e:
+            why = f"its content is not usable ({_strip(e, path)})"
+    return why
+
+
+def _strip(error, path):
+    """An error message without a leading '<path>: ' (the caller names the file itself)."""
+    text = str(error)
+    return text[len(f"{path}: "):] if text.startswith(f"{path}: ") else text
+
+
+def _set_aside(path):
+    """Rename a rejected file to ``<name>.rejected`` (or .rejected-2, ...); return the new path."""
+    for i in range(1, 1000):
+        new = path.with_name(path.name + (".rejected" if i == 1 else f".rejected-{i}"))
+        if not new.exists():
+            os.replace(path, new)
+            return new
+    raise DownloadError(f"{path} fails its checks and too many rejected copies lie beside it; "
+                        f"remove the {path.name}.rejected* files")
+
+
+def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.0, progress=True,
+          check=None):
     """Return the local path of a registry file, downloading and verifying it if needed.
 
     name_or_entry: a dataset name ("jsb"), a file name ("JSB_Chorales.mat") or a
@@ -202,9 +246,17 @@ def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.
         connections, truncated transfers, HTTP 5xx).
     retry_delay: seconds to wait before the second attempt; doubled each time.
     progress: show a tqdm progress bar while downloading.
+    check: an optional callable ``check(path)`` that raises ValueError (or
+        DownloadError) if the file's content is unusable. It is called on every file
+        before it is returned: a downloaded one is checked under its temporary name
+        and never put in place if it fails.
 
-    Raises DownloadError when no good copy can be found or made; ValueError on
-    bad arguments.
+    No file that gru_lib did not write is ever deleted: a bad file in ``folder`` or
+    in the cache is left as it is and named in the error, or (in the cache) moved
+    aside to ``<name>.rejected`` when a verified download replaces it.
+
+    Raises DownloadError when no good copy can be found or made (UnusableFile, also
+    a ValueError, when the trouble is the file's content); ValueError on bad arguments.
     """
     entry = lookup(name_or_entry) if isinstance(name_or_entry, str) else _check_entry(name_or_entry)
     entry = _check_entry(entry)
@@ -220,42 +272,51 @@ def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.
             raise ValueError(f"folder: {str(folder)!r} is not an existing folder")
         local = folder / fn
         if local.is_file():
-            why = _mismatch(local, entry)
+            why = _problem(local, entry, check)
             if why is not None:
-                raise DownloadError(f"{local} is not the expected {fn}: {why}. "
-                                    f"Replace it with the right file or remove it.")
+                cls = DownloadError if _mismatch(local, entry) else UnusableFile
+                raise cls(f"{local} is not the expected {fn}: {why}. It was left as it is: "
+                          f"replace it with the right file or remove it.")
             return local
 
     # 2. the cache
     dest = cache_dir() / fn
     stale = None
     if dest.is_file():
-        stale = _mismatch(dest, entry)
+        stale = _problem(dest, entry, check)
         if stale is None:
             return dest
+    kept = (f"The cached copy {dest} is unusable: {stale}; it was left as it is. "
+            if stale else "")
+    # bad content (not a size or checksum mismatch) is bad input: also a ValueError
+    cls = UnusableFile if stale and stale.startswith("its content") else DownloadError
 
     # 3. the network, unless forbidden
     if offline():
-        what = f"The cached copy {dest} is unusable: {stale}. " if stale else f"{fn} is not in the cache. "
-        raise DownloadError(f"{what}GRU_LIB_OFFLINE=1 forbids downloads. " + _by_hand(entry, dest))
+        what = kept or f"{fn} is not in the cache. "
+        raise cls(f"{what}GRU_LIB_OFFLINE=1 forbids downloads. " + _by_hand(entry, dest))
     if not entry["urls"]:
-        raise DownloadError(f"{fn} is not in the cache and the registry gives no address for it. "
+        what = kept or f"{fn} is not in the cache and "
+        raise cls(f"{what}{'The' if kept else 'the'} registry gives no address for it. "
                             + _by_hand(entry, dest))
 
-    failures = []
+    failures, bad_content = [], False
     for url in entry["urls"]:
         for attempt in range(retries):
             try:
-                _download_once(url, dest, entry, timeout=timeout, progress=progress)
+                _download_once(url, dest, entry, timeout=timeout, progress=progress, check=check,
+                               stale=stale)
                 return dest
             except _Failure as e:
                 failures.append(f"{url}: {e}")
+                bad_content = bad_content or e.content
                 if not e.transient:
                     break  # a 404 or a wrong checksum will not fix itself: next address
                 if attempt + 1 < retries:
                     time.sleep(retry_delay * 2 ** attempt)
     tried = "\n  ".join(failures)
-    raise DownloadError(f"Could not download {fn}.\n  {tried}\n" + _by_hand(entry, dest))
+    cls = UnusableFile if bad_content or cls is UnusableFile else DownloadError
+    raise cls(f"Could not download {fn}.\n  {tried}\n{kept}" + _by_hand(entry, dest))
 
 
 def write_atomically(path, write):
@@ -279,13 +340,18 @@ def write_atomically(path, write):
 class _Failure(Exception):
     """One failed attempt; ``transient`` says whether trying again might help."""
 
-    def __init__(self, message, transient):
+    def __init__(self, message, transient, content=False):
         super().__init__(message)
         self.transient = transient
+        self.content = content  # the file arrived whole but the loader's check refused it
 
 
-def _download_once(url, dest, entry, *, timeout, progress):
-    """One attempt: stream ``url`` into a temp file beside ``dest``, verify, rename."""
+def _download_once(url, dest, entry, *, timeout, progress, check=None, stale=None):
+    """One attempt: stream ``url`` into a temp file beside ``dest``, verify, rename.
+
+    A file already at ``dest`` (one that failed its checks: ``stale`` says why) is not
+    ours to delete: it is moved aside, with a warning, before the verified one takes
+    its place."""
     req = urllib.request.Request(url, headers={"User-Agent": "gru_lib (python urllib)"})
     tmp = None
     received = 0
@@ -316,7 +382,18 @@ def _download_once(url, dest, entry, *, timeout, progress):
         if entry["sha256"] is not None and h.hexdigest() != entry["sha256"]:
             raise _Failure(f"checksum mismatch: sha256 {h.hexdigest()}, expected {entry['sha256']} "
                            f"(the server sent a different file)", False)
+        if check is not None:
+            try:
+                check(Path(tmp))
+            except (ValueError, DownloadError) as e:
+                raise _Failure(f"the downloaded file is not usable ({_strip(e, tmp)}); "
+                               f"it was not kept", False, content=True) from None
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache file need not be
+        if dest.exists():
+            aside = _set_aside(dest)
+            warnings.warn(f"{dest} was unusable ({stale}); it was moved to {aside} and replaced "
+                          f"by a verified download. Remove {aside} if you do not need it.",
+                          stacklevel=4)
         os.replace(tmp, dest)
         tmp = None
     except _Failure:

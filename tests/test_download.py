@@ -205,7 +205,10 @@ def test_damaged_cache_file_is_replaced_by_a_verified_download(server, cache):
     cache.mkdir()
     (cache / "JSB_Chorales.mat").write_bytes(b"not the file")
     e = entry("JSB_Chorales.mat", server.url("files", "JSB_Chorales.mat"))
-    assert download.sha256sum(fetch(e, retries=1, progress=False)) == e["sha256"]
+    with pytest.warns(UserWarning, match=r"unusable \(it has 12 bytes.*moved to .*JSB_Chorales\.mat\.rejected"):
+        assert download.sha256sum(fetch(e, retries=1, progress=False)) == e["sha256"]
+    # the file the user put there is not deleted: it is kept aside, byte for byte
+    assert (cache / "JSB_Chorales.mat.rejected").read_bytes() == b"not the file"
 
 
 def test_named_fetch_uses_the_registry_entry(server, cache):
@@ -306,3 +309,66 @@ def test_bad_arguments(cache, tmp_path):
         fetch(good, folder=tmp_path / "nowhere")
     with pytest.raises(DownloadError, match="gives no address"):
         fetch({**good, "urls": []})
+
+
+# -----------------------------------------------------------------------------
+# a file the user put in the cache by hand is never deleted
+
+
+def test_hand_placed_file_that_fails_the_checksum_is_kept_and_named(cache, monkeypatch):
+    cache.mkdir()
+    mine = cache / "JSB_Chorales.mat"
+    mine.write_bytes(b"my own bytes")
+    monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+    with pytest.raises(DownloadError) as err:
+        fetch("jsb", progress=False)
+    msg = str(err.value)
+    assert f"The cached copy {mine} is unusable: it has 12 bytes, expected 96095; it was left as it is" in msg
+    assert f"put it in place of {mine}" in msg
+    assert mine.read_bytes() == b"my own bytes"
+
+
+def test_hand_placed_file_with_no_checksum_that_fails_the_check_is_kept(cache, monkeypatch):
+    cache.mkdir()
+    mine = cache / "x.pickle"
+    mine.write_bytes(b"garbage")
+    monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+
+    def check(path):
+        raise ValueError(f"{path}: not a readable pickle")
+
+    e = {"filename": "x.pickle", "urls": ["http://127.0.0.1:9/x.pickle"], "sha256": None, "size": None}
+    with pytest.raises(DownloadError, match=r"x\.pickle is unusable: its content is not usable "
+                                            r"\(not a readable pickle\); it was left as it is"):
+        fetch(e, progress=False, check=check)
+    assert mine.read_bytes() == b"garbage"
+
+
+def test_download_failing_the_check_never_reaches_the_final_name(server, cache):
+    checked = []
+
+    def check(path):
+        checked.append(path)
+        raise ValueError(f"{path}: refusing global os.system")
+
+    e = entry("JSB_Chorales.mat", server.url("files", "JSB_Chorales.mat"))
+    with pytest.raises(download.UnusableFile, match="downloaded file is not usable "
+                                                    r"\(refusing global os.system\); it was not kept") as err:
+        fetch(e, retries=2, retry_delay=0, progress=False, check=check)
+    assert isinstance(err.value, ValueError)          # bad input: a one-line message in the CLI
+    assert checked and checked[0] != cache / "JSB_Chorales.mat"   # checked under a temporary name
+    assert leftovers(cache) == [] and len(server.requests) == 1
+    # the same download with a check that passes is put in place
+    assert fetch(e, retries=1, progress=False, check=lambda p: None) == cache / "JSB_Chorales.mat"
+
+
+def test_bad_download_leaves_a_hand_placed_file_alone(server, cache):
+    cache.mkdir()
+    mine = cache / "JSB_Chorales.mat"
+    mine.write_bytes(b"my own bytes")
+    e = entry("JSB_Chorales.mat", server.url("files", "JSB_Chorales.mat"))
+    e["sha256"] = "0" * 64
+    with pytest.raises(DownloadError, match="checksum mismatch") as err:
+        fetch(e, retries=1, progress=False)
+    assert f"{mine} is unusable" in str(err.value) and "left as it is" in str(err.value)
+    assert mine.read_bytes() == b"my own bytes" and leftovers(cache) == ["JSB_Chorales.mat"]

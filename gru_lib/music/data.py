@@ -47,15 +47,17 @@ def load_full(name, folder=None, source=None, progress=True):
         if source not in names:
             raise ValueError(f"source: {source!r} is not a source of {name!r}; expected one of {names}")
         entry = sources[names.index(source)]
-    path = download.fetch(entry, folder=folder, progress=progress)
-    try:
-        return read_mat(path) if entry["format"] == "mat" else read_pickle(path)
-    except ValueError:
-        # A file with no known checksum (the original pickles) is vetted only here:
-        # if it fails and we downloaded it, drop it so the next run fetches afresh.
-        if entry["sha256"] is None and path.parent == download.cache_dir():
-            path.unlink()
-        raise
+    # The reader is the structure check that fetch runs on every file before handing it
+    # over: a downloaded file that fails it never reaches the cache, and a file the user
+    # put there is left as it is, named in the error with what is wrong with it.
+    reader = read_mat if entry["format"] == "mat" else read_pickle
+    parsed = []
+
+    def check(path):
+        parsed[:] = [reader(path)]
+
+    download.fetch(entry, folder=folder, progress=progress, check=check)
+    return parsed[0]
 
 
 def load_music(name="chorales", split="train", key_range="88", folder=None, source=None, progress=True):

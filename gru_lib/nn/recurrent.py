@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -138,10 +139,31 @@ class Recurrent(nn.Module):
                              f"on {p.device}; move one of them, e.g. x.to(layer.cell.weight_ih)")
         return T, B, D
 
+    @staticmethod
+    def _lengths_tensor(lengths, T, B):
+        """``lengths`` as a tensor, or a ValueError naming what was given and what is needed."""
+        need = (f"lengths must hold integers: a 1-D integer tensor or a list of ints, one per sequence "
+                f"(shape ({B},)), each in 1..T = 1..{T}")
+        if isinstance(lengths, torch.Tensor):
+            return lengths
+        if isinstance(lengths, np.ndarray):
+            if lengths.dtype.kind not in "iu":
+                raise ValueError(f"{need}; got a numpy array of dtype {lengths.dtype}. "
+                                 f"Pass e.g. lengths=torch.as_tensor(arr).long() if it holds whole numbers")
+            return torch.as_tensor(lengths)
+        if isinstance(lengths, (list, tuple)):
+            bad = [x for x in lengths if not checks.is_int(x)]
+            if bad:
+                x = bad[0]
+                raise ValueError(f"{need}; got {type(lengths).__name__} holding "
+                                 f"{type(x).__name__} {x!r}")
+            return torch.tensor([int(x) for x in lengths], dtype=torch.long)
+        raise ValueError(f"{need}; got {type(lengths).__name__} {lengths!r}"[:300])
+
     def _check_lengths(self, lengths, T, B, device):
         if lengths is None:
             return None
-        lengths = torch.as_tensor(lengths)
+        lengths = self._lengths_tensor(lengths, T, B)
         if lengths.dim() != 1 or lengths.shape[0] != B:
             raise ValueError(f"lengths must have one entry per sequence, shape ({B},); got shape "
                              f"{tuple(lengths.shape)}")

@@ -228,18 +228,21 @@ def load_recordings(folder=None, progress=True):
             if recs is not None:
                 return recs
 
-    path = download.fetch(entry, folder=folder, progress=progress)
-    try:
+    # The archive has no checksum of its own, so its content is the check, which fetch runs
+    # before handing a file over: a downloaded archive that fails it never reaches the cache,
+    # and one the user put there is left as it is, named in the error with what is wrong.
+    decoded = []
+
+    def check(path):
         files = read_archive(path)
         _verify(files, str(path), entry)
-        recs = _decode(files)
-    except (ValueError, DownloadError) as e:
-        # The archive has no checksum of its own, so it is vetted only here: if we downloaded
-        # it, drop it, so the next run fetches afresh instead of failing the same way forever.
-        if path.parent == download.cache_dir():
-            path.unlink()
-        raise DownloadError(f"{e}" + ("" if isinstance(e, DownloadError) else " " + _by_hand(entry))) \
-            from None
+        decoded[:] = [_decode(files)]
+
+    try:
+        download.fetch(entry, folder=folder, progress=progress, check=check)
+    except download.UnusableFile as e:
+        raise download.UnusableFile(f"{e} {_by_hand(entry)}") from None
+    recs = decoded[0]
     if folder is None:
         _write_cache(_cache_path(), recs, entry["content_sha256"])
     return recs

@@ -11,6 +11,7 @@ scipy, matplotlib and IPython are imported only by the functions that need them.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from math import gcd
 from pathlib import Path
@@ -62,11 +63,24 @@ def read_wav(path, rate=RATE):
     if not path.is_file():
         raise FileNotFoundError(f"path: no such file {str(path)!r}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", wavfile.WavFileWarning)   # unknown chunks, e.g. LIST
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", wavfile.WavFileWarning)   # unknown chunks, e.g. LIST
             sr, data = wavfile.read(path)
     except Exception as e:    # scipy raises ValueError, EOFError, struct.error... for non-WAVs
         raise ValueError(f"{path}: not a readable WAV file ({type(e).__name__}: {e})") from None
+    for w in caught:          # scipy only warns of a cut file and returns what is there
+        cut = re.search(r"EOF prematurely; finished at (\d+) bytes, expected (\d+) bytes", str(w.message))
+        if cut:
+            got, promised = int(cut.group(1)), int(cut.group(2))
+            frame = data.dtype.itemsize * (data.shape[1] if data.ndim == 2 else 1)
+            frames = data.shape[0] + -(-(promised - got) // frame)
+            raise ValueError(f"{path}: the WAV file is cut short (truncated): its header promises "
+                             f"{promised} bytes ({frames} frames) but the file has {got} bytes "
+                             f"({data.shape[0]} frames). Re-export or copy the file again from its "
+                             f"source; to use the part that is there, re-save it with any audio "
+                             f"editor so the header matches.")
+        if not issubclass(w.category, wavfile.WavFileWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if data.size == 0:
         raise ValueError(f"{path}: the WAV file holds no samples (it is empty)")
     if data.dtype == np.uint8:

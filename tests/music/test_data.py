@@ -8,6 +8,7 @@ import copy
 import http.server
 import os
 import pickle
+import re
 import threading
 import urllib.parse
 
@@ -133,6 +134,25 @@ def test_original_pickles_with_no_checksum_are_vetted_by_structure(data_dir, tmp
     assert not marker.exists()
     # the unverifiable file that failed is not kept: the next run will not trust it
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["JSB Chorales.pickle"]
+
+
+@pytest.mark.parametrize("source, content, why", [
+    ("Nottingham.pickle", b"\x80\x02garbage", "not a readable pickle"),
+    ("Nottingham.pickle", pickle.dumps({"train": [[(60,)]]}, protocol=2), r"missing split\(s\)"),
+    ("Nottingham.mat", b"MATLAB 5.0 MAT-file but cut", "has 27 bytes, expected 371688"),
+])
+def test_hand_placed_file_that_fails_is_kept_byte_for_byte(tmp_path, source, content, why):
+    # the download error says: save the file by hand as <cache>/<name>; the user does so
+    with pytest.raises(download.DownloadError, match="by hand") as err:
+        music.load_full("nottingham", source=source, progress=False)
+    mine = tmp_path / "cache" / source
+    assert f"save it as {mine}" in str(err.value)
+    mine.write_bytes(content)
+    with pytest.raises(ValueError if source.endswith("pickle") else download.DownloadError) as err:
+        music.load_full("nottingham", source=source, progress=False)
+    msg = str(err.value)
+    assert str(mine) in msg and re.search(why, msg) and "left as it is" in msg
+    assert mine.read_bytes() == content                   # still there, untouched
 
 
 def test_roll_stats_direct_and_bad_input():

@@ -40,7 +40,8 @@ def test_pickle_with_object_dtype_scalar_is_refused(tmp_path, data_dir):
     bad = (data_dir / "jsb-chorales-quarter.pkl").read_bytes().replace(b"U\x02i8", b"U\x02O8", 1)
     path = tmp_path / "bad.pkl"
     path.write_bytes(bad)
-    with pytest.raises(ValueError, match="refusing numpy dtype 'O8'"):
+    # object dtypes are allowed for arrays of pieces, never for a note number
+    with pytest.raises(ValueError, match="refusing numpy scalar of dtype 'O8'"):
         music.read_pickle(path)
 
 
@@ -122,3 +123,122 @@ def test_mat_structure_errors_name_the_place(tmp_path):
     cut.write_bytes(ok.read_bytes()[:200])
     with pytest.raises(ValueError, match="not a readable MATLAB file"):
         music.read_mat(cut)
+
+
+# -----------------------------------------------------------------------------
+# copies whose splits are numpy object arrays (numpy's _reconstruct / BUILD layout)
+
+PLAIN = {"train": [[(60, 64), ()], [(62,), (48, 52, 55)]], "valid": [[(61,)]], "test": [[(70, 71, 72)]]}
+
+
+def _objects(items):
+    a = np.empty(len(items), dtype=object)
+    for i, x in enumerate(items):
+        a[i] = x
+    return a
+
+
+def _numpy_layouts():
+    return {
+        "lists of int arrays": {k: _objects([[np.array(s, dtype=np.int64) for s in p] for p in v])
+                                for k, v in PLAIN.items()},
+        "lists of tuples of numpy ints": {k: _objects([[tuple(np.int64(n) for n in s) for s in p]
+                                                       for p in v]) for k, v in PLAIN.items()},
+        "int32 arrays, uint8 notes": {k: _objects([[np.array(s, dtype=np.int32 if i % 2 else np.uint8)
+                                                    for i, s in enumerate(p)] for p in v])
+                                      for k, v in PLAIN.items()},
+    }
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize("kind", list(_numpy_layouts()))
+def test_numpy_object_array_pickles_load_as_the_plain_layout(tmp_path, kind, protocol):
+    (tmp_path / "plain.pickle").write_bytes(pickle.dumps(PLAIN, protocol=2))
+    raw = pickle.dumps(_numpy_layouts()[kind], protocol=protocol)
+    assert b"_reconstruct" in raw and b"ndarray" in raw
+    (tmp_path / "np.pickle").write_bytes(raw)
+    want, got = music.read_pickle(tmp_path / "plain.pickle"), music.read_pickle(tmp_path / "np.pickle")
+    for split in ("train", "valid", "test"):
+        assert len(got[split]) == len(want[split])
+        for a, b in zip(got[split], want[split]):
+            assert a.dtype == np.uint8 and a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_numpy_2d_pieces_rows_of_notes_or_piano_rolls(tmp_path):
+    voices = np.array([[60, 64, 67, 72], [62, 65, 69, 74]], dtype=np.int64)     # (T, 4) note numbers
+    roll = np.zeros((2, 88), dtype=np.uint8)
+    roll[0, 39] = roll[1, [41, 45]] = 1                                      # MIDI 60; 62 and 66
+    obj = {"train": _objects([voices]), "valid": _objects([roll]), "test": [[(1,)]]}
+    (tmp_path / "x.pickle").write_bytes(pickle.dumps(obj, protocol=2))
+    d = music.read_pickle(tmp_path / "x.pickle")
+    assert [np.flatnonzero(r).tolist() for r in d["train"][0]] == [[60, 64, 67, 72], [62, 65, 69, 74]]
+    assert [np.flatnonzero(r).tolist() for r in d["valid"][0]] == [[60], [62, 66]]
+
+
+def _tamper(raw, old, new):
+    assert raw.count(old) >= 1, old
+    return raw.replace(old, new, 1)
+
+
+def _hostile():
+    """(name, pickle bytes, message): numpy-looking pickles that must be refused."""
+    good = pickle.dumps({"train": _objects([[np.array([60], dtype=np.int64)]]),
+                         "valid": [[(1,)]], "test": [[(1,)]]}, protocol=2)
+    cases = []
+    for label, arr, msg in [("float64", np.array([60.0]), "refusing numpy dtype 'f8'"),
+                            ("complex", np.array([60j]), "refusing numpy dtype 'c16'"),
+                            ("fields", np.zeros(1, dtype=[("a", "i8")]), "refusing numpy dtype 'V8'"),
+                            ("matrix", np.matrix([[60]]), r"refusing global numpy\.matrix")]:
+        cases.append((label, pickle.dumps(layout(train=[[arr]]), protocol=2), msg))
+    # a plain int dtype whose BUILD state smuggles in field names
+    cases.append(("dtype state with fields",
+                  _tamper(good, b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xff",
+                          b"N(X\x01\x00\x00\x00at}J\xff\xff\xff\xffJ\xff\xff\xff\xff"),
+                  r"refusing numpy dtype 'O8' with state .*\('a',\).*no fields"))
+    # _reconstruct asked to build something other than a plain ndarray
+    cases.append(("_reconstruct of a dtype", _tamper(good, b"cnumpy\nndarray\n", b"cnumpy\ndtype\n"),
+                  "refusing numpy _reconstruct of"))
+    # numpy functions that are not part of the layout
+    for module, name in [(b"numpy", b"load"), (b"numpy.ctypeslib", b"load_library")]:
+        cases.append((name.decode(), _tamper(good, b"cnumpy\nndarray\n", b"c" + module + b"\n" + name + b"\n"),
+                      f"refusing global {module.decode()}\\.{name.decode()}"))
+    # a malformed state tuple: an unknown version
+    cases.append(("malformed state", _tamper(good, b"(K\x01K\x01\x85", b"(K\x07K\x01\x85"),
+                  "refusing a numpy array with a malformed state: version 7"))
+    return cases
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_object_array_holding_a_command_runs_nothing(tmp_path, protocol):
+    marker = tmp_path / "pwned"
+    for obj in (_objects([RunsCommand(marker)]), {"train": _objects([[RunsCommand(marker)]]),
+                                                   "valid": [[(1,)]], "test": [[(1,)]]}):
+        path = tmp_path / "evil.pickle"
+        path.write_bytes(pickle.dumps(obj, protocol=protocol))
+        with pytest.raises(ValueError, match=r"refusing global (posix|os)\.system.*nothing was executed"):
+            music.read_pickle(path)
+        assert not marker.exists()
+
+
+@pytest.mark.parametrize("label, raw, message", _hostile(), ids=[c[0] for c in _hostile()])
+def test_hostile_numpy_pickles_are_refused(tmp_path, label, raw, message):
+    path = tmp_path / "x.pickle"
+    path.write_bytes(raw)
+    with pytest.raises(ValueError, match=message):
+        music.read_pickle(path)
+
+
+@pytest.mark.parametrize("state, message", [
+    ((1, (2,), "dtype", False, [1, 2]), "malformed state"),
+    ((1, (1,), "O8", False, [RunsCommand("x")]), "refusing a numpy object array holding RunsCommand"),
+    ((1, (1,), "O8", False, [[1]], 5), "malformed state"),
+    ((1, (3,), "i8", False, b"\x00" * 8), "with 8 bytes of data, expected 24"),
+    ((1, (1, 1, 1), "i8", False, b"\x00" * 8), "malformed state"),
+    ((1, (2,), "O8", False, [1]), "expected a 1-D array of 2"),
+])
+def test_array_states_are_checked_before_use(state, message):
+    from gru_lib.music import files
+
+    state = tuple(files._Dtype(x) if x in ("i8", "O8") else x for x in state)
+    with pytest.raises(files._Refused, match=message):
+        files._reconstruct(files._NDARRAY, (0,), b"b").__setstate__(state)

@@ -2,6 +2,7 @@
 back in the right shapes."""
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -110,3 +111,26 @@ def test_lstm_state_must_be_a_pair():
 def test_layer_needs_a_cell():
     with pytest.raises(ValueError, match="cell must be a gru_lib cell"):
         Recurrent(torch.nn.GRU(3, 2))
+
+
+@pytest.mark.parametrize("lengths, got", [
+    ("5,3,1", "got str '5,3,1'"),
+    ([4.0, 3.0], "got list holding float 4.0"),
+    ([[4], [3]], "got list holding list [4]"),
+    ([True, True], "got list holding bool True"),
+    (np.array([4.0, 3.0]), "got a numpy array of dtype float64"),
+    (np.array([True, True]), "got a numpy array of dtype bool"),
+    (4, "got int 4"),
+    ((4, "3"), "got tuple holding str '3'"),
+])
+def test_lengths_that_are_not_integer_lists_are_named(lengths, got):
+    layer = Recurrent.make("gru", 5, 4)
+    need = "lengths must hold integers: a 1-D integer tensor or a list of ints, one per sequence " \
+           "(shape (2,)), each in 1..T = 1..4"
+    with pytest.raises(ValueError, match=_message(need) + ".*" + _message(got)):
+        layer(torch.zeros(4, 2, 5), lengths=lengths)
+    # the accepted forms give the same result
+    x = torch.randn(4, 2, 5)
+    ref = layer(x, lengths=torch.tensor([4, 3]))[0]
+    for ok in ([4, 3], (4, 3), np.array([4, 3]), [np.int64(4), np.int32(3)]):
+        assert torch.equal(layer(x, lengths=ok)[0], ref)

@@ -62,3 +62,22 @@ def test_plot_and_audio(tmp_path, waves):
     pytest.importorskip("IPython")
     player = speech.audio(wave)
     assert player.data[:4] == b"RIFF"
+
+
+def test_truncated_wav_is_an_error_that_says_it_is_cut(tmp_path):
+    path = tmp_path / "cut.wav"
+    wavfile.write(path, 8000, (sine(8000) * 32767).astype(np.int16))   # 4000 frames, 44-byte header
+    whole = path.read_bytes()
+    assert len(whole) == 44 + 2 * 4000
+    path.write_bytes(whole[:44 + 2 * 3000 + 1])                         # cut mid-sample
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                  # no warning, an error
+        with pytest.raises(ValueError) as err:
+            speech.read_wav(path)
+    msg = str(err.value)
+    assert str(path) in msg and "cut short (truncated)" in msg
+    assert f"promises {len(whole)} bytes (4000 frames)" in msg
+    assert f"the file has {44 + 6001} bytes (3000 frames)" in msg
+    assert "Re-export" in msg
+    path.write_bytes(whole)                                             # the whole file still reads
+    assert len(speech.read_wav(path)) == 4000
