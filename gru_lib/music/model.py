@@ -44,9 +44,11 @@ def nll_sum(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tup
     # Padded steps are zeroed BEFORE the loss (selected, not multiplied by a mask), so a NaN
     # there cannot reach the sum or, through the backward pass, the gradients.
     logits, rolls = zero_padding(logits, lengths), zero_padding(rolls, lengths)
-    # -[x log σ(a) + (1-x) log(1-σ(a))], computed stably from the logit a.
-    per_key = F.binary_cross_entropy_with_logits(logits, rolls, reduction="none")  # (T, B, K)
-    per_step = per_key.sum(dim=2)                                                   # (T, B)
+    # -[x log σ(a) + (1-x) log(1-σ(a))] = softplus(a) - x·a, stable for any logit a; summed
+    # over the keys, the x·a term is one dot product per step. Written so (not with
+    # binary_cross_entropy_with_logits) because it is three passes over (T, B, K) instead of
+    # about ten, which is what a population of models pays for (training/population.py).
+    per_step = F.softplus(logits).sum(dim=2) - (rolls * logits).sum(dim=2)         # (T, B)
     mask = step_mask(lengths, T, B, device=rolls.device)                            # (T, B)
     return torch.where(mask.bool(), per_step, 0.0).sum(), int(mask.sum().item())
 
