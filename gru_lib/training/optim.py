@@ -5,7 +5,9 @@ and then calls ``step``; nothing else in the library touches an optimiser.
 
 ``RMSPropMomentumStack`` is the same optimiser for a population of P models trained at once
 (population.py): its state is stacked, (P, ...) per parameter, and each member has its own
-learning rate. Both apply the one formula, ``rmsprop_momentum_``, so they cannot drift apart.
+learning rate. Both apply the one formula, ``rmsprop_momentum_``, so they cannot drift apart,
+and both speak the Trainer's one interface -- ``set_lrs``, ``step(frozen=...)``,
+``member_state_dict``, ``load_member`` -- a single model being member 0 of a population of one.
 """
 from __future__ import annotations
 
@@ -45,8 +47,22 @@ class RMSPropMomentum(torch.optim.Optimizer):
     def __init__(self, params, lr=1e-3, decay=0.95, eps=1e-2, momentum=0.9):
         super().__init__(params, dict(lr=lr, decay=decay, eps=eps, momentum=momentum))
 
+    def set_lrs(self, lrs: list) -> None:
+        """The learning rate of member 0, the one model (the Trainer's schedule sets it)."""
+        for group in self.param_groups:
+            group["lr"] = lrs[0]
+
+    def member_state_dict(self, m: int, lr: float) -> dict:
+        return self.state_dict()
+
+    def load_member(self, m: int, state_dict: dict) -> None:
+        self.load_state_dict(state_dict)
+
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure=None, frozen=()):
+        """One step from the gradients in ``p.grad``; frozen=[0] (the one model) skips it."""
+        if frozen:
+            return
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -64,39 +80,50 @@ class RMSPropMomentumStack:
     tensor (P, ...), and so do its running mean square and velocity. Member m's learning rate
     is lrs[m]; apart from that every member follows exactly RMSPropMomentum's formula.
 
-    It is not a torch.optim.Optimizer: the population trainer hands it the stacked tensors at
-    each call, because removing a member (``keep``) replaces them by smaller ones.
+    It is not a torch.optim.Optimizer: removing a member (``keep``) replaces the stacked
+    parameters by smaller ones, which the population trainer hands it there.
     ``member_state_dict(m)`` / ``load_member`` translate member m's slice to and from
     RMSPropMomentum's own state_dict, so a member's last.pt is resumable by a single Trainer.
     """
 
     def __init__(self, params: list, decay=0.95, eps=1e-2, momentum=0.9):
         self.decay, self.eps, self.momentum = decay, eps, momentum
+        self.params = list(params)                                 # each (P, ...), a leaf
         self.square_avg = [torch.zeros_like(p) for p in params]    # each (P, ...) like its param
         self.velocity = [torch.zeros_like(p) for p in params]
+        self.lrs: Tensor | None = None
+
+    def set_lrs(self, lrs: list) -> None:
+        """The members' learning rates, as a (P,) tensor in the parameters' dtype (as a single
+        run's step casts its lr)."""
+        like = self.params[0]
+        self.lrs = torch.tensor(lrs, dtype=like.dtype, device=like.device)
 
     @torch.no_grad()
-    def apply_update(self, params: list, lrs: Tensor, frozen: list | None = None) -> None:
+    def step(self, frozen: list | None = None) -> None:
         """θ += v for every member, from the gradients in ``params[i].grad`` (each (P, ...)).
 
-        lrs: (P,) learning rates, in the parameters' dtype. frozen: member positions that must
-        not move at all (a NaN gradient): their θ, ms and v are put back after the step, as a
-        single trainer skips its step on a NaN/inf gradient.
+        frozen: member positions that must not move at all (a NaN gradient): their θ, ms and v
+        are put back after the step, as a single trainer skips its step on a NaN/inf gradient.
         """
-        saved = [(t, t[frozen].clone()) for t in (*params, *self.square_avg, *self.velocity)] \
+        saved = [(t, t[frozen].clone()) for t in (*self.params, *self.square_avg, *self.velocity)] \
             if frozen else []
-        for p, ms, v in zip(params, self.square_avg, self.velocity):
+        for p, ms, v in zip(self.params, self.square_avg, self.velocity):
             if p.grad is None:
                 continue
-            lr = lrs.view(-1, *[1] * (p.dim() - 1))                   # (P, 1, ...): one per member
+            lr = self.lrs.view(-1, *[1] * (p.dim() - 1))              # (P, 1, ...): one per member
             rmsprop_momentum_(p, p.grad, ms, v, lr, self.decay, self.eps, self.momentum)
         for t, old in saved:                                           # rare: only after a NaN
             t[frozen] = old
 
-    def keep(self, index: Tensor) -> None:
-        """Keep only the members at ``index`` (a (P',) long tensor), in that order."""
+    def keep(self, index: Tensor, params: list) -> None:
+        """Keep only the members at ``index`` (a (P',) long tensor), in that order; ``params``
+        are the parameters' new (P', ...) leaves."""
+        self.params = list(params)
         self.square_avg = [t.index_select(0, index) for t in self.square_avg]
         self.velocity = [t.index_select(0, index) for t in self.velocity]
+        if self.lrs is not None:
+            self.lrs = self.lrs.index_select(0, index)
 
     def member_state_dict(self, m: int, lr: float) -> dict:
         """Member m's state as RMSPropMomentum(model.parameters()).state_dict() would hold it."""

@@ -29,11 +29,11 @@ everything that changes in one typed ``TrainState``. ``train`` is a thin wrapper
     >>> trainer.fit()                # on to the end of the run; request_stop() ends it early
 
 ``PopulationTrainer`` (population.py) trains several learning-rate candidates at once with this
-same protocol: the pieces of it that do not depend on how many models there are -- weight noise,
-clipping, the learning-rate schedule, the end-of-epoch bookkeeping, the checkpoint files -- are
-the functions in the "protocol" section below, which both trainers call. They take tensors
-with a leading MEMBER axis, (P, ...); the Trainer passes its parameters as a population of one,
-(1, ...) views, so both run the very same arithmetic.
+same protocol, because it IS this Trainer: the run is written over ``live``, the members still
+training (a Trainer has one), and every protocol function below takes tensors with a leading
+MEMBER axis, (P, ...). The Trainer passes its parameters as a population of one, (1, ...)
+views, so both run the very same arithmetic; the population overrides only the layout (stacked
+parameters, a vmapped loss, a stacked optimiser, members leaving the stacks).
 
 The trainer knows nothing about music or speech. A model needs ``nll_sum(rolls, lengths)``
 (total nats, real steps), ``meta()``, ``row_size`` (the width of one row of a batch: K keys,
@@ -146,7 +146,7 @@ def noisy_parameters(model, noise_on: str) -> list:
     return list(model.parameters())
 
 
-# -- the protocol, shared with PopulationTrainer (population.py) --------------------------------
+# -- the protocol, over members (a Trainer has one, a PopulationTrainer P) ----------------------
 #
 # Every tensor below has a leading member axis: (P, ...) holds P models' copies of one parameter
 # (or gradient), member m at [m]. A single Trainer passes p.unsqueeze(0), a (1, ...) view.
@@ -324,7 +324,61 @@ class TrainResult:
 
 # -- the trainer -------------------------------------------------------------------------------
 
-EVENTS = ("on_run_start", "on_update", "on_epoch_end", "on_run_end")
+EVENTS = ("on_run_start", "on_update", "on_epoch_end", "on_member_end", "on_run_end")
+
+
+def check_data(model, train_rolls, valid_rolls) -> None:
+    """The model has what the trainer calls, and both splits are lists of (T, row_size)."""
+    if not all(hasattr(model, a) for a in ("nll_sum", "meta", "rnn", "row_size")):
+        raise ValueError(f"model must have nll_sum, meta, rnn and row_size (a PianoRollModel "
+                         f"or a SpeechModel), got {type(model).__name__}")
+    for name, rolls in (("train_rolls", train_rolls), ("valid_rolls", valid_rolls)):
+        if not isinstance(rolls, (list, tuple)) or not rolls:
+            raise ValueError(f"{name} must be a non-empty list of (T, row_size) tensors, got "
+                             f"{type(rolls).__name__}{'' if rolls else ' (empty)'}")
+        if rolls[0].dim() != 2 or rolls[0].shape[1] != model.row_size:
+            raise ValueError(f"{name}[0] has shape {tuple(rolls[0].shape)}; the model expects "
+                             f"(T, row_size={model.row_size})")
+
+
+@dataclass
+class FailedResult(TrainResult):
+    """The result of a population member that diverged: ``stopped`` is "diverged" and ``error``
+    the message a single Trainer's DivergedError would have carried. Its best.pt (if any) is kept."""
+
+    error: str = ""
+
+
+class Member:
+    """One model being trained: its model object (a population gives it its weights back when
+    it leaves), config, files, TrainState and noise generator. A Trainer has one; a
+    PopulationTrainer one per candidate, and while it trains, ``live[slot]`` is it."""
+
+    def __init__(self, index: int, model, config: TrainConfig, out_dir):
+        self.index, self.model, self.config = index, model, config
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.state = TrainState()
+        self.best_state: dict | None = None     # the best epoch's weights, also without out_dir
+        self.failure: str | None = None         # the divergence message once it has failed
+        self.lr = config.lr                     # the current (decayed) learning rate
+        self.noise_gen: torch.Generator | None = None
+        self.saved_optimizer: dict | None = None    # from last.pt, until the optimiser exists
+
+    @property
+    def live(self) -> bool:
+        return self.failure is None and self.state.stopped is None
+
+    @property
+    def best_path(self):
+        return self.out_dir / "best.pt" if self.out_dir else None
+
+    @property
+    def last_path(self):
+        return self.out_dir / "last.pt" if self.out_dir else None
+
+    @property
+    def failed_path(self):
+        return self.out_dir / "failed.json" if self.out_dir else None
 
 
 class Trainer:
@@ -336,53 +390,65 @@ class Trainer:
     resume: continue from out_dir/last.pt if it exists (a finished run has nothing left to do).
     Callbacks (``add_callback``) get the trainer: the latest update is ``last_update``, the
     latest epoch's record ``state.records[-1]``.
+
+    The run -- the clock, callbacks, stop requests, epochs, the end-of-epoch bookkeeping and
+    the checkpoints -- is written over ``live``, the members still training (here: the one
+    model, until it stops), so that ``PopulationTrainer`` (population.py) runs the very same
+    loop. What it overrides is the LAYOUT, the methods of the "layout" section below: how the
+    parameters are held (here the model's own, seen as (1, ...) views), how the loss is
+    computed, how a member is scored and how one leaves.
     """
 
     def __init__(self, model, train_rolls: list, valid_rolls: list, config: TrainConfig | None = None,
                  out_dir=None, resume: bool = False):
-        self.config = config = instance("config", TrainConfig() if config is None else config,
-                                        TrainConfig)
-        if not all(hasattr(model, a) for a in ("nll_sum", "meta", "rnn", "row_size")):
-            raise ValueError(f"model must have nll_sum, meta, rnn and row_size (a PianoRollModel "
-                             f"or a SpeechModel), got {type(model).__name__}")
-        for name, rolls in (("train_rolls", train_rolls), ("valid_rolls", valid_rolls)):
-            if not isinstance(rolls, (list, tuple)) or not rolls:
-                raise ValueError(f"{name} must be a non-empty list of (T, row_size) tensors, got "
-                                 f"{type(rolls).__name__}{'' if rolls else ' (empty)'}")
-            if rolls[0].dim() != 2 or rolls[0].shape[1] != model.row_size:
-                raise ValueError(f"{name}[0] has shape {tuple(rolls[0].shape)}; the model expects "
-                                 f"(T, row_size={model.row_size})")
+        config = instance("config", TrainConfig() if config is None else config, TrainConfig)
+        check_data(model, train_rolls, valid_rolls)
         if resume and out_dir is None:
             raise ValueError("resume=True needs out_dir (where last.pt is)")
-        self.model, self.train_rolls, self.valid_rolls = model, list(train_rolls), list(valid_rolls)
-        self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.last_path = self.out_dir / "last.pt" if self.out_dir else None
-        self.best_path = self.out_dir / "best.pt" if self.out_dir else None
-        self.device = pick_device(config.device)
-        model.to(self.device)
+        self.model = model
+        self._start([Member(0, model, config, out_dir)], train_rolls, valid_rolls, resume)
         self.optimizer = RMSPropMomentum(model.parameters(), lr=config.lr, decay=config.rms_decay,
                                          eps=config.rms_eps, momentum=config.momentum)
-        self.noise_gen = torch.Generator(device=self.device)
-        self.noise_gen.manual_seed(config.seed)
+        if self.members[0].saved_optimizer is not None:
+            self.optimizer.load_member(0, self.members[0].saved_optimizer)
         self.noisy = noisy_parameters(model, config.noise_on) if config.weight_noise > 0 else []
-        self.state = TrainState()
-        self.best_state: dict | None = None    # the best epoch's weights, also when out_dir is None
-        self.last_update: Update | None = None
+        if config.progress:
+            ProgressBars().attach(self)
+
+    def _start(self, members: list, train_rolls: list, valid_rolls: list, resume: bool) -> None:
+        """What every trainer holds: the members (resumed from their files), data, hooks, clock."""
+        self.members, self.config = members, members[0].config   # what all members share (lr aside)
+        self.train_rolls, self.valid_rolls = list(train_rolls), list(valid_rolls)
+        self.device = pick_device(self.config.device)
+        self.last_update = None
+        self.ended: Member | None = None       # the member that just left (on_member_end)
         self.stop_reason: str | None = None    # set by request_stop(), from any thread
         self.interrupted = False               # True once a stop request has been honoured
         self.callbacks = defaultdict(list)
         self._order = (None, [])               # (epoch, its batches), built once per epoch
         self._since = None                     # the clock: when run_updates started, while it runs
-        if resume and self.last_path.is_file():
-            self._load()
-        if config.progress:
-            ProgressBars().attach(self)
+        for m in members:
+            m.model.to(self.device)
+            m.noise_gen = torch.Generator(device=self.device)
+            m.noise_gen.manual_seed(m.config.seed)
+            if resume:
+                self._load(m)
+        self.live = [m for m in members if m.live]   # slot s (of a population's stacks) = live[s]
+
+    # The one member's TrainState, best weights, noise generator and files.
+    state = property(lambda self: self.members[0].state)
+    best_state = property(lambda self: self.members[0].best_state)
+    noise_gen = property(lambda self: self.members[0].noise_gen)
+    out_dir = property(lambda self: self.members[0].out_dir)
+    last_path = property(lambda self: self.members[0].last_path)
+    best_path = property(lambda self: self.members[0].best_path)
 
     # -- hooks --------------------------------------------------------------------------------
 
     def add_callback(self, event: str, fn) -> None:
         """Call ``fn(trainer)`` at ``event``: on_run_start / on_run_end (fit), on_update (after
-        every update, even one whose loss is NaN, before DivergedError), on_epoch_end."""
+        every update, even one whose loss is NaN, before DivergedError), on_epoch_end,
+        on_member_end (a member stopped or failed: ``trainer.ended`` is it)."""
         self.callbacks[one_of("event", event, EVENTS)].append(fn)
 
     def _trigger(self, event: str) -> None:
@@ -398,44 +464,59 @@ class Trainer:
 
     @property
     def finished(self) -> bool:
-        return self.state.stopped is not None
+        return not self.live
 
     # -- one update ---------------------------------------------------------------------------
 
-    def update(self, rolls, lengths) -> Update:
-        """One update -- steps 1-5 of the module docstring -- on a batch: rolls (T, B, row_size),
-        lengths (B,). Only the weights and the optimiser change; counting it is run_updates' job."""
-        clean = [p.detach().clone() for p in self.noisy]
-        with torch.no_grad():                                 # θ + ε, ε ~ N(0, 0.075²) (Graves 2011)
-            add_weight_noise_([p.unsqueeze(0) for p in self.noisy], [self.noise_gen],
-                              self.config.weight_noise)
-        self.optimizer.zero_grad(set_to_none=True)
-        param = next(self.model.parameters())                 # the model's device and dtype
-        total, steps = self.model.nll_sum(rolls.to(param), lengths)
-        loss = total / steps                                  # nats per step, summed over a row
-        loss.backward()                                       # gradient at the noisy weights
-        with torch.no_grad():
-            for p, c in zip(self.noisy, clean):               # restore exactly: no noise in θ
+    def update(self, rolls, lengths):
+        """One update -- steps 1-5 of the module docstring -- of every live member on a batch:
+        rolls (T, B, row_size), lengths (B,). Only the weights and the optimiser change;
+        counting it is run_updates' job."""
+        return self._measured(*self._update(rolls, lengths))
+
+    def _update(self, rolls, lengths) -> tuple[list, int, list]:
+        """The update itself; returns (losses, steps, grad norms), a float per live member."""
+        noisy = [self._stacked(p) for p in self._noisy_leaves()]    # each (P, ...)
+        clean = [p.detach().clone() for p in noisy]
+        with torch.no_grad():                 # θ + ε, ε ~ N(0, 0.075²) (Graves 2011), each its own ε
+            add_weight_noise_(noisy, [m.noise_gen for m in self.live], self.config.weight_noise)
+        leaves = self._leaves()
+        for p in leaves:
+            p.grad = None
+        totals, steps = self._nll_sums(rolls.to(leaves[0]), lengths)   # (P,); the device and dtype
+        losses = totals / steps                                   # (P,) nats per step, summed over a row
+        losses.sum().backward()      # gradient at the noisy weights; member m's loss involves
+        with torch.no_grad():        # only its own slices, so grad[m] is its own
+            for p, c in zip(noisy, clean):                        # restore exactly: no noise in θ
                 p.copy_(c)
-        # Rescale to norm ≤ 1 (Pascanu et al. 2013); the norm is measured before clipping.
-        norm, peak = clip_gradients_([p.grad.unsqueeze(0) for p in self.model.parameters()
-                                      if p.grad is not None], self.config.clip_norm)
-        norm, peak = float(norm[0]), float(peak[0])           # peak is NaN if any entry is NaN
-        value = float(loss.detach())
-        if math.isfinite(value) and math.isfinite(peak):      # never step on a NaN/inf gradient
-            self.optimizer.step()
-        return Update(loss=value, steps=steps, grad_norm=norm)
+        # Rescale to norm ≤ 1 (Pascanu et al. 2013), each member by its own norm, measured
+        # before clipping; peak is NaN if any entry is NaN.
+        norm, peak = clip_gradients_([self._stacked(p.grad) for p in leaves if p.grad is not None],
+                                     self.config.clip_norm)
+        values, peaks, norms = torch.stack([losses.detach().double(), peak.double(), norm]).tolist()
+        # Never step on a NaN/inf gradient: such a member keeps its weights and optimiser state.
+        frozen = [s for s, (v, k) in enumerate(zip(values, peaks))
+                  if not (math.isfinite(v) and math.isfinite(k))]
+        if len(frozen) < len(values):
+            self.optimizer.step(frozen=frozen)
+        return values, steps, norms
 
     # -- updates, epochs, the run -------------------------------------------------------------
 
     def begin(self) -> None:
         """Score the untrained model as epoch 0 (once; a resumed run has done it already)."""
-        if self.state.records:
+        fresh = [s for s, m in enumerate(self.live) if not m.state.records]
+        if not fresh:
             return
-        record = self._score()
-        self.state.records.append(record)
-        self.state.best_valid, self.state.best_epoch = record["valid_nll"], 0
-        self._keep_best()
+        records = self._score()
+        for s in fresh:
+            m, record = self.live[s], records[s]
+            if record is None:
+                continue                                          # failed: valid NLL not finite
+            m.state.records.append(record)
+            m.state.best_valid, m.state.best_epoch = record["valid_nll"], 0
+            self._keep_best(s)
+        self._remove_ended()
 
     def run_updates(self, n: int | None = None) -> int:
         """Up to ``n`` more updates of the current epoch (None: to its end); returns how many
@@ -447,33 +528,45 @@ class Trainer:
         if self.stop_reason is not None:                      # asked to stop before we started
             self._pause()
             return 0
-        s, ran = self.state, 0
+        ran = 0
         self._since = time.perf_counter()                     # the clock runs while we train
         try:
+            if not self.live:
+                return 0
             order = self._epoch_batches()
-            self._set_lr()
-            self.model.train()
-            while s.batch < len(order) and (n is None or ran < n):
-                rolls, lengths = order[s.batch]
-                self.last_update = u = self.update(rolls, lengths)
-                s.updates, s.batch, ran = s.updates + 1, s.batch + 1, ran + 1
-                s.run_sum += u.loss * u.steps
-                s.run_steps += u.steps
+            # Linear decay from lr to lr·lr_decay_to over max_epochs (authors' LinearDecayOverEpoch).
+            for m in self.live:
+                m.lr = scheduled_lr(m.config, m.state.epoch)
+            self.optimizer.set_lrs([m.lr for m in self.live])
+            self.members[0].model.train()
+            while self.live and self._batch < len(order) and (n is None or ran < n):
+                rolls, lengths = order[self._batch]
+                losses, steps, norms = self._update(rolls, lengths)
+                self.last_update = self._measured(losses, steps, norms)
+                ran += 1
+                for m, loss in zip(self.live, losses):
+                    s = m.state
+                    s.updates, s.batch = s.updates + 1, s.batch + 1
+                    s.run_sum += loss * steps
+                    s.run_steps += steps
                 self._trigger("on_update")
-                self._check_finite(u.loss, "the training loss")
+                for m, loss in zip(self.live, losses):
+                    if not math.isfinite(loss):
+                        self._fail(m, "the training loss", loss)
+                self._remove_ended()
                 if self.stop_reason is not None:              # after the current update
                     self._pause()
                     return ran
-            if s.batch == len(order):
+            if self.live and self._batch == len(order):
                 self._end_epoch()
         finally:
             self._stop_clock()
         return ran
 
-    def run_epoch(self) -> dict:
+    def run_epoch(self) -> dict | None:
         """Train to the end of the current epoch (or a stop request); returns the latest record."""
         self.run_updates(None)
-        return self.state.records[-1]
+        return self.state.records[-1] if self.state.records else None
 
     def fit(self) -> TrainResult:
         """Train until early stopping, max_epochs or max_seconds ends the run, or until a stop
@@ -483,16 +576,26 @@ class Trainer:
             self._trigger("on_run_start")
             try:
                 while not self.finished and not self.interrupted:
-                    self.run_epoch()
+                    self.run_updates(None)
             finally:
+                self._write_back()
                 self._trigger("on_run_end")
-        result = self.result()
-        if self.finished and self.out_dir is not None:
-            atomic_write(self.out_dir / "result.json", json.dumps(asdict(result), indent=1))
-        return result
+        return self.result()
 
     def result(self) -> TrainResult:
-        return result_of(self.state, self.interrupted, self.best_path, self.last_path)
+        return self.results()[0]
+
+    def results(self) -> list:
+        """One TrainResult per member, in the order of ``members``; a member that diverged gets a
+        FailedResult (stopped="diverged", error=the message); one still training (interrupted)
+        has stopped="interrupted" (or None before any stop)."""
+        out = []
+        for m in self.members:
+            result = result_of(m.state, self.interrupted, m.best_path, m.last_path)
+            if m.failure is not None:
+                result = FailedResult(**{**asdict(result), "stopped": "diverged", "error": m.failure})
+            out.append(result)
+        return out
 
     def evaluate(self, rolls) -> float:
         """The clean NLL (no weight noise) of a list of sequences: nats per real step."""
@@ -500,82 +603,159 @@ class Trainer:
 
     # -- inside an epoch ----------------------------------------------------------------------
 
+    @property
+    def _batch(self) -> int:
+        return self.live[0].state.batch                       # live members move in lockstep
+
     def _epoch_batches(self) -> list:
-        # The batch order depends only on (seed, epoch), so a resumed epoch sees the same order.
-        if self._order[0] != self.state.epoch:
-            self._order = (self.state.epoch, list(batches(
-                self.train_rolls, self.config.batch_size, shuffle=True,
-                seed=[self.config.seed, self.state.epoch])))
+        # The batch order depends only on (seed, epoch), so a resumed epoch sees the same order
+        # (and a population's members, which share the seed, the same batches).
+        epoch = self.live[0].state.epoch
+        if self._order[0] != epoch:
+            self._order = (epoch, list(batches(self.train_rolls, self.config.batch_size,
+                                               shuffle=True, seed=[self.config.seed, epoch])))
         return self._order[1]
 
     @property
     def batches_per_epoch(self) -> int:
-        return len(self._epoch_batches())
+        return len(self._epoch_batches()) if self.live else 0
 
-    def _set_lr(self) -> None:
-        # Linear decay from lr to lr·lr_decay_to over max_epochs (authors' LinearDecayOverEpoch).
-        for group in self.optimizer.param_groups:
-            group["lr"] = scheduled_lr(self.config, self.state.epoch)
-
-    def _score(self) -> dict:
-        """This epoch's record: clean NLLs, and the running NLL of its updates (at noisy weights)."""
-        s = self.state
-        train_nll = self.evaluate(self.train_rolls) if self.config.eval_train else None
-        valid_nll = self.evaluate(self.valid_rolls)
-        self._check_finite(valid_nll, "the validation NLL")
-        return epoch_record(s, train_nll, valid_nll, self.optimizer.param_groups[0]["lr"])
+    def _score(self) -> list:
+        """Each live member's record: clean NLLs, and the running NLL of its updates (at noisy
+        weights); None for a member whose validation NLL is not finite (it has failed)."""
+        train_nll = self._evaluations(self.train_rolls) if self.config.eval_train \
+            else [None] * len(self.live)
+        valid_nll = self._evaluations(self.valid_rolls)
+        records = []
+        for m, t, v in zip(self.live, train_nll, valid_nll):
+            if not math.isfinite(v):
+                self._fail(m, "the validation NLL", v)
+                records.append(None)
+            else:
+                records.append(epoch_record(m.state, t, v, m.lr))
+        return records
 
     def _end_epoch(self) -> None:
-        s = self.state
-        s.epoch, s.batch = s.epoch + 1, 0
-        record = self._score()
+        for m in self.live:
+            m.state.epoch, m.state.batch = m.state.epoch + 1, 0
+        records = self._score()
         self._stop_clock()                                    # the scoring counts as training time
-        record["seconds"] = round(s.seconds, 3)
-        if settle_epoch(s, self.config, record):              # early stopping keeps the best epoch
-            self._keep_best()
-        self._save_last()
-        if self.out_dir is not None:
-            write_records(s.records, self.out_dir)
+        for s, (m, record) in enumerate(zip(self.live, records)):
+            if record is None:
+                continue
+            record["seconds"] = round(m.state.seconds, 3)
+            if settle_epoch(m.state, m.config, record):       # early stopping keeps the best epoch
+                self._keep_best(s)
+            self._save_last(s)
+            if m.out_dir is not None:
+                write_records(m.state.records, m.out_dir)
+        self._remove_ended()
         self._trigger("on_epoch_end")
 
-    def _check_finite(self, value: float, what: str) -> None:
-        if not math.isfinite(value):
-            raise DivergedError(divergence_message(what, value, self.state, self.config))
+    def _remove_ended(self) -> None:
+        """Members that stopped or failed leave ``live`` (their files are written first)."""
+        ended = [m for m in self.live if not m.live]
+        if not ended:
+            return
+        for m in ended:
+            if m.out_dir is not None:
+                if m.failure is not None:
+                    atomic_write(m.failed_path, json.dumps({"error": m.failure}, indent=1))
+                else:
+                    atomic_write(m.out_dir / "result.json", json.dumps(asdict(
+                        result_of(m.state, False, m.best_path, m.last_path)), indent=1))
+        self._drop([s for s, m in enumerate(self.live) if not m.live])
+        for m in ended:
+            self.ended = m
+            self._trigger("on_member_end")
 
     def _stop_clock(self) -> None:
-        """Add the time since run_updates started to state.seconds, and stop the clock: what
-        follows (saving, callbacks such as live plots) is not training time."""
+        """Add the time since run_updates started to every live member's seconds (a
+        population's share the wall time), and stop the clock: what follows (saving,
+        callbacks such as live plots) is not training time."""
         if self._since is not None:
-            self.state.seconds += time.perf_counter() - self._since
+            elapsed = time.perf_counter() - self._since
+            for m in self.live:
+                m.state.seconds += elapsed
             self._since = None
 
     def _pause(self) -> None:
-        """Honour a stop request: save where we are, so a resume continues from here."""
+        """Honour a stop request: save every live member where it is, so a resume continues."""
         self._stop_clock()
-        self._save_last()
+        for s in range(len(self.live)):
+            self._save_last(s)
+        self._write_back()
         self.interrupted = True
 
     # -- checkpoints --------------------------------------------------------------------------
 
-    def _keep_best(self) -> None:
-        self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        if self.best_path is not None:
-            save_checkpoint(best_payload(self.model.meta(), self.best_state, self.state),
-                            self.best_path)
+    def _keep_best(self, slot: int) -> None:
+        m = self.live[slot]
+        m.best_state = self.member_weights(slot)
+        if m.best_path is not None:
+            save_checkpoint(best_payload(m.model.meta(), m.best_state, m.state), m.best_path)
 
-    def _save_last(self) -> None:
-        if self.last_path is not None:
-            save_checkpoint(last_payload(self.model.meta(), self.model.state_dict(),
-                                         self.optimizer.state_dict(), self.noise_gen.get_state(),
-                                         self.state, self.config), self.last_path)
+    def _save_last(self, slot: int) -> None:
+        m = self.live[slot]
+        if m.last_path is not None:
+            save_checkpoint(last_payload(m.model.meta(), self.member_weights(slot),
+                                         self.optimizer.member_state_dict(slot, m.lr),
+                                         m.noise_gen.get_state(), m.state, m.config), m.last_path)
 
-    def _load(self) -> None:
-        ckpt, self.state = read_last(self.last_path, self.model.meta(), self.device)
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.noise_gen.set_state(ckpt["noise_rng"].to("cpu"))
-        if self.best_path.is_file():
-            self.best_state = load_checkpoint(self.best_path, map_location=self.device)["model"]
+    def _load(self, m: Member) -> None:
+        """Resume member m from its files: failed.json (it had diverged), else last.pt."""
+        if m.failed_path.is_file():
+            m.failure = json.loads(m.failed_path.read_text())["error"]
+        if m.last_path.is_file():
+            ckpt, m.state = read_last(m.last_path, m.model.meta(), self.device)
+            m.model.load_state_dict(ckpt["model"])
+            m.noise_gen.set_state(ckpt["noise_rng"].to("cpu"))
+            m.saved_optimizer = ckpt["optimizer"]
+            m.lr = ckpt["optimizer"]["param_groups"][0]["lr"]
+        if m.best_path.is_file():
+            m.best_state = load_checkpoint(m.best_path, map_location=self.device)["model"]
+
+    # -- the layout: one model's own parameters (PopulationTrainer: stacked ones) -------------
+
+    def _leaves(self) -> list:
+        """The tensors that get the gradients."""
+        return list(self.model.parameters())
+
+    def _noisy_leaves(self) -> list:
+        """The leaves that get weight noise, in the order the noise is drawn."""
+        return self.noisy
+
+    @staticmethod
+    def _stacked(t: torch.Tensor) -> torch.Tensor:
+        """A leaf (or its gradient) as the protocol functions take it: (P, ...), here (1, ...)."""
+        return t.unsqueeze(0)
+
+    def _nll_sums(self, x, lengths):
+        """(totals (P,), steps): every live member's nll_sum on one batch."""
+        total, steps = self.model.nll_sum(x, lengths)
+        return total.unsqueeze(0), steps
+
+    def _evaluations(self, rolls) -> list:
+        """Every live member's clean NLL on ``rolls``."""
+        return [self.evaluate(rolls)]
+
+    def _measured(self, losses: list, steps: int, norms: list) -> Update:
+        return Update(loss=losses[0], steps=steps, grad_norm=norms[0])
+
+    def _fail(self, m: Member, what: str, value: float) -> None:
+        """``what`` is NaN/inf: a single run has failed, and says so."""
+        raise DivergedError(divergence_message(what, value, m.state, m.config))
+
+    def member_weights(self, slot: int) -> dict:
+        """A live member's weights (by slot) as its model's state_dict holds them."""
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def _drop(self, slots: list) -> None:
+        """The live members at ``slots`` have stopped or failed: they leave ``live``."""
+        self.live = [m for s, m in enumerate(self.live) if s not in slots]
+
+    def _write_back(self) -> None:
+        """Make every live member's model object hold its current weights (here they do)."""
 
 
 # -- the whole run in one call -----------------------------------------------------------------

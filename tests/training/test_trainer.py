@@ -285,11 +285,14 @@ def test_train_nll_is_clean_and_the_running_nll_is_kept_apart():
 
 
 def test_no_module_but_the_trainer_steps_an_optimizer():
-    """One Trainer owns the update: nobody else zeroes, clips or steps gradients."""
+    """One Trainer owns the update: nobody else adds weight noise, zeroes, clips or steps
+    gradients -- not even PopulationTrainer, which only supplies its layout (stacked leaves,
+    a vmapped loss, a stacked optimiser) to the Trainer's own update."""
     import re
     from pathlib import Path
     package = Path(train_mod.__file__).resolve().parents[1]
-    pattern = re.compile(r"\.step\(\s*\)|zero_grad\(|clip_grad_norm_|\b_update\(|RMSPropMomentum\(")
+    pattern = re.compile(r"optimizer\.step|\.step\(\s*(frozen\b.*)?\)|apply_update\(|zero_grad\(|"
+                         r"clip_grad_norm_|clip_gradients_\(|add_weight_noise_\(|RMSPropMomentum\(")
     offenders = []
     for path in sorted(package.rglob("*.py")):
         if path.relative_to(package).as_posix() in ("training/trainer.py", "training/optim.py"):
@@ -297,7 +300,13 @@ def test_no_module_but_the_trainer_steps_an_optimizer():
         offenders += [f"{path.relative_to(package)}:{i}" for i, line in
                       enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
     assert offenders == []
-    assert pattern.search(Path(train_mod.__file__).read_text())   # the trainer does it
+    assert "self.optimizer.step(" in Path(train_mod.__file__).read_text()   # the trainer does it
+    # The population has no update of its own: no backward, no gradient, no update method.
+    import ast
+    tree = ast.parse((package / "training" / "population.py").read_text())
+    assert not [node.lineno for node in ast.walk(tree) if (isinstance(node, ast.Attribute)
+                and node.attr in ("backward", "grad", "step")) or (isinstance(node, ast.FunctionDef)
+                and node.name in ("update", "_update"))]
 
 
 def test_training_step_survives_exploding_and_nan_gradients(waves):
