@@ -3,7 +3,9 @@
 Argparse only: each command parses its options, calls one library function
 (``experiments.reproduce.reproduce``, ``experiments.checkpoint_tools.evaluate_checkpoint`` /
 ``sample_checkpoint``) and prints what it returns. A ValueError (bad input: a missing file,
-a wrong dataset for a checkpoint, ...) becomes a one-line message and exit status 2.
+a wrong dataset for a checkpoint, an unreadable checkpoint, ...) or a DownloadError (no copy of
+the data: its message says to give one with --data) becomes a one-line message ("error: ...")
+and exit status 2; Ctrl-C is one line and exit status 130, never a traceback.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from .download import DownloadError
 from .experiments.checkpoint_tools import evaluate_checkpoint, sample_checkpoint
 from .experiments.reproduce import BUDGETS, reproduce
 from .music.keys import KEY_RANGES
@@ -64,8 +67,9 @@ def cmd_reproduce(args) -> int:
                   data=args.data, key_range=args.key_range, seed=args.seed,
                   candidates=args.candidates, storage=args.storage, resume=args.resume,
                   progress=not args.no_progress, workers=args.workers)
-    except TrainingInterrupted as err:
-        print(f"\ninterrupted: {err}\nrun the same command with --resume to continue", file=sys.stderr)
+    except (TrainingInterrupted, KeyboardInterrupt) as err:     # one line, no traceback
+        print(f"interrupted: {str(err) or 'Ctrl-C received'}; run the same command with --resume "
+              f"to continue", file=sys.stderr)
         return 130
     print(f"wrote {Path(args.out) / 'results.json'} and {Path(args.out) / 'curves.png'} "
           f"in {time.perf_counter() - start:.0f} s")
@@ -130,8 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, "
                                                     "cuda:N or mps (default: auto)")
     r.add_argument("--out", default="runs/reproduce", help="output folder (default: runs/reproduce)")
-    r.add_argument("--data", default=None, help="folder holding the data files (default: "
-                                                "$GRU_LIB_DATA or the gru_lib cache)")
+    r.add_argument("--data", default=None,
+                   help="your copy of the data: a folder holding the data file under its usual "
+                        "name (e.g. JSB_Chorales.mat, jsb-chorales-quarter.pkl), or the file "
+                        "itself under any name (a .mat file or a pickle; fsdd: the FSDD folder, "
+                        "its recordings/, or the archive). Nothing is downloaded when it is "
+                        "given (default: $GRU_LIB_DATA or the gru_lib cache, downloading what "
+                        "is missing)")
     r.add_argument("--key-range", type=_choice("key range", KEY_RANGES), default="88",
                    help="88: piano keys MIDI 21-108 (default); paper: the authors' widths "
                         "(93-108 columns)")
@@ -166,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"one of {', '.join(DATASETS)}")
     e.add_argument("--split", type=_choice("split", SPLITS), default="test",
                    help="train, valid or test (default: test)")
-    e.add_argument("--data", default=None, help="folder holding the data files")
+    e.add_argument("--data", default=None,
+                   help="your copy of the data: a folder or the file itself (see reproduce "
+                        "--help); nothing is downloaded when it is given")
     e.add_argument("--key-range", type=_choice("key range", KEY_RANGES), default=None,
                    help="88 or paper (default: inferred from the model's width)")
     e.add_argument("--batch-size", type=_positive_int, default=64,
@@ -184,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "OUT.png (waveform and spectrogram).")
     s.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
     s.add_argument("--steps", type=_positive_int, default=64, help="new time steps (default 64)")
-    s.add_argument("--out", default="sample.mid", help="MIDI file to write; the WAV goes next to it")
+    s.add_argument("--out", default="sample.mid",
+                   help="MIDI file to write (speech: OUT.wav); the WAV (speech: the PNG) goes "
+                        "next to it; its folder is created if missing")
     s.add_argument("--prime", default=None, help="music: a MIDI file to continue (optional); "
                                                  "speech: a WAV file (any rate, mono or stereo)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -198,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="speech without --prime: the FSDD test clip to start from (default 0_george_0.wav)")
     s.add_argument("--temperature", type=float, default=1.0,
                    help="speech: scale of the mixture's standard deviations when sampling (default 1)")
-    s.add_argument("--data", default=None, help="speech: folder holding FSDD (default: the cache)")
+    s.add_argument("--data", default=None,
+                   help="speech: your copy of FSDD, a folder (the repository or its "
+                        "recordings/) or the archive itself (default: the cache)")
     s.set_defaults(func=cmd_sample)
     return parser
 
@@ -207,9 +222,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:          # bad input: a one-line message, not a traceback
-        print(f"error: {err}", file=sys.stderr)
+    except (ValueError, DownloadError) as err:   # bad input, no copy of the data: one line
+        print("error: " + " ".join(str(err).split()), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:                    # Ctrl-C in evaluate or sample
+        print("interrupted: Ctrl-C received; nothing was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

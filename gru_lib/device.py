@@ -23,9 +23,10 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
                          f"'cuda:N' or 'mps'") from err
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was asked for but this torch sees no CUDA GPU; "
-                         f"use device='auto' or 'cpu'")
+                         f"use 'auto' or 'cpu' instead (--device at the command line, device= in Python)")
     if resolved.type == "mps" and not (getattr(torch.backends, "mps", None) is not None
                                        and torch.backends.mps.is_available()):
         raise ValueError(f"device {device!r} was asked for but MPS is not available here; "
-                         f"use device='auto' or 'cpu'")
+                         f"use 'auto' or 'cpu' instead (--device at the command line, device= "
+                         f"in Python)")
     return resolved

@@ -201,8 +201,9 @@ def _by_hand(entry, dest):
     where = entry["urls"][0] if entry["urls"] else "its public source"
     sha = f" (sha256 {entry['sha256']})" if entry["sha256"] else ""
     save = f"put it in place of {dest}" if dest.exists() else f"save it as {dest}"
-    return (f"Download it by hand from {where}{sha} and {save}, "
-            f"or pass folder=<a folder that holds {entry['filename']}>.")
+    return (f"Download it by hand from {where}{sha} and {save}, or give your copy "
+            f"(the file, or a folder that holds {entry['filename']}) as --data on the command "
+            f"line, folder= in Python.")
 
 
 def _problem(path, entry, check):

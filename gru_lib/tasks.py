@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+import torch
 from torch import Tensor, nn
 
 from .checks import one_of
@@ -101,14 +102,45 @@ def load_model(path, device="cpu") -> tuple[nn.Module, dict]:
     meta["model"] names the model class (MODEL_CLASSES); a checkpoint without it is a
     piano-roll model from before the name was stored.
     """
+    target = pick_device(device)              # a device that does not exist fails first
     ckpt = load_checkpoint(path)
-    if "meta" not in ckpt or "model" not in ckpt:
+    if "meta" not in ckpt or "model" not in ckpt or not isinstance(ckpt["meta"], dict) \
+            or not isinstance(ckpt["model"], dict):
         raise ValueError(f"checkpoint {str(path)!r} is not a gru_lib model checkpoint "
-                         f"(keys: {sorted(ckpt)})")
+                         f"(keys: {sorted(map(str, ckpt))})")
     kind = ckpt["meta"].get("model", LEGACY_KIND)
     if kind not in MODEL_CLASSES:
         raise ValueError(f"checkpoint {str(path)!r} holds an unknown model {kind!r} "
                          f"(known: {', '.join(MODEL_CLASSES)})")
-    model = MODEL_CLASSES[kind].from_meta(ckpt["meta"])
+    try:
+        model = MODEL_CLASSES[kind].from_meta(ckpt["meta"])
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"checkpoint {str(path)!r}: its description of the {kind} model is "
+                         f"incomplete or malformed ({type(err).__name__}: {err})") from None
+    _check_weights(path, model, ckpt["model"])
     model.load_state_dict(ckpt["model"])
-    return model.to(pick_device(device)), ckpt
+    return model.to(target), ckpt
+
+
+def _check_weights(path, model: nn.Module, weights: dict) -> None:
+    """ValueError unless ``weights`` are exactly ``model``'s tensors, shaped as it describes
+    them, and finite (a NaN or inf weight would score "nan nats per step")."""
+    expected = model.state_dict()
+    missing = [name for name in expected if name not in weights]
+    unexpected = [str(name) for name in weights if name not in expected]
+    wrong = [f"{name} {tuple(weights[name].shape)} (the model's is {tuple(shape.shape)})"
+             for name, shape in expected.items()
+             if name in weights and (not isinstance(weights[name], Tensor)
+                                     or weights[name].shape != shape.shape)]
+    if missing or unexpected or wrong:
+        problems = ([f"shape mismatch: {', '.join(wrong)}"] if wrong else []) \
+            + ([f"missing: {', '.join(missing)}"] if missing else []) \
+            + ([f"unexpected: {', '.join(unexpected)}"] if unexpected else [])
+        raise ValueError(f"checkpoint {str(path)!r}: its weights do not fit the model its meta "
+                         f"describes ({'; '.join(problems)})")
+    bad = [name for name, w in weights.items()
+           if w.is_floating_point() and not bool(torch.isfinite(w).all())]
+    if bad:
+        raise ValueError(f"checkpoint {str(path)!r} holds non-finite weights (NaN or inf) in "
+                         f"{', '.join(bad)}: the run that wrote it diverged; use another "
+                         f"checkpoint (a best.pt is saved only at a finite validation NLL)")

@@ -176,3 +176,225 @@ def test_cli_reproduce_evaluate_and_sample_on_fsdd(fsdd_dir, tmp_path, capsys):
     (tmp_path / "bad.wav").write_bytes(b"RIFF....")
     assert main(["sample", "--checkpoint", str(best), "--prime", str(tmp_path / "bad.wav")]) == 2
     assert "not a readable WAV file" in capsys.readouterr().err
+
+
+# -- issue 16: bad input never costs a user their files or a traceback ------------------------------
+# Through the real command line (a subprocess): exit status, and stderr exactly one line that
+# starts with "error:" (or "interrupted:"), never a traceback. Downloads are forbidden and the
+# cache is a fresh temporary folder, so nothing is ever fetched.
+
+def _cli(tmp_path, *args, timeout=300):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "GRU_LIB_OFFLINE": "1",
+           "GRU_LIB_DATA": str(tmp_path / "cache"), "HOME": str(tmp_path), "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "gru_lib", *map(str, args)], capture_output=True,
+                          text=True, cwd=REPO, env=env, timeout=timeout)
+
+
+def _one_line_error(done, *fragments, status=2, prefix="error:"):
+    assert done.returncode == status, (done.returncode, done.stderr[-3000:])
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), done.stderr[-3000:]
+    assert "Traceback" not in done.stderr + done.stdout
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def _checkpoint(path, model, weights=None):
+    from gru_lib.training.checkpoints import save_checkpoint
+    save_checkpoint({"meta": model.meta(), "model": model.state_dict() if weights is None
+                     else weights}, path)
+    return path
+
+
+def _music_checkpoint(path):
+    return _checkpoint(path, MUSIC_TASK.build_model("gru", 88, seed=0))
+
+
+def _speech_checkpoint(path):
+    return _checkpoint(path, speech.SPEECH.build_model("gru", 10, seed=0, units=8))
+
+
+QUICK = ("--budget", "quick", "--models", "gru", "--no-progress", "--threads", "1")
+
+
+@pytest.mark.parametrize("name, suffix", [("JSB_Chorales.mat", ".mat"),
+                                          ("jsb-chorales-quarter.pkl", ".pkl"),
+                                          ("jsb-chorales-quarter.pkl", "")])   # by content
+def test_data_may_be_the_users_own_file_under_any_name(data_dir, tmp_path, name, suffix):
+    mine = tmp_path / f"my_copy{suffix}"
+    mine.write_bytes((data_dir / name).read_bytes())
+    out = tmp_path / "run"
+    done = _cli(tmp_path, "reproduce", "--dataset", "jsb", "--data", mine, "--out", out,
+                "--device", "cpu", *QUICK)
+    assert done.returncode == 0, done.stderr[-3000:]
+    best = out / json.loads((out / "results.json").read_text())["models"]["gru"]["checkpoint"]
+    done = _cli(tmp_path, "evaluate", "--checkpoint", best, "--dataset", "jsb", "--data", mine,
+                "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["steps"] > 0
+    assert not (tmp_path / "cache" / name).exists()            # read in place, never copied
+
+
+@pytest.mark.parametrize("name, content, said", [
+    ("my_copy.pkl", b"just some text\n", "read as a pickle (by its suffix .pkl)"),
+    ("my_copy.mat", b"just some text\n", "read as a MATLAB .mat file (by its suffix .mat)"),
+    ("notes.txt", b"just some text\n", "neither a MATLAB 5 .mat file nor a pickle")])
+def test_a_users_file_that_cannot_be_read_says_how_it_was_read(tmp_path, name, content, said):
+    (tmp_path / name).write_bytes(content)
+    _one_line_error(_cli(tmp_path, "evaluate", "--checkpoint", _music_checkpoint(tmp_path / "m.pt"),
+                         "--dataset", "jsb", "--data", tmp_path / name), name, said)
+
+
+def test_a_data_folder_without_the_files_lists_what_it_holds_and_what_is_expected(data_dir,
+                                                                                 tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "my_copy.pkl").write_bytes((data_dir / "jsb-chorales-quarter.pkl").read_bytes())
+    out = tmp_path / "run"
+    line = _one_line_error(_cli(tmp_path, "reproduce", "--dataset", "jsb", "--data", folder,
+                                "--out", out, "--device", "cpu", *QUICK),
+                           "'my_copy.pkl'", "'JSB_Chorales.mat'", "'jsb-chorales-quarter.pkl'")
+    assert "GRU_LIB_OFFLINE" not in line and "download" not in line.lower()   # no network try
+    assert not out.exists()
+    (folder / "notes.txt").write_text("hello")
+    _one_line_error(_cli(tmp_path, "evaluate", "--checkpoint", _speech_checkpoint(tmp_path / "s.pt"),
+                         "--dataset", "fsdd", "--data", folder),
+                    "'notes.txt'", "recordings/", "free-spoken-digit-dataset")
+
+
+def test_no_copy_of_the_data_is_one_line_that_names_data(tmp_path):
+    out = tmp_path / "run"
+    line = _one_line_error(_cli(tmp_path, "reproduce", "--dataset", "jsb", "--out", out,
+                                "--device", "cpu", *QUICK), "JSB_Chorales.mat", "--data")
+    assert "folder=<" not in line
+    assert not out.exists()                                     # nothing left behind
+    _one_line_error(_cli(tmp_path, "evaluate", "--checkpoint", _speech_checkpoint(tmp_path / "s.pt"),
+                         "--dataset", "fsdd"), "--data")
+
+
+def _foreign_pickle(path):
+    import pickle
+    path.write_bytes(pickle.dumps({"model": {1, 2}, "meta": Path("x")}))
+
+
+def _foreign_torch_file(path):
+    torch.save({"model": Path("x")}, path)        # a class torch's safe loader refuses
+
+
+@pytest.mark.parametrize("make, said", [
+    (lambda p: p.write_bytes(bytes(range(256)) * 8), "unrecognised bytes"),
+    (lambda p: p.write_text("epoch,loss\n1,0.5\n"), "a text file"),
+    (_foreign_pickle, "a Python pickle"),
+    (_foreign_torch_file, "a zip archive")])
+def test_a_checkpoint_that_is_not_one_is_a_clear_error(tmp_path, make, said):
+    make(tmp_path / "best.pt")
+    _one_line_error(_cli(tmp_path, "evaluate", "--checkpoint", tmp_path / "best.pt", "--dataset",
+                         "jsb"), "best.pt", "is not a gru_lib checkpoint", said)
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_its_description_names_the_tensors(tmp_path):
+    model = MUSIC_TASK.build_model("gru", 88, seed=0)
+    other = MUSIC_TASK.build_model("gru", 88, seed=0, units=10)
+    ckpt = _checkpoint(tmp_path / "best.pt", model, other.state_dict())
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", ckpt, "--out", tmp_path / "s.mid"),
+                    "best.pt", "do not fit", "rnn.cell.weight_hh")
+    assert not (tmp_path / "s.mid").exists()
+
+
+def test_a_checkpoint_with_nan_weights_is_an_error_not_nan_nats(data_dir, tmp_path):
+    model = MUSIC_TASK.build_model("gru", 88, seed=0)
+    weights = model.state_dict()
+    name = next(iter(weights))
+    weights[name] = torch.full_like(weights[name], float("nan"))
+    ckpt = _checkpoint(tmp_path / "best.pt", model, weights)
+    _one_line_error(_cli(tmp_path, "evaluate", "--checkpoint", ckpt, "--dataset", "jsb", "--data",
+                         data_dir), "non-finite", name)
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", ckpt, "--out", tmp_path / "s.mid"),
+                    "non-finite", name)
+
+
+def test_a_checkpoint_of_the_other_task_says_which_datasets_it_fits(tmp_path):
+    _one_line_error(_cli(tmp_path, "evaluate", "--checkpoint", _speech_checkpoint(tmp_path / "s.pt"),
+                         "--dataset", "jsb"), "holds a speech model", "fits the data set fsdd")
+    _one_line_error(_cli(tmp_path, "evaluate", "--checkpoint", _music_checkpoint(tmp_path / "m.pt"),
+                         "--dataset", "fsdd"), "holds a music model", "jsb", "piano-midi")
+
+
+def test_sample_prime_that_does_not_exist_and_out_folder_that_does_not(tmp_path):
+    music_ckpt, speech_ckpt = _music_checkpoint(tmp_path / "m.pt"), _speech_checkpoint(tmp_path / "s.pt")
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", music_ckpt, "--prime",
+                         tmp_path / "nope.mid"), "prime: no such file", "nope.mid")
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", speech_ckpt, "--prime",
+                         tmp_path / "nope.wav"), "prime: no such file", "nope.wav")
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", music_ckpt, "--out", tmp_path),
+                    "is a folder")
+    # --out in a folder that does not exist yet: the folder is created (documented in --help)
+    song = tmp_path / "new" / "songs" / "song.mid"
+    done = _cli(tmp_path, "sample", "--checkpoint", music_ckpt, "--steps", "8", "--out", song)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert song.read_bytes()[:4] == b"MThd" and song.with_suffix(".wav").is_file()
+    wavfile.write(tmp_path / "mine.wav", 8000, (sine(8000) * 20000).astype(np.int16))
+    voice = tmp_path / "new" / "voices" / "v.wav"
+    done = _cli(tmp_path, "sample", "--checkpoint", speech_ckpt, "--prime", tmp_path / "mine.wav",
+                "--prime-seconds", "0.1", "--seconds", "0.05", "--out", voice)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert voice.is_file() and voice.with_suffix(".png").is_file()
+
+
+def test_prime_seconds_longer_than_the_prime_says_so(tmp_path):
+    wavfile.write(tmp_path / "short.wav", 8000, (sine(8000) * 20000).astype(np.int16))   # 0.5 s
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", _speech_checkpoint(tmp_path / "s.pt"),
+                         "--prime", tmp_path / "short.wav", "--prime-seconds", "2",
+                         "--out", tmp_path / "v.wav"),
+                    "prime_seconds", "short.wav is only 0.500 s long")
+    assert not (tmp_path / "v.wav").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_missing_device_fails_first_and_leaves_nothing_behind(data_dir, tmp_path):
+    out = tmp_path / "run"
+    # before the data: here there is no data at all, and the device is what the user hears of
+    _one_line_error(_cli(tmp_path, "reproduce", "--dataset", "jsb", "--device", "cuda", "--out",
+                         out, *QUICK), "'cuda'", "no CUDA")
+    assert not out.exists()
+    _one_line_error(_cli(tmp_path, "reproduce", "--dataset", "jsb", "--device", "cuda", "--data",
+                         data_dir, "--out", out, *QUICK), "'cuda'", "no CUDA", "--device")
+    assert not out.exists()
+    done = _cli(tmp_path, "reproduce", "--dataset", "jsb", "--device", "cpu", "--data", data_dir,
+                "--out", out, *QUICK)                       # the corrected command starts as is
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (out / "results.json").is_file()
+    _one_line_error(_cli(tmp_path, "evaluate", "--checkpoint", _music_checkpoint(tmp_path / "m.pt"),
+                         "--dataset", "jsb", "--device", "cuda"), "'cuda'", "no CUDA")
+
+
+@pytest.mark.parametrize("signals", [1, 2])      # Ctrl-C, and Ctrl-C pressed twice
+def test_ctrl_c_in_reproduce_is_one_line_and_status_130(data_dir, tmp_path, signals):
+    import os
+    import signal
+    import time
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "GRU_LIB_OFFLINE": "1",
+           "GRU_LIB_DATA": str(tmp_path / "cache"), "HOME": str(tmp_path), "MPLBACKEND": "Agg",
+           "PYTHONUNBUFFERED": "1"}
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "gru_lib", "reproduce", "--dataset", "jsb",
+                             "--models", "gru", "--budget", "standard", "--data", str(data_dir),
+                             "--out", str(out), "--device", "cpu", "--no-progress", "--threads",
+                             "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO, env=env)
+    try:
+        assert proc.stdout.readline().startswith("jsb: ")      # the data is loaded: training
+        time.sleep(2.0)
+        for _ in range(signals):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    _one_line_error(done, "run the same command with --resume", status=130, prefix="interrupted:")
+    assert "Trial" not in stderr + stdout and "KeyboardInterrupt" not in stderr + stdout
+    assert (out / "search.db").is_file()                       # the run is there to resume

@@ -122,3 +122,26 @@ def test_generic_code_never_branches_on_a_dataset(path):
     found = list(_dataset_branches(ast.parse(source)))
     assert not found, f"{path.name} branches on a data set: {found}"
     assert "is_speech" not in source and "FSDD_BUDGETS" not in source
+
+
+def test_load_model_names_weights_that_do_not_fit_or_are_not_finite(tmp_path):
+    model = music.make_model("gru", 12, 5, seed=0)
+    wider = music.make_model("gru", 12, 7, seed=0).state_dict()
+    path = tmp_path / "best.pt"
+    save_checkpoint({"meta": model.meta(), "model": wider}, path)
+    with pytest.raises(ValueError, match=r"do not fit.*shape mismatch: .*rnn\.cell\.weight_hh \(21, 7\)"):
+        tasks.load_model(path)
+    fewer = dict(model.state_dict())
+    dropped = fewer.popitem()[0]
+    save_checkpoint({"meta": model.meta(), "model": fewer}, path)
+    with pytest.raises(ValueError, match=f"missing: {dropped}"):
+        tasks.load_model(path)
+    bad = dict(model.state_dict())
+    name = next(iter(bad))
+    bad[name] = bad[name].clone().fill_(float("inf"))
+    save_checkpoint({"meta": model.meta(), "model": bad}, path)
+    with pytest.raises(ValueError, match=f"non-finite weights .* in {name}"):
+        tasks.load_model(path)
+    save_checkpoint({"meta": {"model": "speech"}, "model": {}}, path)
+    with pytest.raises(ValueError, match="incomplete or malformed"):
+        tasks.load_model(path)

@@ -12,6 +12,8 @@ depends on which task that is.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..checks import one_of, positive_int
 from ..paper import SPLITS
 from ..tasks import load_model, task_for, task_of
@@ -36,10 +38,13 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
     task = task_for(dataset)
     one_of("split", split, SPLITS)
     positive_int("batch_size", batch_size)
-    model, _ = load_model(checkpoint, device=device)
+    model, _ = load_model(checkpoint, device=device)      # checks the device first
     if task_of(model) is not task:
+        fits = task_of(model).datasets
         raise ValueError(f"checkpoint: {str(checkpoint)!r} holds a {task_of(model).name} model, "
-                         f"but {dataset} is a {task.name} data set")
+                         f"but {dataset} is a {task.name} data set; a {task_of(model).name} "
+                         f"model fits {'the data set' if len(fits) == 1 else 'the data sets'} "
+                         f"{', '.join(fits)}")
     key_range = key_range or task.key_range_of(model)
     sequences = load_splits(dataset, key_range=key_range, data=data)[split]
     if sequences[0].shape[1] != model.row_size:
@@ -59,6 +64,17 @@ def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=
     ``prime`` or of an FSDD test clip, written as OUT.wav and OUT.png (options seconds,
     prime_seconds, clip, temperature, data). Sampling runs on the CPU: one step at a time,
     it gains nothing from an accelerator.
+
+    A missing ``prime`` file is a ValueError; the folder of ``out`` is created if it does
+    not exist (as ``reproduce`` creates its output folder), but ``out`` must not be a folder.
     """
+    if prime is not None and not Path(prime).is_file():
+        raise ValueError(f"prime: no such file {str(prime)!r}")
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"out: {str(out)!r} is a folder; give the name of the file to write, "
+                         f"e.g. {str(out / 'sample.mid')!r}")
+    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        raise ValueError(f"out: cannot write {str(out)!r}: a part of its folder is a file")
     model, _ = load_model(checkpoint, device="cpu")
     return task_of(model).sample(model, out, steps=steps, seed=seed, prime=prime, **options)

@@ -36,6 +36,7 @@ import torch
 
 from .. import paper
 from ..checks import one_of, positive_int
+from ..device import pick_device
 from ..nn.budget import count_parameters
 from ..paper import KINDS, SPLITS
 from ..tasks import DATASETS, load_model, task_for
@@ -155,20 +156,25 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         raise ValueError(f"models: expected at least one of {', '.join(KINDS)}, got none")
     for kind in models:
         one_of("models", kind, KINDS)
+    pick_device(device)              # a device that is not there fails before anything else
     out = Path(out)
     db = out / "search.db"
     if storage is None and db.exists() and not resume:
         raise ValueError(f"out: {out} already holds a run ({db}); pass --resume to continue it "
                          f"(or to add a worker), or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    storage = storage or default_storage(db)
     n_candidates = candidates or plan.candidates
 
+    # Everything that can refuse to start (the data, the configuration) comes before OUT is
+    # created, so a failed start leaves nothing behind (no search.db that would then ask for
+    # --resume); a start that fails while opening the study removes OUT if it made it empty.
     splits = load_splits(dataset, key_range=key_range, data=data, subset=plan.subset,
                          crop=plan.crop, chunk=plan.chunk)
     width = splits["train"][0].shape[1]
     base = TrainConfig(seed=seed, device=device, progress=progress,
                        **plan.train_config(n_candidates))
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    storage = storage or default_storage(db)
     log(f"{dataset}: {len(splits['train'])}/{len(splits['valid'])}/{len(splits['test'])} "
         f"{task.describe(splits)}; budget {budget}: {n_candidates} learning-rate candidates "
         f"per model, trained as one population"
@@ -178,7 +184,12 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
 
     search = ModelSearch(dataset, storage, out, n_candidates, seed, plan.stratified, base,
                          splits["train"], splits["valid"])
-    searches, seconds = _search_all(search, models, workers, log)
+    try:
+        searches, seconds = _search_all(search, models, workers, log)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()                  # only the empty folder this call made
+        raise
 
     results, curves = {}, {}
     for kind in models:

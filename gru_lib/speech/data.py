@@ -112,8 +112,9 @@ def _verify(files, where, entry):
 
 
 def _by_hand(entry):
-    return (f"Get the archive by hand from {entry['urls'][0]} and pass folder=<the folder that "
-            f"holds it>, or pass folder=<a copy of the repository (or its recordings/ folder)>.")
+    return (f"Get the archive by hand from {entry['urls'][0]} and give it (or the folder that "
+            f"holds it, or a copy of the repository or of its recordings/ folder) as --data on "
+            f"the command line, folder= in Python.")
 
 
 def read_folder(folder):
@@ -201,8 +202,9 @@ def _read_cache(path):
 def load_recordings(folder=None, progress=True):
     """All 3,000 recordings, verified: {name: int16 array (n,)}, sorted by name.
 
-    folder: a local copy to use: the FSDD repository, its ``recordings/`` folder, or a
-        folder holding the archive. Never modified, never cached.
+    folder: a local copy to use: the FSDD repository, its ``recordings/`` folder, a
+        folder holding the archive, or the archive file itself (any name). Never modified,
+        never cached; with a folder, nothing is downloaded.
     Otherwise the verified recordings are kept in the gru_lib cache as one .npz; the
     first call downloads the pinned archive (unless ``GRU_LIB_OFFLINE=1``), checks its
     content, and builds the .npz (the archive is kept beside it).
@@ -212,15 +214,24 @@ def load_recordings(folder=None, progress=True):
     entry = _entry()
     if folder is not None:
         folder = Path(folder).expanduser()
+        if folder.is_file():              # the archive itself, under any name
+            files = read_archive(folder)
+            _verify(files, str(folder), entry)
+            return _decode(files)
         if not folder.is_dir():
-            raise ValueError(f"folder: {str(folder)!r} is not an existing folder")
+            raise ValueError(f"data: {str(folder)!r} is neither a file nor a folder")
         if (folder / "recordings").is_dir() or any(folder.glob("*.wav")):
             files = read_folder(folder)
             _verify(files, str(folder), entry)
             return _decode(files)
         if not (folder / entry["filename"]).is_file():
-            raise ValueError(f"folder: {str(folder)!r} holds neither recordings/*.wav nor "
-                             f"{entry['filename']}")
+            found = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+            shown = ", ".join(repr(n) for n in found[:12]) + (
+                f" and {len(found) - 12} more" if len(found) > 12 else "")
+            raise ValueError(f"data: the folder {str(folder)!r} holds no FSDD copy: expected a "
+                             f"recordings/ folder of *.wav files, the .wav files themselves, or "
+                             f"the archive {entry['filename']!r} (or give the archive itself, "
+                             f"under any name); found {shown or 'nothing'}")
     else:
         cache = _cache_path()
         if cache.is_file():

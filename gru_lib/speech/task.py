@@ -99,12 +99,18 @@ class SpeechTask:
                 raise ValueError(f"clip: {clip!r} is not an FSDD test clip (takes 0-4, e.g. "
                                  f"'0_george_0.wav')")
             wave, credit, source = waves[clip].numpy(), CREDIT, clip
-        prime_wave = wave[:round(prime_seconds * RATE)]
+        wanted = round(prime_seconds * RATE)
+        if wanted > len(wave):
+            raise ValueError(f"prime_seconds: {prime_seconds:g} s of prime asked for "
+                             f"(--prime-seconds), but {source} is only {len(wave) / RATE:.3f} s "
+                             f"long; ask for at most that, or give a longer prime")
+        prime_wave = wave[:wanted]
         full = continue_wave(model, prime_wave, seconds=seconds,
                              generator=torch.Generator().manual_seed(seed), temperature=temperature)
         used = len(prime_wave) // model.frame_size * model.frame_size   # whole frames only
         out = Path(out)
         out = out if out.suffix.lower() == ".wav" else out.with_suffix(".wav")
+        out.parent.mkdir(parents=True, exist_ok=True)       # like reproduce's --out folder
         write_wav(out, full)
         plot_wave(full, prime=used, credit=credit, path=out.with_suffix(".png"),
                   title=f"{model.kind}: {used / RATE:.2f} s of {source}, then sampled")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pickle
+import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -32,10 +35,56 @@ def save_checkpoint(obj: dict, path) -> None:
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
-    """torch.load with weights_only=True: a checkpoint can hold tensors and plain data only."""
-    if not Path(path).is_file():
+    """torch.load with weights_only=True: a checkpoint can hold tensors and plain data only.
+
+    Raises ValueError naming the file and what it is when it is not a checkpoint torch can
+    read that way: random bytes, a text file, a damaged torch file, or a pickle holding other
+    objects (torch raises pickle.UnpicklingError or RuntimeError for those).
+    """
+    path = Path(path)
+    if not path.is_file():
         raise ValueError(f"checkpoint: no such file {str(path)!r}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        with warnings.catch_warnings():     # e.g. "Detected pickle protocol 4": the error says it
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(f"checkpoint: {str(path)!r} is not a gru_lib checkpoint: it is "
+                         f"{_what_file(path)}; torch's safe loader (weights_only) refused "
+                         f"it") from None
+    except (RuntimeError, EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError,
+            UnicodeDecodeError, zipfile.BadZipFile) as err:
+        raise ValueError(f"checkpoint: {str(path)!r} is not a gru_lib checkpoint: it is "
+                         f"{_what_file(path)} ({type(err).__name__}: "
+                         f"{_first_line(err)})") from None
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"checkpoint: {str(path)!r} is not a gru_lib checkpoint: it holds a "
+                         f"{type(ckpt).__name__}, not a dict of weights and metadata")
+    return ckpt
+
+
+def _first_line(err: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(err).split()) or "no message"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _what_file(path: Path) -> str:
+    """A few words on what a file that torch cannot load is, from its first bytes."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if not head:
+        return "an empty file"
+    if head.startswith(b"PK\x03\x04"):
+        return ("a zip archive, damaged or holding objects other than tensors and plain data "
+                "(a torch file from another program?)")
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return (f"a Python pickle (protocol {head[1]}) that is not a torch checkpoint of tensors "
+                f"and plain data (from another program?)")
+    try:
+        head.decode("utf-8")
+        return "a text file"
+    except UnicodeDecodeError:
+        return "neither a torch checkpoint nor a pickle (unrecognised bytes)"
 
 
 def write_records(records: list[dict], out_dir) -> None:

@@ -111,7 +111,7 @@ def test_an_interrupted_population_reproduce_resumes_and_reuses_finished_work(tm
                                                                                monkeypatch):
     monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
     reference = quick(tmp_path / "whole")          # never interrupted
-    update, calls = PopulationTrainer.update, []
+    update, calls = PopulationTrainer._update, []   # every update of the run loop goes through it
 
     def counted(self, rolls, lengths, stop_at=None):
         calls.append(len(self.live))
@@ -119,13 +119,13 @@ def test_an_interrupted_population_reproduce_resumes_and_reuses_finished_work(tm
             self.request_stop("test stop")         # as SIGINT would: last.pt saved, then raise
         return update(self, rolls, lengths)
     # Quick budget: 12 pieces / batch 4 = 3 updates an epoch, 2 epochs; tanh first, then gru.
-    monkeypatch.setattr(PopulationTrainer, "update",
+    monkeypatch.setattr(PopulationTrainer, "_update",
                         lambda self, r, n: counted(self, r, n, stop_at=6 + 4))
     out = tmp_path / "run"
     with pytest.raises(TrainingInterrupted):
         quick(out)
     assert all(t.state == TrialState.COMPLETE for t in trials(out, "tanh").values())
-    monkeypatch.setattr(PopulationTrainer, "update", lambda self, r, n: counted(self, r, n))
+    monkeypatch.setattr(PopulationTrainer, "_update", lambda self, r, n: counted(self, r, n))
     resumed = quick(out, resume=True)
     assert calls[10:] == [2, 2]                    # only gru's last 2 updates run again
     assert numbers(resumed) == numbers(reference)

@@ -71,9 +71,36 @@ def test_bad_loader_arguments(data_dir):
         music.keys.crop_to_keys(music.load_full("jsb", folder=data_dir)["train"][0], 1, 50, "jsb train sequence 0")
 
 
-def test_offline_without_the_file_says_where_to_put_it(tmp_path):
-    with pytest.raises(download.DownloadError, match="GRU_LIB_OFFLINE=1 forbids downloads.*by hand"):
-        music.load_music("nottingham", folder=tmp_path)
+def test_offline_without_the_file_says_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRU_LIB_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+    with pytest.raises(download.DownloadError, match="GRU_LIB_OFFLINE=1 forbids downloads.*by hand"
+                                                     ".*--data on the command line, folder= in Python"):
+        music.load_music("nottingham")
+
+
+def test_a_folder_the_user_names_is_never_a_download(data_dir, tmp_path, monkeypatch):
+    # A folder holding no file under a registry name: what is there, what is expected; no
+    # cache, no network (even with downloads allowed).
+    monkeypatch.setenv("GRU_LIB_DATA", str(tmp_path / "cache"))
+    monkeypatch.delenv("GRU_LIB_OFFLINE", raising=False)
+    monkeypatch.setattr(download, "_download_once", lambda *a, **k: pytest.fail("downloaded"))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "my_copy.mat").write_bytes((data_dir / "Nottingham.mat").read_bytes())
+    with pytest.raises(ValueError, match=r"holds no nottingham file: expected 'Nottingham.mat' or "
+                                         r"'Nottingham.pickle', found 'my_copy.mat'"):
+        music.load_music("nottingham", folder=tmp_path / "mine")
+    # the file itself, under any name: read by its content
+    mine = music.load_music("nottingham", "test", folder=tmp_path / "mine" / "my_copy.mat")
+    ref = music.load_music("nottingham", "test", folder=data_dir)
+    assert len(mine) == len(ref) and all(torch.equal(a, b) for a, b in zip(mine, ref))
+    (tmp_path / "copy").write_bytes((data_dir / "jsb-chorales-quarter.pkl").read_bytes())
+    assert len(music.load_music("jsb", "valid", folder=tmp_path / "copy")) == 76
+    (tmp_path / "bad.pkl").write_bytes(b"MATLAB 5.0 MAT-file, but cut")
+    with pytest.raises(ValueError, match=r"bad.pkl: read as a MATLAB .mat file \(by its content\)"):
+        music.load_music("jsb", folder=tmp_path / "bad.pkl")
+    with pytest.raises(ValueError, match="neither a file nor a folder"):
+        music.load_music("jsb", folder=tmp_path / "nope")
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -193,10 +193,21 @@ def test_local_folder_forms_and_a_wrong_local_copy(archive_dir, fsdd_dir, tmp_pa
     (copy_dir / "0_theo_0.wav").write_bytes((fsdd_dir / "recordings" / "0_theo_1.wav").read_bytes())
     with pytest.raises(DownloadError, match="not the pinned FSDD"):
         speech.load_recordings(folder=tmp_path / "fsdd", progress=False)
-    with pytest.raises(ValueError, match="holds neither recordings"):
+    with pytest.raises(ValueError, match=r"holds no FSDD copy: expected a recordings/ folder.*"
+                                         r"the archive 'free-spoken-digit-dataset-.*found 'fsdd'"):
         speech.load_recordings(folder=tmp_path, progress=False)
-    with pytest.raises(ValueError, match="not an existing folder"):
+    with pytest.raises(ValueError, match="neither a file nor a folder"):
         speech.load_recordings(folder=tmp_path / "nope", progress=False)
+
+
+def test_the_archive_itself_under_any_name(archive_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(download, "_download_once", lambda *a, **k: pytest.fail("downloaded"))
+    mine = tmp_path / "my_fsdd.tgz"
+    mine.symlink_to(next(archive_dir.glob("*.tar.gz")))
+    assert len(speech.load_recordings(folder=mine, progress=False)) == 3000
+    (tmp_path / "junk.tgz").write_bytes(b"not an archive")
+    with pytest.raises(ValueError, match="junk.tgz: not a readable tar.gz archive"):
+        speech.load_recordings(folder=tmp_path / "junk.tgz", progress=False)
 
 
 def test_framing_reads_20_predicts_the_next_10():
