@@ -26,8 +26,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell, pick_device  # noqa: E402
+from gru_lib.atomic import atomic_write  # noqa: E402
 from gru_lib.nn.native import why_no_twin  # noqa: E402
-from gru_lib.training.checkpoints import atomic_write  # noqa: E402
 
 # (label, kind, options, native module builder) -- the "nearest native module" for each cell.
 CELLS = [

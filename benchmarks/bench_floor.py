@@ -38,7 +38,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import Recurrent, make_cell  # noqa: E402
-from gru_lib.training.checkpoints import atomic_write  # noqa: E402
+from gru_lib.atomic import atomic_write  # noqa: E402
 
 SIZES = {"music": (88, 36), "speech": (20, 195)}         # (input D, LSTM units H), Table 1
 

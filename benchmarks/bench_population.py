@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import interleaved_medians, timer
 
 from gru_lib import pick_device
+from gru_lib.atomic import atomic_write
 from gru_lib.music.model import make_model
-from gru_lib.training.checkpoints import atomic_write
 from gru_lib.training.optim import RMSPropMomentum
 from gru_lib.training.population import PopulationTrainer
 from gru_lib.training.trainer import TrainConfig, Trainer

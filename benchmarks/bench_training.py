@@ -24,11 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib import music, pick_device  # noqa: E402
+from gru_lib.atomic import atomic_write  # noqa: E402
 from gru_lib.paper import KINDS, UNITS  # noqa: E402
 from gru_lib.training.batching import batches  # noqa: E402
-from gru_lib.training.checkpoints import atomic_write  # noqa: E402
 from gru_lib.training.trainer import TrainConfig, Trainer  # noqa: E402
-
 
 BACKENDS = ("python", "bptt")
 

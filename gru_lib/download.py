@@ -42,8 +42,8 @@ import sys
 import tempfile
 import time
 import urllib.error
-import warnings
 import urllib.request
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -318,24 +318,6 @@ def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.
     tried = "\n  ".join(failures)
     cls = UnusableFile if bad_content or cls is UnusableFile else DownloadError
     raise cls(f"Could not download {fn}.\n  {tried}\n{kept}" + _by_hand(entry, dest))
-
-
-def write_atomically(path, write):
-    """Create ``path`` by calling ``write(f)`` on a temporary file beside it, then renaming.
-
-    A crash or an exception midway leaves no half-written file at ``path``.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
 
 
 class _Failure(Exception):

@@ -38,12 +38,12 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import music
+from ..atomic import atomic_write
 from ..music.keys import KEYS
 from ..music.model import make_model
 from ..nn.budget import count_parameters, units_for_budget
 from ..paper import KINDS
 from ..training.batching import batches
-from ..training.checkpoints import atomic_write
 from ..training.evaluation import evaluate
 from ..training.trainer import TrainConfig, train
 

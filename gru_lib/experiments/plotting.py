@@ -11,6 +11,8 @@ from pathlib import Path
 # in every notebook that imports gru_lib. Without a display, matplotlib falls back to Agg.
 import matplotlib.pyplot as plt
 
+from ..atomic import atomic_write
+
 COLOURS = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
 
 
@@ -70,7 +72,6 @@ def save_figure(fig, path=None, dpi: int = 110):
 
     With ``path=None`` the figure is returned open, for a notebook to show."""
     if path is not None:
-        from ..training.checkpoints import atomic_write
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi)
         atomic_write(Path(path), buffer.getvalue())

@@ -35,13 +35,14 @@ from pathlib import Path
 import torch
 
 from .. import paper
+from ..atomic import atomic_write
 from ..checks import one_of, positive_int
 from ..device import pick_device
 from ..nn.budget import count_parameters
 from ..paper import KINDS, SPLITS
 from ..tasks import DATASETS, load_model, task_for
 from ..training.batching import batches
-from ..training.checkpoints import atomic_write, load_checkpoint
+from ..training.checkpoints import load_checkpoint
 from ..training.evaluation import evaluate
 from ..training.population import FailedResult, train_population
 from ..training.search import SearchResult, default_storage, run_population_search

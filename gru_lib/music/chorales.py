@@ -25,6 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import download
+from ..atomic import write_atomically
 from ..paper import SPLITS
 from .keys import N_MIDI
 
@@ -136,7 +137,7 @@ def build_chorales(path=None, progress=True):
                   rolls=allrolls, lengths=lengths, ids=np.array(ids), splits=np.array(splits),
                   digest=np.array(_chorale_digest(allrolls, lengths, ids, splits)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    return download.write_atomically(path, lambda f: np.savez_compressed(f, **arrays))
+    return write_atomically(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def read_chorales(path):

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import checks, download
+from .. import checks
+from ..atomic import write_atomically
 from .keys import as_binary_roll, key_layout
 
 # -----------------------------------------------------------------------------
@@ -70,7 +71,7 @@ def roll_to_midi(roll, *, key_range="88", steps_per_beat=1, tempo=100.0, program
 def save_midi(roll, path, **kwargs):
     """Write a roll as a .mid file (via a temporary file); kwargs go to ``roll_to_midi``."""
     pm = roll_to_midi(roll, **kwargs)
-    return download.write_atomically(path, pm.write)
+    return write_atomically(path, pm.write)
 
 
 def synthesize(roll, fs=16000, **kwargs):

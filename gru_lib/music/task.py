@@ -19,8 +19,8 @@ import torch
 from scipy.io import wavfile
 
 from .. import paper
+from ..atomic import atomic_write
 from ..checks import one_of, positive_int, positive_number
-from ..training.checkpoints import atomic_write
 from .data import load_music
 from .keys import DATASETS, key_layout
 from .midi import midi_to_roll, save_midi, synthesize

@@ -21,8 +21,8 @@ from torch import Tensor, nn
 
 from .. import checks
 from . import bptt, native
-from .padding import zero_padding
 from .cells import RecurrentCell, make_cell
+from .padding import zero_padding
 
 BACKENDS = ("python", "bptt", "native", "auto")
 

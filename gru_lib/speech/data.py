@@ -39,6 +39,7 @@ import torch
 from torch import Tensor
 
 from .. import checks, download, paper
+from ..atomic import write_atomically
 from ..download import DownloadError
 from ..paper import SPLITS
 
@@ -179,7 +180,7 @@ def _write_cache(path, recs, sha):
     names = sorted(recs)
     offsets = np.cumsum([0] + [len(recs[n]) for n in names]).astype(np.int64)
     samples = np.concatenate([recs[n] for n in names])
-    download.write_atomically(path, lambda f: np.savez(f, names=np.array(names), samples=samples,
+    write_atomically(path, lambda f: np.savez(f, names=np.array(names), samples=samples,
                                                         offsets=offsets, content_sha256=np.array(sha)))
 
 

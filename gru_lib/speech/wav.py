@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from .. import checks, download
+from .. import checks
+from ..atomic import write_atomically
 from .data import CREDIT, FRAME, MIN_SAMPLES, RATE, READ
 
 
@@ -122,7 +123,7 @@ def write_wav(path, wave, rate=RATE):
         raise ValueError(f"wave: expected a non-empty 1-D waveform, got shape {wave.shape}")
     rate = checks.positive_int("rate", rate)
     pcm = np.clip(np.round(wave * 32768.0), -32768, 32767).astype(np.int16)
-    return download.write_atomically(path, lambda f: wavfile.write(f, rate, pcm))
+    return write_atomically(path, lambda f: wavfile.write(f, rate, pcm))
 
 
 def audio(wave, rate=RATE):
@@ -172,7 +173,7 @@ def plot_wave(wave, rate=RATE, prime=None, title=None, credit=CREDIT, path=None)
     if path is not None:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100)
-        download.write_atomically(path, lambda f: f.write(buffer.getvalue()))
+        write_atomically(path, lambda f: f.write(buffer.getvalue()))
         plt.close(fig)
     return fig
 

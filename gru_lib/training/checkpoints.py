@@ -16,15 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..download import write_atomically
-
-
-def atomic_write(path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` (creating its folder) via a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode() if isinstance(data, str) else data
-    write_atomically(path, lambda f: f.write(payload))
+from ..atomic import atomic_write
 
 
 def save_checkpoint(obj: dict, path) -> None:

@@ -50,6 +50,7 @@ from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_write
 from ..checks import (
     instance,
     non_negative_int,
@@ -61,7 +62,7 @@ from ..checks import (
 from ..device import pick_device
 from .batching import batches
 from .callbacks import ProgressBars, StopOnSignals
-from .checkpoints import atomic_write, load_checkpoint, save_checkpoint, write_records
+from .checkpoints import load_checkpoint, save_checkpoint, write_records
 from .evaluation import evaluate
 from .optim import RMSPropMomentum
 
