@@ -185,6 +185,9 @@ class PopulationTrainer(Trainer):
             if m.saved_optimizer is not None:                      # resumed: its saved state
                 self.optimizer.load_member(s, m.saved_optimizer)
                 m.saved_optimizer = None
+        # Each member's learning rate now, so update() works before any epoch has begun too
+        # (run_updates sets the decayed rates again at the start of every epoch).
+        self.optimizer.set_lrs([m.lr for m in self.live])
         # Members whose generators are in the same state (the usual case: one seed) share one
         # generator object: it draws once for all of them (add_weight_noise_), and stays equal
         # to what each would have drawn alone, because they all draw the same shapes.

@@ -2,6 +2,7 @@
 gives each member exactly the run it would have had alone with ``Trainer`` (float64, within
 1e-9), removes members that stop or diverge without touching the others, and resumes exactly."""
 import json
+import math
 import os
 import signal
 import threading
@@ -12,6 +13,7 @@ import torch
 from gru_lib.music.model import make_model
 from gru_lib.speech.model import make_speech_model
 from gru_lib.tasks import load_model
+from gru_lib.training.batching import batches
 from gru_lib.training.callbacks import StopOnSignals
 from gru_lib.training.checkpoints import load_checkpoint
 from gru_lib.training.population import (
@@ -258,3 +260,17 @@ def test_progress_bar_runs(capsys):
     configs = [BASE.replace(lr=lr, progress=True, max_epochs=1) for lr in LRS]
     results = PopulationTrainer([gru() for _ in LRS], TRAIN, VALID, configs).fit()
     assert all(r.stopped == "max-epochs" for r in results)
+
+
+def test_update_works_on_its_own_before_any_epoch():
+    """A user (or a benchmark) may call update() directly: each member steps at its own lr."""
+    models = [make_model("gru", K, 4, seed=0) for _ in range(2)]
+    configs = [BASE.replace(lr=lr) for lr in (1e-3, 1e-2)]
+    population = PopulationTrainer(models, TRAIN, VALID, configs)
+    before = {k: v.detach().clone() for k, v in population.params.items()}
+    x, lengths = next(batches(TRAIN, 3, shuffle=False))
+    update = population.update(x, lengths)
+    assert len(update.losses) == 2 and all(math.isfinite(v) for v in update.losses)
+    moved = [max(float((population.params[k][m] - before[k][m]).abs().max()) for k in before)
+             for m in range(2)]
+    assert 0 < moved[0] < moved[1]                # the larger learning rate moves further
