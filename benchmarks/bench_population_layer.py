@@ -23,7 +23,7 @@ from torch.func import functional_call, stack_module_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import interleaved_medians, timer
+from timing import add_population_arguments, interleaved_medians, parse_population_arguments, timer
 
 from gru_lib import Recurrent, make_cell, pick_device
 
@@ -57,19 +57,9 @@ def measure(kind, options, D, H, B, T, sizes, device, warmup, repeats, clock):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--P", nargs="+", type=int, default=[1, 2, 5, 10], help="population sizes")
-    parser.add_argument("--batch", nargs="+", type=int, default=[1, 16])
-    parser.add_argument("--T", type=int, default=100)
+    add_population_arguments(parser)
     parser.add_argument("--cells", nargs="+", default=[c[0] for c in CELLS], choices=[c[0] for c in CELLS])
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="wall time, or this thread's CPU time (for a busy CPU machine, --threads 1)")
-    args = parser.parse_args(argv)
-    if args.clock == "cpu" and (args.threads != 1 or args.device != "cpu"):
-        parser.error("--clock cpu counts one thread's time: use it with --device cpu --threads 1")
+    args = parse_population_arguments(parser, argv)
 
     device = pick_device(args.device)
     torch.set_num_threads(args.threads)
