@@ -271,6 +271,6 @@ def test_update_works_on_its_own_before_any_epoch():
     x, lengths = next(batches(TRAIN, 3, shuffle=False))
     update = population.update(x, lengths)
     assert len(update.losses) == 2 and all(math.isfinite(v) for v in update.losses)
-    moved = [max(float((population.params[k][m] - before[k][m]).abs().max()) for k in before)
+    moved = [max(float((population.params[k][m].detach() - before[k][m]).abs().max()) for k in before)
              for m in range(2)]
     assert 0 < moved[0] < moved[1]                # the larger learning rate moves further
