@@ -15,16 +15,16 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
+import numpy as np
+
 
 def is_int(value) -> bool:
     """An int (numpy integers too), but not a bool."""
-    import numpy as np
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def is_number(value) -> bool:
     """An int or float (numpy scalars too), but not a bool."""
-    import numpy as np
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 

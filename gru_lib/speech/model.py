@@ -142,7 +142,10 @@ class SpeechModel(nn.Module):
         Step t reads frames t, t+1 and predicts frame t+2. lengths (B,) count frames.
         """
         lengths = self._check(frames, lengths)
-        frames = zero_padding(frames, lengths)                      # padded frames: zeros, selected
+        return self._mixture(zero_padding(frames, lengths), lengths)   # padding: zeros, selected
+
+    def _mixture(self, frames, lengths):
+        """forward on frames already checked and with their padding sealed."""
         x = _context(frames[:-1])                                   # (N-2, B, 2F)
         steps = None if lengths is None else lengths - 2            # (B,)
         h = self.rnn(x, steps).outputs                              # (N-2, B, H)
@@ -152,10 +155,10 @@ class SpeechModel(nn.Module):
 
     def nll_sum(self, frames, lengths=None):
         """(total nats over the real steps, number of real steps) for one padded batch."""
-        mix = self(frames, lengths)
         lengths = self._check(frames, lengths)
-        targets = zero_padding(frames, lengths)[2:]                 # (N-2, B, F), padding sealed
-        per_step = mixture.nll(mix, targets)                        # (N-2, B)
+        frames = zero_padding(frames, lengths)                      # sealed once: input and targets
+        mix = self._mixture(frames, lengths)
+        per_step = mixture.nll(mix, frames[2:])                     # (N-2, B)
         T, B = per_step.shape
         steps = None if lengths is None else lengths.to(frames.device) - 2
         mask = step_mask(steps, T, B, device=frames.device)         # (N-2, B): 0 on padding

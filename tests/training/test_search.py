@@ -21,6 +21,7 @@ from gru_lib.training.search import (
     run_search,
 )
 from gru_lib.training.trainer import DivergedError, TrainingInterrupted
+from tests.training.helpers import BARRIER
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,17 +78,10 @@ def test_interrupted_search_resumes_without_redoing_finished_candidates(tmp_path
         run_search(objective, 5, "s", "not-a-url")
 
 
-WORKER = textwrap.dedent("""
+WORKER = BARRIER + textwrap.dedent("""
     import json, math, os, sys, time
     from pathlib import Path
     from gru_lib.training.search import run_search
-    # A barrier: start searching only when both workers are up (imports can be slow on a busy CI).
-    barrier = Path(sys.argv[2]).parent / "ready"
-    barrier.mkdir(exist_ok=True)
-    (barrier / str(os.getpid())).touch()
-    deadline = time.time() + 60
-    while len(list(barrier.iterdir())) < 2 and time.time() < deadline:
-        time.sleep(0.05)
     def objective(lr, c):
         time.sleep(0.4)                       # long enough for the two workers to interleave
         with open(sys.argv[2], "a") as f:

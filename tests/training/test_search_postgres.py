@@ -22,6 +22,7 @@ import optuna
 import pytest
 
 from gru_lib.training.search import candidate_lrs, summarize
+from tests.training.helpers import BARRIER
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,18 +89,11 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
 
 
-WORKER = textwrap.dedent("""
+WORKER = BARRIER + textwrap.dedent("""
     import json, math, os, sys, time
     from pathlib import Path
     from gru_lib.training.search import run_search
     storage, log = sys.argv[1], sys.argv[2]
-    # A barrier: start searching only when both workers are up (imports can be slow on a busy CI).
-    barrier = Path(log).parent / "ready"
-    barrier.mkdir(exist_ok=True)
-    (barrier / str(os.getpid())).touch()
-    deadline = time.time() + 60
-    while len(list(barrier.iterdir())) < 2 and time.time() < deadline:
-        time.sleep(0.05)
     def objective(lr, c):
         with open(log, "a") as f:
             f.write(f"start {c}\\n")
