@@ -59,35 +59,42 @@ def main(argv=None):
 
 def draw(data, out):
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FixedLocator, LogLocator, NullLocator, ScalarFormatter
+
+    from gru_lib.experiments.plotting import BOOK_STYLE, COLOURS, COLUMN_WIDTH
 
     hidden_sizes, lengths = data["hidden_sizes"], data["lengths"]
     cells = [c for c in CELLS if c[0] in SHOWN]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4))
-    colours = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
-    for label, kind, _, native_cls in cells:
-        colour = colours[kind]
-        for ax, xs, key, T_of in ((left, hidden_sizes, "hidden", lambda i: 100),
-                                  (right, lengths, "length", lambda i: lengths[i])):
-            runs = data[key][label]
-            ax.plot(xs, [1e6 * r["custom"] / T_of(i) for i, r in enumerate(runs)], "o-", color=colour,
-                    label=f"gru_lib {label}")
-            if all("bptt" in r for r in runs):
-                ax.plot(xs, [1e6 * r["bptt"] / T_of(i) for i, r in enumerate(runs)], "^:", color=colour,
-                        label=f"gru_lib {label}, backend='bptt'")
-            ax.plot(xs, [1e6 * r["native"] / T_of(i) for i, r in enumerate(runs)], "s--", color=colour,
-                    alpha=0.6, label=f"nn.{native_cls.__name__ if isinstance(native_cls, type) else 'RNN'}")
-    left.set(xscale="log", yscale="log", xlabel="hidden units (T = 100)", ylabel="µs per time step (fwd+bwd)")
-    right.set(xscale="log", yscale="log", xlabel="sequence length T (paper's music sizes)")
-    for ax, ticks in ((left, hidden_sizes), (right, lengths)):
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.grid(True, which="both", alpha=0.3)
-    right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))   # beside, not over, the lines
-    fig.suptitle(f"custom cells vs torch.nn, batch {data['batch']}, {data['device']}, "
-                 f"{data['threads']} thread(s)")
-    fig.tight_layout()
+    # Colour = the model, line style = how it runs: two short legends instead of one per line.
+    styles = {"custom": ("o-", "gru_lib, backend='python'"), "bptt": ("^:", "gru_lib, backend='bptt'"),
+              "native": ("s--", "torch.nn (oneDNN)")}
+    with plt.rc_context(BOOK_STYLE):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.6), sharey=True)
+        for label, kind, _, native_cls in cells:
+            for ax, xs, key, T_of in ((left, hidden_sizes, "hidden", lambda i: 100),
+                                      (right, lengths, "length", lambda i: lengths[i])):
+                runs = data[key][label]
+                for impl, (style, _) in styles.items():
+                    if all(impl in r for r in runs):
+                        ax.plot(xs, [1e6 * r[impl] / T_of(i) for i, r in enumerate(runs)], style,
+                                color=COLOURS[kind], ms=3.5, lw=1.2, alpha=0.7 if impl == "native" else 1)
+        left.set(xscale="log", yscale="log", xlabel="hidden units (T = 100)", ylabel="µs per step (fwd + bwd)")
+        right.set(xscale="log", xlabel="sequence length T (paper's music sizes)")
+        for ax, ticks in ((left, hidden_sizes), (right, lengths)):
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))   # 20, 50, 100, 200, ...
+            ax.yaxis.set_minor_locator(NullLocator())
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.grid(True, which="both", alpha=0.3)
+        models = [Line2D([], [], color=COLOURS[kind], lw=2, label=label) for label, kind, _, _ in cells]
+        ways = [Line2D([], [], color="0.3", marker=style[0], ls=style[1:], ms=3.5, label=name)
+                for style, name in styles.values()]
+        fig.legend(handles=models + ways, loc="outside lower center", ncol=3, fontsize=8)
+        fig.suptitle(f"hand-written cells vs torch.nn: batch {data['batch']}, {data['device']}, "
+                     f"{data['threads']} thread(s)", fontsize=10)
     save_figure(fig, out)
     print(f"wrote {out} and {out.with_suffix('.json')}")
 

@@ -82,7 +82,8 @@ def cmd_evaluate(args) -> int:
                                  device=args.device)
     print(json.dumps(report) if args.json else
           f"{report['dataset']} {report['split']}: {report['nll']:.4f} {report['unit']} "
-          f"({report['steps']} steps)")
+          f"({report['steps']} steps); mean over the {report['pieces']} pieces of each one's "
+          f"NLL per step: {report['piece_mean_nll']:.4f}")
     return 0
 
 

@@ -18,7 +18,7 @@ from ..checks import one_of, positive_int
 from ..paper import SPLITS
 from ..tasks import load_model, task_for, task_of
 from ..training.batching import batches
-from ..training.evaluation import evaluate
+from ..training.evaluation import evaluate, evaluate_per_piece
 from .reproduce import load_splits
 
 __all__ = ["evaluate_checkpoint", "sample_checkpoint"]
@@ -32,8 +32,9 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
     key_range: None infers it from the model's width (music). batch_size changes only the
     speed: the metric is total nats / total steps, whatever the batching.
 
-    Returns {"checkpoint", "dataset", "split", "nll", "steps", "metric", "unit"}: the average
-    NLL over ``steps`` predicted steps.
+    Returns {"checkpoint", "dataset", "split", "nll", "piece_mean_nll", "pieces", "steps",
+    "metric", "unit"}: ``nll`` the average NLL over all ``steps`` predicted steps (total /
+    total), ``piece_mean_nll`` the mean over the ``pieces`` of each one's NLL per step.
     """
     task = task_for(dataset)
     one_of("split", split, SPLITS)
@@ -52,6 +53,7 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
                          f"with key range {key_range} has rows of {sequences[0].shape[1]}")
     nll = evaluate(model, batches(sequences, batch_size, shuffle=False))
     return {"checkpoint": str(checkpoint), "dataset": dataset, "split": split, "nll": nll,
+            "piece_mean_nll": evaluate_per_piece(model, sequences), "pieces": len(sequences),
             "steps": task.steps(sequences), "metric": task.metric, "unit": task.unit}
 
 

@@ -13,7 +13,28 @@ import matplotlib.pyplot as plt
 
 from ..atomic import atomic_write
 
+# One colour per model, in every figure of the library and the book.
 COLOURS = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
+
+# The book's text column at a 1280 px window is about 690 px wide. Figures are drawn for it:
+# COLUMN_WIDTH inches at DPI dots per inch is 680 px, shown at full size, so a 9-point label
+# is 12 px on screen. A wider figure is shrunk to the column and its text becomes unreadable.
+DPI = 100
+COLUMN_WIDTH = 6.8
+BOOK_STYLE = {
+    "figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (COLUMN_WIDTH, 3.0),
+    "font.size": 9.5, "axes.titlesize": 10, "axes.labelsize": 9.5, "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5, "legend.fontsize": 8.5, "legend.framealpha": 0.85,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
+    "figure.constrained_layout.use": True,
+}
+
+
+def use_book_style() -> None:
+    """Set matplotlib's defaults to the book's (figures COLUMN_WIDTH wide at DPI, readable
+    text, light grid). Call it after ``import matplotlib.pyplot`` in a notebook: Jupyter's
+    inline backend sets its own figure size and dpi when pyplot is first imported."""
+    plt.rcParams.update(BOOK_STYLE)
 
 
 def plot_curves(curves: dict, path=None, title: str | None = None, include_start: bool = False,
@@ -40,7 +61,7 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
              ("valid_nll", "valid", dict(lw=1.5, ls="--"))]
     if noisy:
         lines.append(("noisy_train_nll", "train, running at noisy weights", dict(lw=1.0, ls=":")))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.2), sharey=True, layout="constrained")
     plotted = []
     for ax, x_key, x_label in ((axes[0], "updates", "number of updates"),
                                (axes[1], "seconds", "wall-clock time (seconds)")):
@@ -60,14 +81,13 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
         ax.set_xlabel(x_label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("negative log-likelihood (nats per step)")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=7.5)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
 
 
-def save_figure(fig, path=None, dpi: int = 110):
+def save_figure(fig, path=None, dpi: int = DPI):
     """Write ``fig`` as a PNG to ``path`` atomically (no half-written image), then close it.
 
     With ``path=None`` the figure is returned open, for a notebook to show."""

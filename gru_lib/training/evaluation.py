@@ -2,6 +2,13 @@
 
 Padding never counts: the model's ``nll_sum`` returns (total nats, real steps) of a batch, and
 the split's NLL is total over total, so the number does not depend on the batch size.
+
+"Per time step" can be averaged two ways, and the paper does not say which it used:
+- ``evaluate``: total nats of the split / total steps of the split (every step weighs the
+  same; Boulanger-Lewandowski et al.'s definition, and this library's headline number);
+- ``evaluate_per_piece``: the mean over pieces of each piece's nats per step (every piece
+  weighs the same, so a short piece counts as much as a long one).
+They differ when short and long pieces are predicted unequally well; results report both.
 """
 from __future__ import annotations
 
@@ -42,3 +49,23 @@ def nll_per_step(nll_sum, batches, like: torch.Tensor) -> torch.Tensor:
         raise ValueError("evaluate: the batches hold no time steps")
     return total / steps
 
+
+
+@torch.no_grad()
+def evaluate_per_piece(model, sequences) -> float:
+    """The mean over ``sequences`` of each one's NLL per real step (see the module's note).
+
+    sequences: a list of (T_i, row) tensors. Each piece runs alone (a batch of one), so no
+    padding is involved at all; slower than ``evaluate`` on many short pieces, and exact.
+    """
+    if not sequences:
+        raise ValueError("evaluate_per_piece: no sequences given")
+    was_training = model.training
+    model.eval()
+    param = next(model.parameters())
+    try:
+        per_piece = [float(nll_per_step(model.nll_sum, [(piece.unsqueeze(1), None)], param))
+                     for piece in sequences]                     # piece (T, row) -> (T, 1, row)
+    finally:
+        model.train(was_training)
+    return sum(per_piece) / len(per_piece)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from gru_lib.music.model import PianoRollModel
-from gru_lib.training.evaluation import evaluate
+from gru_lib.training.evaluation import evaluate, evaluate_per_piece
 
 
 def test_split_average_is_over_steps_not_pieces_and_ignores_batching():
@@ -22,3 +22,23 @@ def test_split_average_is_over_steps_not_pieces_and_ignores_batching():
     # The mean of per-piece averages would be a different (wrong) number here.
     per_piece = sum(model.nll_sum(p.unsqueeze(1))[0].item() / p.shape[0] for p in pieces) / 4
     assert abs(per_piece - expected) > 1e-3
+
+
+def test_per_piece_average_weighs_every_piece_the_same():
+    torch.manual_seed(1)
+    model = PianoRollModel("lstm", keys=5, hidden_size=3)
+    torch.nn.init.constant_(model.readout.bias, -3.0)
+    pieces = [(torch.rand(T, 5) < d).float() for T, d in ((4, 0.9), (9, 0.1), (2, 0.8))]
+    each = [model.nll_sum(p.unsqueeze(1))[0].item() / p.shape[0] for p in pieces]
+    assert evaluate_per_piece(model, pieces) == pytest.approx(sum(each) / 3, rel=1e-6)
+    everything = [(torch.nn.utils.rnn.pad_sequence(pieces), torch.tensor([4, 9, 2]))]
+    assert abs(evaluate_per_piece(model, pieces) - evaluate(model, everything)) > 1e-3
+    # one piece: the two averages are the same number
+    assert evaluate_per_piece(model, pieces[:1]) == pytest.approx(
+        evaluate(model, [(pieces[0].unsqueeze(1), None)]), rel=1e-9)
+    assert model.training                                   # evaluation leaves the mode as it was
+
+
+def test_per_piece_average_needs_pieces():
+    with pytest.raises(ValueError, match="no sequences"):
+        evaluate_per_piece(PianoRollModel("gru", keys=5, hidden_size=3), [])
