@@ -267,7 +267,7 @@ def main(argv=None) -> int:
                         "the book into a temporary folder first)")
     parser.add_argument("--out", type=Path, default=Path("screenshots"),
                         help="screenshots: the folder for the PNGs (default: screenshots/)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)      # pages may come after --html
     with contextlib.ExitStack() as stack:
         html = args.html
         if html is None:

@@ -56,6 +56,25 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _config_field(text: str) -> tuple:
+    """FIELD=VALUE for --set: VALUE as a Python number, None, True/False, or else a string."""
+    import ast
+    from dataclasses import fields
+
+    from .training.trainer import TrainConfig
+
+    name, sep, raw = text.partition("=")
+    known = [f.name for f in fields(TrainConfig) if f.name not in ("seed", "device", "progress")]
+    if not sep or name.strip() not in known:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE with FIELD one of {', '.join(known)}, "
+                                         f"got {text!r}")
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError):
+        value = raw.strip()                       # a word, such as noise_on=weights
+    return name.strip(), value
+
+
 # -- the commands: call the library, print its result ----------------------------------------------
 
 def cmd_reproduce(args) -> int:
@@ -66,7 +85,8 @@ def cmd_reproduce(args) -> int:
         reproduce(args.dataset, args.models, args.budget, args.out, device=args.device,
                   data=args.data, key_range=args.key_range, seed=args.seed,
                   candidates=args.candidates, storage=args.storage, resume=args.resume,
-                  progress=not args.no_progress, workers=args.workers)
+                  progress=not args.no_progress, workers=args.workers,
+                  overrides=dict(args.set or []))
     except (TrainingInterrupted, KeyboardInterrupt) as err:     # one line, no traceback
         print(f"interrupted: {str(err) or 'Ctrl-C received'}; run the same command with --resume "
               f"to continue", file=sys.stderr)
@@ -165,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=_positive_int, default=None,
                    help="torch CPU threads (default: torch's choice; 1 is often fastest for "
                         "these small models)")
+    r.add_argument("--set", type=_config_field, action="append", metavar="FIELD=VALUE",
+                   help="change one training setting of the budget, e.g. --set weight_noise=0 "
+                        "--set lr_decay_to=0.01 --set max_epochs=20 (repeatable; the fields of "
+                        "gru_lib.TrainConfig; recorded in results.json as 'overrides')")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=cmd_reproduce)
 

@@ -111,6 +111,39 @@ def test_missing_checkpoint_is_a_clear_error(capsys, tmp_path):
 
 
 @pytest.mark.skipif(not (MUSIC / "JSB_Chorales.mat").is_file(), reason="needs ../shared/data/music")
+def test_reproduce_set_changes_the_training_recipe_and_is_recorded(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(MUSIC_TASK, "load_splits", fake_splits)
+    out = tmp_path / "run"
+    assert main(["reproduce", "--dataset", "jsb", "--models", "gru", "--budget", "quick",
+                 "--device", "cpu", "--out", str(out), "--no-progress",
+                 "--set", "weight_noise=0", "--set", "max_epochs=1", "--set", "noise_on=weights"]) == 0
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["overrides"] == {"weight_noise": 0, "max_epochs": 1, "noise_on": "weights"}
+    assert saved["config"]["weight_noise"] == 0 and saved["config"]["max_epochs"] == 1
+    assert saved["models"]["gru"]["epochs"] == 1
+    pieces = saved["models"]["gru"]["piece_mean_nll"]          # the second average, every split
+    assert set(pieces) == {"train", "valid", "test"} and all(v > 0 for v in pieces.values())
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("colour=red", "expected FIELD=VALUE with FIELD one of lr, "),
+    ("weight_noise", "expected FIELD=VALUE"),
+    ("seed=3", "expected FIELD=VALUE with FIELD one of"),        # --seed has its own option
+])
+def test_reproduce_set_rejects_unknown_fields_in_one_line(setting, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--dataset", "jsb", "--set", setting])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_reproduce_set_rejects_a_bad_value_in_one_line(tmp_path, capsys):
+    assert main(["reproduce", "--dataset", "jsb", "--budget", "quick", "--device", "cpu",
+                 "--data", str(MUSIC), "--out", str(tmp_path / "r"), "--set", "weight_noise=-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: TrainConfig.weight_noise must be a non-negative number, got -1"
+    assert not (tmp_path / "r").exists()                          # nothing left behind
+
+
 def test_quick_reproduce_on_the_real_jsb_file(tmp_path, capsys):
     out = tmp_path / "jsb"
     assert main(["reproduce", "--dataset", "jsb", "--models", "lstm", "--budget", "quick",

@@ -138,7 +138,8 @@ def load_splits(dataset: str, key_range: str = "88", data=None, subset=None, cro
 def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard", out="runs",
               device: str = "auto", data=None, key_range: str = "88", seed: int = 0,
               candidates: int | None = None, storage: str | None = None, resume: bool = False,
-              progress: bool = True, workers: int = 1, log=print) -> dict:
+              progress: bool = True, workers: int = 1, overrides: dict | None = None,
+              log=print) -> dict:
     """Train each model with the learning-rate search of the paper; write OUT/results.json,
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
@@ -146,8 +147,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     Optuna storage URL (default: sqlite in OUT), shared by workers on several machines.
     resume: continue the run in OUT (finished candidates are kept). workers: processes on this
     machine (this one and workers - 1 more), each training the next model whose candidates are
-    waiting; each uses this process's torch thread count. log: where the progress lines and the
-    final table go.
+    waiting; each uses this process's torch thread count. overrides: TrainConfig fields to set
+    on top of the budget's, e.g. {"weight_noise": 0.0, "max_epochs": 20} (a recipe study; the
+    results record them). log: where the progress lines and the final table go.
     """
     task = task_for(dataset)
     plan = budget_for(dataset, budget)
@@ -173,6 +175,12 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     width = splits["train"][0].shape[1]
     base = TrainConfig(seed=seed, device=device, progress=progress,
                        **plan.train_config(n_candidates))
+    overrides = dict(overrides or {})
+    for name in ("seed", "device", "progress"):
+        if name in overrides:
+            raise ValueError(f"overrides: {name!r} has its own argument (--{name}); "
+                             f"set it there")
+    base = base.replace(**overrides)          # unknown fields and bad values fail here
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or default_storage(db)
@@ -229,7 +237,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     # the committed results.json files and the notebooks read.
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": width,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
-               "population": True, "paper": paper.TABLE2.get(dataset), "models": results}
+               "population": True, "overrides": overrides, "paper": paper.TABLE2.get(dataset),
+               "models": results}
     if task.paper_reference is not None:     # another corpus: shown for reference, never subtracted
         summary.update(paper_reference=task.paper_reference, data_credit=task.credit)
     atomic_write(out / "results.json", json.dumps(summary, indent=1))
