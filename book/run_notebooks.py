@@ -105,7 +105,10 @@ def main(argv=None) -> int:
             print(f"error: no notebook in notebooks/ starts with {' or '.join(args.chapters)}",
                   file=sys.stderr)
             return 2
-    env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "MPLBACKEND": "Agg"}
+    # The inline backend, whatever this shell's MPLBACKEND says: with Agg the kernel draws every
+    # figure and saves none of them into the notebook, and the book shows no figures at all.
+    env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     env.pop("GRU_LIB_FAST", None)
     os.environ.pop("GRU_LIB_FAST", None)        # full mode: the committed outputs are real runs
     with tempfile.TemporaryDirectory() as tmp:

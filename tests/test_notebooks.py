@@ -60,3 +60,23 @@ def test_notebook(notebook, tmp_path, data_cache):
 
 def test_notebooks_exist():
     assert NOTEBOOKS, "no notebooks found under notebooks/"
+
+
+def test_committed_chapters_carry_the_figures_they_draw():
+    """A chapter executed under a non-inline matplotlib backend (MPLBACKEND=Agg) draws every
+    figure and saves none: the book then shows no figures. Each code cell that calls
+    plt.subplots / plt.figure / plt.show must have an image among its committed outputs."""
+    import json
+
+    missing = []
+    for path in NOTEBOOKS:
+        for number, cell in enumerate(json.loads(path.read_text())["cells"], 1):
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code" or not any(
+                    call in source for call in ("plt.subplots(", "plt.figure(", "plt.show(")):
+                continue
+            if not any("image/png" in out.get("data", {}) or "image/svg+xml" in out.get("data", {})
+                       for out in cell.get("outputs", [])):
+                missing.append(f"{path.name} cell {number}")
+    assert not missing, ("cells that draw a figure but carry no image (re-run them with "
+                         "python book/run_notebooks.py): " + ", ".join(missing))

@@ -29,10 +29,15 @@ def plot_roll(roll, *, key_range="88", ax=None, steps_per_beat=None, title=None,
     if trim and len(used):
         lo, hi = max(0, used[0] - 2), min(r.shape[1] - 1, used[-1] + 2)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3), layout="constrained")
+        # the book's text column (gru_lib.experiments.plotting.COLUMN_WIDTH inches)
+        from ..experiments.plotting import COLUMN_WIDTH
+
+        _, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
     scale = 1.0 / steps_per_beat if steps_per_beat else 1.0
-    ax.imshow(r[:, lo:hi + 1].T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
+    ax.imshow(r[:, lo:hi + 1].T, aspect="auto", origin="lower", cmap="Greys",
+              interpolation="nearest",
               extent=(-0.5 * scale, (r.shape[0] - 0.5) * scale, lo - 0.5, hi + 0.5))
+    ax.grid(False)          # a grid (the book style's) would hide the notes
     # label every C (and the lowest row if no C is in view)
     ticks = [k for k in range(lo, hi + 1) if (k + lowest) % 12 == 0] or [lo]
     ax.set_yticks(ticks)
