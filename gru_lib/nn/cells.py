@@ -131,7 +131,8 @@ class TanhCell(RecurrentCell):
 
     def step(self, xw, state, weights, record=None):
         (xw,), (h_prev,), (U_t,) = xw, state, weights
-        h = torch.tanh(torch.addmm(xw, h_prev, U_t))            # h_t = tanh(W x_t + U h_{t-1})
+        a = torch.addmm(xw, h_prev, U_t)    # a_t = W x_t + b + U h_{t-1}
+        h = torch.tanh(a)                   # h_t = tanh(a_t)
         return (h,)
 
 
@@ -195,20 +196,29 @@ class GRUCell(RecurrentCell):
         (xw_gates, xw_cand), (h_prev,) = xw, state
         if self.variant == "paper":
             U_gates_t, U_t = weights
-            r, z = self._reset_and_update(                      # σ(W_r x + U_r h), σ(W_z x + U_z h)
-                torch.addmm(xw_gates, h_prev, U_gates_t) if self.n_gates else None)
-            candidate = torch.tanh(torch.addmm(xw_cand, r * h_prev, U_t))  # h̃ = tanh(W x + U(r ⊙ h))
-            h = torch.lerp(h_prev, candidate, z)                 # h = (1 - z) ⊙ h_{t-1} + z ⊙ h̃
+            # r_t = σ(W_r x_t + U_r h_{t-1}), z_t = σ(W_z x_t + U_z h_{t-1})
+            pre = (torch.addmm(xw_gates, h_prev, U_gates_t)
+                   if self.n_gates else None)
+            r, z = self._reset_and_update(pre)
+            # h̃_t = tanh(W x_t + U (r_t ⊙ h_{t-1})): reset BEFORE the matmul
+            candidate = torch.tanh(torch.addmm(xw_cand, r * h_prev, U_t))
+            # h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t
+            h = torch.lerp(h_prev, candidate, z)
         else:
             U_t, b_hh = weights
             n = self.n_gates * self.hidden_size
-            uh = torch.addmm(b_hh, h_prev, U_t)                  # U h_{t-1} (+ b_hn), all blocks at once
-            r, z = self._reset_and_update(xw_gates + uh[:, :n] if self.n_gates else None)
-            candidate = torch.tanh(xw_cand + r * uh[:, n:])      # n = tanh(W_n x + r ⊙ (U_n h + b_hn))
-            h = torch.lerp(candidate, h_prev, z)                 # h = (1 - z) ⊙ n + z ⊙ h_{t-1}
+            # W_hr h_{t-1}, W_hz h_{t-1}, W_hn h_{t-1} + b_hn: ONE matmul
+            uh = torch.addmm(b_hh, h_prev, U_t)
+            # r_t = σ(W_ir x_t + W_hr h_{t-1} + b_r), z_t likewise
+            pre = xw_gates + uh[:, :n] if self.n_gates else None
+            r, z = self._reset_and_update(pre)
+            # n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+            candidate = torch.tanh(xw_cand + r * uh[:, n:])
+            # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+            h = torch.lerp(candidate, h_prev, z)
         if record is not None:
-            self._record(record, **{name: g for name, g in (("reset", r), ("update", z),
-                                                            ("candidate", candidate))
+            gates = {"reset": r, "update": z, "candidate": candidate}
+            self._record(record, **{name: g for name, g in gates.items()
                                     if isinstance(g, Tensor)})
         return (h,)
 
@@ -278,24 +288,33 @@ class LSTMCell(RecurrentCell):
 
     def step(self, xw, state, weights, record=None):
         (xw,), (h_prev, c_prev), (U_t, V) = xw, state, weights
-        pre = dict(zip(self.blocks, torch.addmm(xw, h_prev, U_t).chunk(len(self.blocks), 1)))
+        # W x_t + b + U h_{t-1} for the four blocks, cut into pre[block]
+        pre = torch.addmm(xw, h_prev, U_t).chunk(len(self.blocks), 1)
+        pre = dict(zip(self.blocks, pre))
 
         def gate(name: str, c: Tensor) -> Tensor | float:
             if name in self.fixed_gates:
                 return self.fixed_gates[name]
-            if name in V:
-                return torch.sigmoid(pre[name] + V[name] * c)    # + V ⊙ c (V is diagonal)
+            if name in V:                         # + V ⊙ c (V is diagonal)
+                return torch.sigmoid(pre[name] + V[name] * c)
             return torch.sigmoid(pre[name])
 
-        f = gate("forget", c_prev)                               # f_t = σ(W_f x + U_f h + V_f c_{t-1})
-        i = 1.0 - f if self.coupled else gate("input", c_prev)   # i_t = σ(W_i x + U_i h + V_i c_{t-1})
-        c_cand = torch.tanh(pre["candidate"])                    # c̃_t = tanh(W_c x + U_c h_{t-1})
-        c = f * c_prev + i * c_cand                              # c_t = f ⊙ c_{t-1} + i ⊙ c̃_t
-        o = gate("output", c)                                    # o_t = σ(W_o x + U_o h + V_o c_t)
-        h = o * torch.tanh(c)                                    # h_t = o ⊙ tanh(c_t)
+        # f_t = σ(W_f x_t + U_f h_{t-1} + V_f c_{t-1})
+        f = gate("forget", c_prev)
+        # i_t = σ(W_i x_t + U_i h_{t-1} + V_i c_{t-1}); coupled: 1 - f_t
+        i = 1.0 - f if self.coupled else gate("input", c_prev)
+        # c̃_t = tanh(W_c x_t + U_c h_{t-1})
+        c_cand = torch.tanh(pre["candidate"])
+        # c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
+        c = f * c_prev + i * c_cand
+        # o_t = σ(W_o x_t + U_o h_{t-1} + V_o c_t)   (the NEW cell c_t)
+        o = gate("output", c)
+        # h_t = o_t ⊙ tanh(c_t)
+        h = o * torch.tanh(c)
         if record is not None:
-            self._record(record, **{n: g for n, g in (("input", i), ("forget", f),
-                                                      ("output", o), ("candidate", c_cand))
+            gates = {"input": i, "forget": f, "output": o,
+                     "candidate": c_cand}
+            self._record(record, **{n: g for n, g in gates.items()
                                     if isinstance(g, Tensor)})
         return (h, c)
 
