@@ -23,7 +23,7 @@ ROOT = "gru_lib"
 # Lowest first. A key names a module, or a package and everything in it.
 LAYERS = {
     "gru_lib.paper": 0, "gru_lib.checks": 0, "gru_lib.device": 0, "gru_lib.atomic": 0,
-    "gru_lib.download": 0,
+    "gru_lib.download": 0, "gru_lib.style": 0,
     "gru_lib.nn": 1,
     "gru_lib.training": 2,
     "gru_lib.music": 3, "gru_lib.speech": 3,

@@ -288,37 +288,37 @@ def run_sweeps(config: StudyConfig, out_dir, units=UNITS, budgets=BUDGETS, clips
 
 
 def plot_units_sweep(rows: list, path=None, dataset: str = ""):
-    """Left: same number of units. Right: same parameter budget (units matched per kind)."""
+    """Top: same number of units. Bottom: same parameter budget (units matched per kind).
+
+    No text beside the points (the three kinds' points crowd each other): the units and
+    parameter counts of every point are in ``sweep_table``."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
 
-    from .plotting import COLOURS
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    for ax, sweep, x_key, x_label in ((axes[0], "units", "units", "units H (same for every kind)"),
-                                      (axes[1], "budget", "params", "recurrent parameters (matched)")):
+    from .plotting import COLOURS, COLUMN_WIDTH
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.2), sharey=True,
+                             layout="constrained")
+    for ax, sweep, x_key, x_label in ((axes[0], "units", "units", "units H (same for all)"),
+                                      (axes[1], "budget", "params", "recurrent parameters")):
         for kind in KINDS:
             rs = sorted((r for r in rows if r["sweep"] == sweep and r["kind"] == kind),
                         key=lambda r: r[x_key])
-            if not rs:
-                continue
-            xs, ys = [r[x_key] for r in rs], [r["test_nll"] for r in rs]
-            ax.plot(xs, ys, "o-", color=COLOURS[kind], label=kind)
-            for r in rs:
-                note = f"{r['params'] / 1000:.0f}K" if sweep == "units" else f"H={r['units']}"
-                ax.annotate(note, (r[x_key], r["test_nll"]), fontsize=7, textcoords="offset points",
-                            xytext=(3, 4), color=COLOURS[kind])
+            if rs:
+                ax.plot([r[x_key] for r in rs], [r["test_nll"] for r in rs], "o-",
+                        color=COLOURS[kind], label=kind)
         ax.set_xscale("log")
         # Ticks at the sizes that were run, written plainly (not 2×10^1).
-        ticks = sorted({r["units"] if sweep == "units" else r["value"] for r in rows if r["sweep"] == sweep})
-        ax.set_xticks(ticks, [f"{t:g}" if sweep == "units" else f"{t / 1000:g}K" for t in ticks])
+        ticks = sorted({r["units"] if sweep == "units" else r["value"]
+                        for r in rows if r["sweep"] == sweep})
+        ax.set_xticks(ticks, [f"{t:g}" if sweep == "units" else f"{t / 1000:g}K"
+                              for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(x_label)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[0].set_ylabel(f"test NLL ({dataset}, nats per step)")
-    axes[0].set_title("fixed units: labels are parameter counts", fontsize=10)
-    axes[1].set_title("fixed budget: labels are units", fontsize=10)
-    fig.tight_layout()
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel(f"test NLL ({dataset}, nats/step)")
+    axes[0].set_title("fixed units", fontsize=10)
+    axes[1].set_title("fixed budget (units matched)", fontsize=10)
+    axes[1].legend(fontsize=8)
     return _save(fig, path)
 
 
@@ -326,11 +326,11 @@ def plot_clip_sweep(rows: list, path=None, dataset: str = ""):
     """Test NLL against the clipping threshold; 'off' is drawn at the right end."""
     import matplotlib.pyplot as plt
 
-    from .plotting import COLOURS
+    from .plotting import COLOURS, COLUMN_WIDTH
     rs_all = [r for r in rows if r["sweep"] == "clip"]
     finite = sorted({r["value"] for r in rs_all if r["value"] is not None})
     off_x = finite[-1] * 3 if finite else 1.0
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH * 0.7, 3.0), layout="constrained")
     for kind in KINDS:
         rs = sorted((r for r in rs_all if r["kind"] == kind),
                     key=lambda r: off_x if r["value"] is None else r["value"])
@@ -341,11 +341,65 @@ def plot_clip_sweep(rows: list, path=None, dataset: str = ""):
     ax.set_xticks(finite + [off_x], [f"{v:g}" for v in finite] + ["off"])
     ax.minorticks_off()
     ax.set_xlabel("gradient-norm clipping threshold")
-    ax.set_ylabel(f"test NLL ({dataset}, nats per step)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_ylabel(f"test NLL ({dataset}, nats/step)")
+    ax.grid(True, which="major", alpha=0.3)
+    fig.legend(fontsize=8, loc="outside right upper")
     return _save(fig, path)
+
+
+def sweep_table(rows: list, sweep: str) -> str:
+    """One sweep as a Markdown table: a row per kind, a column per value swept; each cell the
+    test NLL and, in brackets, the units (budget and clip sweeps) or parameters (units)."""
+    rs = [r for r in rows if r["sweep"] == sweep]
+    key = "units" if sweep == "units" else "value"
+    values = list(dict.fromkeys(r[key] for r in rs))
+    name = {"units": "H", "budget": "budget", "clip": "clip"}[sweep]
+
+    def head(v):
+        if v is None:
+            return "off"
+        return f"{v / 1000:g}K" if sweep == "budget" else f"{v:g}"
+
+    lines = [f"| {name} | " + " | ".join(head(v) for v in values) + " |",
+             "|---|" + "---:|" * len(values)]
+    for kind in KINDS:
+        by = {r[key]: r for r in rs if r["kind"] == kind}
+        if not by:
+            continue
+        cells = []
+        for v in values:
+            r = by.get(v)
+            note = "" if r is None else (f" ({r['params'] / 1000:.1f}K)" if sweep == "units"
+                                         else f" (H {r['units']})")
+            cells.append("–" if r is None else f"{r['test_nll']:.2f}{note}")
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def study_table(summary: list, datasets=None) -> str:
+    """The study's summary as a Markdown table narrow enough for a book page: variant, units,
+    then per data set the mean test NLL ± its spread over seeds and the change against the
+    full unit of the same kind (Δ). The parameter counts (all near the budget) are left out."""
+    datasets = list(datasets or dict.fromkeys(r["dataset"] for r in summary))
+    by = {(r["variant"], r["dataset"]): r for r in summary}
+    names = [n for n in VARIANT_NAMES if any((n, d) in by for d in datasets)]
+    label = {"jsb": "JSB", "chorales": "chorales"}
+    head = "| variant | H | " + " | ".join(f"{label.get(d, d)} | Δ" for d in datasets) + " |"
+    lines = [head, "|---|---:|" + "---:|---:|" * len(datasets)]
+    for n in names:
+        first = next(by[(n, d)] for d in datasets if (n, d) in by)
+        full = {"gru": "GRU", "lstm": "LSTM"}.get(first["kind"])
+        cells = []
+        for d in datasets:
+            r, base = by.get((n, d)), by.get((full, d))
+            if r is None:
+                cells += ["–", ""]
+                continue
+            std = f" ± {r['test_std']:.2f}" if r["test_std"] is not None else ""
+            delta = f"{r['test_nll'] - base['test_nll']:+.2f}" if base and full != n else ""
+            cells += [f"{r['test_nll']:.2f}{std}", delta]
+        lines.append(f"| {n} | {first['units']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 # -- output helpers ----------------------------------------------------------------------------

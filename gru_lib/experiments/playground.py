@@ -23,6 +23,7 @@ Four measurements, each a function returning plain arrays, plus a figure helper:
 from __future__ import annotations
 
 import copy
+import html
 import io
 from dataclasses import asdict, dataclass, field, fields
 
@@ -306,6 +307,9 @@ class Comparison:
 
     COLUMNS = ("run", "kind", "units", "params", "dataset", "lr", "clip", "epochs", "updates",
                "seconds", "best_valid_nll", "test_nll", "stopped")
+    # What fits the book's column: the run's name already says kind and units.
+    SHORT = {"run": "run", "params": "params", "lr": "lr", "epochs": "epochs",
+             "seconds": "seconds", "best_valid_nll": "best valid", "test_nll": "test"}
 
     def __init__(self):
         self.rows: list[dict] = []
@@ -321,25 +325,40 @@ class Comparison:
         self.curves[name] = list(session.records)
         return row
 
-    def markdown(self) -> str:
-        cols = [c for c in self.COLUMNS if any(c in r for r in self.rows)] or list(self.COLUMNS)
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        lines += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in self.rows]
+    def _columns(self, short: bool) -> dict:
+        """{key: header} of the columns to show (short: the few that fit a page)."""
+        names = self.SHORT if short else {c: c for c in self.COLUMNS}
+        return {c: h for c, h in names.items() if any(c in r for r in self.rows)} or names
+
+    def markdown(self, short: bool = False) -> str:
+        """The runs as a Markdown table; ``short``: only the columns that fit a page."""
+        cols = self._columns(short)
+        align = "|" + "".join("---|" if c == "run" else "---:|" for c in cols)
+        lines = ["| " + " | ".join(cols.values()) + " |", align]
+        lines += ["| " + " | ".join(_fmt(r.get(c), c) for c in cols) + " |"
+                  for r in self.rows]
         return "\n".join(lines)
 
-    def html(self) -> str:
+    def html(self, short: bool = True) -> str:
         if not self.rows:
             return "<i>No runs yet: press Train.</i>"
-        cols = [c for c in self.COLUMNS if any(c in r for r in self.rows)]
-        head = "".join(f"<th>{c}</th>" for c in cols)
-        body = "".join("<tr>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in cols) + "</tr>"
-                       for r in self.rows)
+        cols = self._columns(short)
+        pad = "style='padding: 2px 10px 2px 0'"
+        head = "".join(f"<th {pad}>{h}</th>" for h in cols.values())
+        body = "".join("<tr>" + "".join(f"<td {pad}>{html.escape(_fmt(r.get(c), c))}</td>"
+                                         for c in cols) + "</tr>" for r in self.rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _fmt(value) -> str:
+def _fmt(value, column: str = "") -> str:
     if value is None:
         return "–"
+    if column == "seconds" and isinstance(value, (int, float)):
+        return f"{value:.1f}"
+    if column in ("lr", "clip") and isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) >= 0.01 else f"{value:.2g}"
     return str(value)
@@ -437,37 +456,99 @@ def figure_png(fig, dpi: int = 90) -> bytes:
     return buffer.getvalue()
 
 
+def run_colours(names) -> dict:
+    """{run name: colour}: the kind's colour (plotting.COLOURS, from the name's first word);
+    a second or third run of the same kind gets a darker, then a lighter shade of it."""
+    from matplotlib.colors import to_rgb
+
+    from .plotting import COLOURS
+    seen: dict = {}
+    out = {}
+    for i, name in enumerate(names):
+        kind = name.split()[0] if name.split() else ""
+        base = np.array(to_rgb(COLOURS.get(kind, f"C{i}")))
+        n = seen[kind] = seen.get(kind, -1) + 1
+        shade = (0.0, -0.45, 0.45, -0.7, 0.7)[n % 5]            # mix with black (-) or white (+)
+        out[name] = tuple(base * (1 + shade) if shade < 0 else base + (1 - base) * shade)
+    return out
+
+
+def log_ticks(ax, which: str = "y") -> None:
+    """Enough plain tick labels on a log axis of ``ax``: over less than a factor of 20 (a
+    narrow range of NLL, which would show one or two labels) about six round values,
+    otherwise 1, 2 and 5 times each power of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    low, high = sorted(ax.get_ylim() if which == "y" else ax.get_xlim())
+    if low > 0 and high / low < 20:
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        axis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def plot_runs(curves: dict, title: str | None = None, noisy: bool = True):
+    """``plotting.plot_curves`` for playground runs named 'kind units ...': each run in its
+    kind's colour (see run_colours), one legend below both panels."""
+    from matplotlib.lines import Line2D
+
+    from .plotting import plot_curves
+    fig = plot_curves(curves, title=title, noisy=noisy)
+    colours = run_colours(list(curves))
+    names = sorted(curves, key=len, reverse=True)             # 'gru 46 #2' before 'gru 46'
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            run = next((n for n in names if line.get_label().startswith(n + " ")), None)
+            if run is not None:
+                line.set_color(colours[run])
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        if ax.get_yscale() == "log":                          # enough labels to read it
+            log_ticks(ax)
+    handles = [Line2D([], [], color=c, lw=2, label=n) for n, c in colours.items()]
+    styles = [("-", "train"), ("--", "valid")] + ([(":", "running train")] if noisy else [])
+    handles += [Line2D([], [], color="0.3", ls=ls, label=lab) for ls, lab in styles]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4),
+               fontsize=8)
+    return fig
+
+
 def plot_gradient_flow(flows: dict, title: str | None = None):
     """{label: gradient_flow(...) result} -> figure of ||∂L_T/∂h_t|| against steps back T - t."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator
 
-    from .plotting import COLOURS
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    for i, (label, flow) in enumerate(flows.items()):
-        colour = COLOURS.get(label.split()[0], f"C{i}")
+    from .plotting import COLUMN_WIDTH
+    colours = run_colours(list(flows))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 3.4), layout="constrained")
+    for label, flow in flows.items():
         h = flow["h"]
         back = np.arange(len(h))[::-1]                               # T - t: 0 at the last step
-        style = "--" if "untrained" in label else "-"                 # same colour per kind
-        ax.plot(back, h, color=colour, lw=1.6, ls=style, label=f"{label}: h")
+        style = "--" if "untrained" in label else "-"
+        ax.plot(back, h, color=colours[label], lw=1.6, ls=style, label=f"{label}: h")
         if flow.get("c") is not None:
-            ax.plot(back, flow["c"], color=colour, lw=1.2, ls=":", label=f"{label}: c")
+            ax.plot(back, flow["c"], color=colours[label], lw=1.2, ls=":", label=f"{label}: c")
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.set_xlabel("steps back from the predicted step (T − t)")
     ax.set_ylabel("‖∂L_T / ∂h_t‖")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.grid(True, which="major", alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=3, fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
 def plot_gates(roll: Tensor, gates: dict, title: str | None = None, max_units: int | None = None):
     """The piano roll on top, then one heat map per gate (units × time, 0 white .. 1 dark)."""
     import matplotlib.pyplot as plt
+
+    from .plotting import COLUMN_WIDTH
     rows = 1 + len(gates)
-    fig, axes = plt.subplots(rows, 1, figsize=(9, 1.6 + 1.5 * rows), sharex=True,
-                             gridspec_kw={"height_ratios": [1.4] + [1] * len(gates)})
+    fig, axes = plt.subplots(rows, 1, figsize=(COLUMN_WIDTH, 1.4 + 1.3 * rows), sharex=True,
+                             gridspec_kw={"height_ratios": [1.4] + [1] * len(gates)},
+                             layout="constrained")
     axes = np.atleast_1d(axes)
     music.plot_roll(roll, ax=axes[0], trim=True)
     axes[0].set_xlabel("")
@@ -478,36 +559,68 @@ def plot_gates(roll: Tensor, gates: dict, title: str | None = None, max_units: i
         image = ax.imshow(g.T, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
                           interpolation="nearest")
         ax.set_ylabel(f"{name}\nunit", fontsize=9)
+        ax.grid(False)
         fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
     if not gates:
         axes[0].set_xlabel("time step (this model has no gates)")
     else:
         axes[-1].set_xlabel("time step")
-    fig.tight_layout()
     return fig
 
 
-def plot_clipping(result: dict, title: str | None = None):
-    """Gradient norm per update with and without clipping, with the threshold drawn."""
+def clipping_title(config: RunConfig) -> str:
+    """'tanh 100, lr 1e-02, first 40 chorales': what a clipping experiment measured."""
+    data = (f"first {config.max_pieces} pieces of {config.dataset}" if config.max_pieces
+            else f"all {config.dataset}")
+    return f"{config.model.label()}, lr {config.lr:.0e}, {data}"
+
+
+def clipping_summary(result: dict, config: RunConfig) -> str:
+    """The numbers of a clipping experiment in words, each labelled with the run it is from.
+
+    Both runs start from the same weights; after the first update they differ, so the
+    clipped run's largest raw norm (its gradients before each rescaling) is a different,
+    calmer trajectory's, not the unclipped spike made smaller."""
+    un, cl = result["unclipped"], result["clipped"]
+    return (f"{clipping_title(config)}, {len(un)} updates. Not clipped: largest gradient norm "
+            f"{un.max():.3g} (update {un.argmax() + 1}). Clipped at {result['clip']:g}: "
+            f"largest norm before rescaling {cl.max():.3g} (update {cl.argmax() + 1}); every "
+            f"step was rescaled to norm {result['clip']:g} or less.")
+
+
+def plot_clipping(result: dict, title: str | None = None, kind: str | None = None):
+    """Gradient norm per update with and without clipping, with the threshold drawn.
+
+    Both runs are the same model: its kind's colour (plotting.COLOURS; ``kind`` defaults to
+    the first word of the title), solid when clipped, dashed when not."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for label, colour in (("unclipped", "tab:orange"), ("clipped", "tab:blue")):
+    from matplotlib.ticker import LogLocator
+
+    from .plotting import COLOURS, COLUMN_WIDTH
+    kind = kind or (title.split()[0] if title else "")
+    colour = COLOURS.get(kind, "C0")
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
+    for label, ls in (("unclipped", "--"), ("clipped", "-")):
         norms = result[label]
-        axes[0].plot(np.arange(1, len(norms) + 1), norms, color=colour, lw=1.3,
-                     label=f"{label}" + (f" at {result['clip']:g}" if label == "clipped" else ""))
-        axes[1].plot(np.arange(1, len(norms) + 1), result[f"{label}_loss"], color=colour, lw=1.3,
-                     label=label)
-    axes[0].axhline(result["clip"], color="k", lw=0.8, ls="--")
+        top = f"max {norms.max():.3g}"
+        name = f"clipped at {result['clip']:g} ({top})" if label == "clipped" else \
+            f"not clipped ({top})"
+        steps = np.arange(1, len(norms) + 1)
+        axes[0].plot(steps, norms, color=colour, lw=1.3, ls=ls, label=name)
+        axes[1].plot(steps, result[f"{label}_loss"], color=colour, lw=1.3, ls=ls,
+                     label=label.replace("unclipped", "not clipped"))
+    axes[0].axhline(result["clip"], color="k", lw=0.8, ls=":", label="threshold")
     axes[0].set_yscale("log")
+    axes[0].yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     axes[0].set_ylabel("gradient norm (before clipping)")
     axes[1].set_ylabel("training NLL of the batch")
     for ax in axes:
         ax.set_xlabel("update")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.grid(True, which="major", alpha=0.3)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3,
+               fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 

@@ -22,13 +22,43 @@ import ipywidgets as W
 from .. import music
 from ..paper import KINDS
 from . import playground as P
-from .plotting import plot_curves
 
 # Constants a gate is fixed at when its "learned" box is unticked.
 DEFAULT_FIXED = {"update": 0.5, "reset": 1.0, "input": 1.0, "forget": 1.0, "output": 1.0}
-CURVES_TITLE = "all runs: train, clean (solid); valid (dashed); train, running at noisy weights (dotted)"
+CURVES_TITLE = "every run: train (solid), valid (dashed), running train at noisy weights (dotted)"
 KIND_LABELS = (("tanh-RNN", "tanh"), ("GRU", "gru"), ("LSTM", "lstm"))
 _WIDE = {"description_width": "120px"}
+
+
+def _image() -> W.Image:
+    """An Image widget for a figure, hidden until it has one (no broken-image icon)."""
+    image = W.Image(format="png", layout=W.Layout(display="none", max_width="100%"))
+    return image
+
+
+def _show(image: W.Image, png: bytes) -> None:
+    """Put PNG bytes in ``image`` (b"" hides it again)."""
+    image.value = png
+    image.layout.display = None if png else "none"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def finished_message(session: P.TrainingSession, row: dict) -> str:
+    """What happened to a run, in a sentence: 'Finished lstm 37: 10 epochs, ...'."""
+    name, n, planned = html.escape(row["run"]), session.epoch, session.config.epochs
+    if session.stopped == "diverged":
+        head = f"{name} diverged (NaN or infinite loss) in epoch {n + 1}"
+    elif session.stopped == "stopped":
+        head = f"Stopped {name} after {n} of {_plural(planned, 'epoch')}"
+    else:
+        head = f"Finished {name}: {_plural(n, 'epoch')} in {row['seconds']:.0f} s"
+    if row.get("best_valid_nll") is None or session.best_epoch is None:
+        return head + "."
+    return (f"{head}. Best valid NLL {row['best_valid_nll']:.3f} (epoch {session.best_epoch}); "
+            f"test NLL there {row['test_nll']:.3f}.")
 
 
 class ModelBuilder:
@@ -81,6 +111,23 @@ class ModelBuilder:
             self.lr, W.HBox([self.dataset, self.epochs]), self.info])
         for w in self._all():
             w.observe(self._refresh, names="value")
+        self._refresh()
+
+    def set_config(self, config: P.RunConfig) -> None:
+        """Set every control to ``config`` (e.g. to show the settings of a finished run)."""
+        m = config.model
+        self.kind.value, self.units.value = m.kind, m.units
+        for name, (learned, value) in self.gates.items():
+            learned.value = name not in m.fixed_gates
+            value.value = m.fixed_gates.get(name, DEFAULT_FIXED[name])
+        self.peepholes.value, self.coupled.value = m.peepholes, m.coupled
+        self.forget_bias.value = m.forget_bias
+        self.clip_on.value = config.clip_norm is not None
+        self.clip.value = config.clip_norm or 1.0
+        self.lr.value, self.dataset.value = config.lr, config.dataset
+        self.epochs.value = config.epochs
+        self._fixed = dict(batch_size=config.batch_size, weight_noise=config.weight_noise,
+                           seed=config.seed, max_pieces=config.max_pieces, folder=config.folder)
         self._refresh()
 
     def _all(self):
@@ -142,7 +189,7 @@ class Playground:
         self.clear_button = W.Button(description="Clear runs", icon="trash")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="epochs")
         self.status = W.HTML()
-        self.curves = W.Image(format="png")
+        self.curves = _image()
         self.table = W.HTML(self.comparison.html())
         self.train_button.on_click(lambda _: self.train())
         self.stop_button.on_click(lambda _: self.stop())
@@ -195,10 +242,9 @@ class Playground:
             row = self.comparison.add(session)
             self.models[row["run"]] = session.best_model()
             self.table.value = self.comparison.html()
-            self.curves.value = P.figure_png(plot_curves(self.comparison.curves, title=CURVES_TITLE))
-            self.status.value = (f"{html.escape(row['run'])}: {session.stopped} after {session.epoch} "
-                                 f"epoch(s); best valid NLL {row['best_valid_nll']:.3f}, test NLL "
-                                 f"{row['test_nll']:.3f}.")
+            _show(self.curves, P.figure_png(P.plot_runs(self.comparison.curves,
+                                                        title=CURVES_TITLE)))
+            self.status.value = finished_message(session, row)
         except Exception as e:                     # show it in the UI: a thread's traceback is lost
             self.status.value = f"<span style='color:#b00'>{html.escape(repr(e))}</span>"
             if not self.background:
@@ -212,7 +258,7 @@ class Playground:
         self.status.value = (f"Training {html.escape(session.name)}: epoch {session.epoch}, valid NLL "
                              f"{record['valid_nll']:.3f}")
         curves = {**self.comparison.curves, f"{session.name} (running)": session.records}
-        self.curves.value = P.figure_png(plot_curves(curves))
+        _show(self.curves, P.figure_png(P.plot_runs(curves)))
 
     def stop(self) -> None:
         if self.session is not None:
@@ -227,7 +273,7 @@ class Playground:
     def clear(self) -> None:
         self.comparison, self.models = P.Comparison(), {}
         self.table.value = self.comparison.html()
-        self.curves.value = b""
+        _show(self.curves, b"")
 
     def current_model(self):
         """(name, model) for the builder's settings: the latest trained run with exactly these
@@ -251,7 +297,7 @@ class GradientFlowView:
                                   continuous_update=False)
         self.include_runs = W.Checkbox(value=True, description="also the trained runs", indent=False)
         self.button = W.Button(description="Measure", icon="line-chart")
-        self.image = W.Image(format="png")
+        self.image = _image()
         self.note = W.HTML()
         self.button.on_click(lambda _: self.update())
         self.length.observe(lambda _: self.update(), names="value")
@@ -270,7 +316,7 @@ class GradientFlowView:
         self.flows = {n: P.gradient_flow(m, piece, T) for n, m in models.items()}
         self.note.value = (f"Longest {dataset} validation piece ({piece.shape[0]} steps), first "
                            f"{T} steps. L_T = NLL of the last step.")
-        self.image.value = P.figure_png(P.plot_gradient_flow(self.flows))
+        _show(self.image, P.figure_png(P.plot_gradient_flow(self.flows)))
         return self.flows
 
 
@@ -281,7 +327,7 @@ class GateView:
         self.pg = pg
         self.piece = W.IntSlider(value=0, min=0, max=50, description="piece", continuous_update=False)
         self.button = W.Button(description="Show gates", icon="th")
-        self.image = W.Image(format="png")
+        self.image = _image()
         self.note = W.HTML()
         self.button.on_click(lambda _: self.update())
         self.piece.observe(lambda _: self.update(), names="value")
@@ -297,7 +343,7 @@ class GateView:
         name, model = self.pg.current_model()
         self.gates = P.gate_activations(model, roll)
         self.note.value = f"{html.escape(name)} on {dataset} validation piece {self.piece.value}."
-        self.image.value = P.figure_png(P.plot_gates(roll, self.gates, title=name))
+        _show(self.image, P.figure_png(P.plot_gates(roll, self.gates, title=name)))
         return self.gates
 
 
@@ -310,17 +356,17 @@ class ClippingView:
         self.updates = W.IntSlider(value=60, min=5, max=300, step=5, description="updates",
                                    continuous_update=False)
         self.button = W.Button(description="Measure", icon="bolt")
-        self.image = W.Image(format="png")
+        self.image = _image()
         self.note = W.HTML()
         self.button.on_click(lambda _: self.update())
         self.widget = W.VBox([W.HBox([self.updates, self.button]), self.note, self.image])
         self.result: dict = {}
 
-    def update(self) -> dict:
-        config = self.pg.builder.run_config()
+    def update(self, config: P.RunConfig | None = None) -> dict:
+        """Measure ``config`` (default: the builder's settings) and show it, labelled."""
+        config = config or self.pg.builder.run_config()
         self.result = P.clipping_experiment(config, self.updates.value)
-        un, cl = self.result["unclipped"], self.result["clipped"]
-        self.note.value = (f"{html.escape(config.model.label())}, lr {config.lr:.1e}: largest norm "
-                           f"{un.max():.3g} unclipped, {cl.max():.3g} clipped (before rescaling).")
-        self.image.value = P.figure_png(P.plot_clipping(self.result, title=config.model.label()))
+        self.note.value = html.escape(P.clipping_summary(self.result, config))
+        _show(self.image, P.figure_png(P.plot_clipping(self.result,
+                                                       title=P.clipping_title(config))))
         return self.result

@@ -30,7 +30,7 @@ def plot_roll(roll, *, key_range="88", ax=None, steps_per_beat=None, title=None,
         lo, hi = max(0, used[0] - 2), min(r.shape[1] - 1, used[-1] + 2)
     if ax is None:
         # the book's text column (gru_lib.experiments.plotting.COLUMN_WIDTH inches)
-        from ..experiments.plotting import COLUMN_WIDTH
+        from ..style import COLUMN_WIDTH
 
         _, ax = plt.subplots(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
     scale = 1.0 / steps_per_beat if steps_per_beat else 1.0

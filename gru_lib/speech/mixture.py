@@ -78,16 +78,22 @@ def split(out: Tensor, components: int, dims: int, min_std: float) -> Mixture:
 def log_prob(mix: Mixture, y: Tensor) -> Tensor:
     """log p(y) under the mixture, in nats: y (..., F) -> (...,).
 
-    Summed over the F dims (one density of the whole step), log-sum-exp over components.
+    Summed over the F dims (one density of the whole step), log-sum-exp
+    over components.
     """
-    if y.shape != mix.means.shape[:-2] + mix.means.shape[-1:]:
-        raise ValueError(f"y: expected shape {tuple(mix.means.shape[:-2] + mix.means.shape[-1:])} "
-                         f"(the mixture's leading dims and F), got {tuple(y.shape)}")
-    z = (y.unsqueeze(-2) - mix.means) / mix.stds                          # (..., C, F)
-    per_dim = -0.5 * z.square() - mix.stds.log() - 0.5 * LOG_2PI          # (..., C, F)
-    per_component = per_dim.sum(-1)                                       # (..., C)
-    log_pi = F.log_softmax(mix.logits, dim=-1)                            # (..., C)
-    return torch.logsumexp(log_pi + per_component, dim=-1)                # (...,)
+    expected = mix.means.shape[:-2] + mix.means.shape[-1:]     # (..., F)
+    if y.shape != expected:
+        raise ValueError(f"y: expected shape {tuple(expected)} "
+                         f"(the mixture's leading dims and F), "
+                         f"got {tuple(y.shape)}")
+    # shapes: z, per_dim (..., C, F); per_component, log_pi (..., C)
+    z = (y.unsqueeze(-2) - mix.means) / mix.stds   # (y_f - μ_cf) / σ_cf
+    per_dim = (-0.5 * z.square() - mix.stds.log()
+               - 0.5 * LOG_2PI)                    # log N(y_f; μ_cf, σ_cf²)
+    per_component = per_dim.sum(-1)                # Σ_f log N(y_f; ...)
+    log_pi = F.log_softmax(mix.logits, dim=-1)     # log π_c
+    return torch.logsumexp(log_pi + per_component,   # log Σ_c π_c Π_f N
+                           dim=-1)                   # (...,)
 
 
 def nll(mix: Mixture, y: Tensor) -> Tensor:

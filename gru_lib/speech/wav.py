@@ -21,6 +21,7 @@ from torch import Tensor
 
 from .. import checks
 from ..atomic import write_atomically
+from ..style import COLUMN_WIDTH
 from .data import CREDIT, FRAME, MIN_SAMPLES, RATE, READ
 
 
@@ -150,26 +151,31 @@ def plot_wave(wave, rate=RATE, prime=None, title=None, credit=CREDIT, path=None)
     if wave.ndim != 1 or len(wave) < 256:
         raise ValueError(f"wave: expected a 1-D waveform of at least 256 samples, got shape {wave.shape}")
     t = np.arange(len(wave)) / rate
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    # The book's text column wide (style.COLUMN_WIDTH), so at 100 dpi the figure
+    # is shown at its own size. The credit line is a supxlabel, which the
+    # constrained layout leaves room for.
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH, 4.4), sharex=True,
+                                      layout="constrained")
     top.plot(t, wave, lw=0.5, color="k")
     top.set_ylabel("amplitude")
     peak = 1.05 * max(1e-3, float(np.abs(wave).max()))
     top.set_ylim(-peak, peak)
-    # 32 ms windows (256 samples at 8 kHz) hopped by 8 ms: the usual speech resolution
+    # 32 ms windows (256 samples at 8 kHz) hopped by 8 ms: the usual speech
+    # resolution
     bottom.specgram(wave, NFFT=256, Fs=rate, noverlap=192, cmap="magma")
     bottom.set_ylabel("frequency (Hz)")
     bottom.set_xlabel("time (s)")
     if prime is not None:
         for ax in (top, bottom):
             ax.axvline(prime / rate, color="tab:cyan", ls="--", lw=1.2)
-        top.text(prime / rate, top.get_ylim()[1], " sampled →", va="top", color="tab:cyan")
-        top.text(prime / rate, top.get_ylim()[1], "prime ", va="top", ha="right", color="tab:cyan")
+        top.text(prime / rate, top.get_ylim()[1], " sampled →", va="top",
+                 color="tab:cyan")
+        top.text(prime / rate, top.get_ylim()[1], "prime ", va="top",
+                 ha="right", color="tab:cyan")
     if title:
         top.set_title(title)
-    fig.tight_layout()
     if credit:
-        fig.subplots_adjust(bottom=0.17)
-        fig.text(0.01, 0.01, credit, fontsize=7, color="0.3")
+        fig.supxlabel(credit, x=0.01, ha="left", fontsize=7, color="0.3")
     if path is not None:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100)

@@ -476,26 +476,31 @@ class Trainer:
         return self._measured(*self._update(rolls, lengths))
 
     def _update(self, rolls, lengths) -> tuple[list, int, list]:
-        """The update itself; returns (losses, steps, grad norms), a float per live member."""
-        noisy = [self._stacked(p) for p in self._noisy_leaves()]    # each (P, ...)
+        """The update itself; returns (losses, steps, grad norms), a float
+        per live member."""
+        noisy = [self._stacked(p) for p in self._noisy_leaves()]  # (P, ...)
         clean = [p.detach().clone() for p in noisy]
-        with torch.no_grad():                 # θ + ε, ε ~ N(0, 0.075²) (Graves 2011), each its own ε
-            add_weight_noise_(noisy, [m.noise_gen for m in self.live], self.config.weight_noise)
+        with torch.no_grad():   # θ + ε, ε ~ N(0, 0.075²) (Graves 2011)
+            add_weight_noise_(noisy, [m.noise_gen for m in self.live],
+                              self.config.weight_noise)  # each its own ε
         leaves = self._leaves()
         for p in leaves:
             p.grad = None
-        totals, steps = self._nll_sums(rolls.to(leaves[0]), lengths)   # (P,); the device and dtype
-        losses = totals / steps                                   # (P,) nats per step, summed over a row
-        losses.sum().backward()      # gradient at the noisy weights; member m's loss involves
-        with torch.no_grad():        # only its own slices, so grad[m] is its own
-            for p, c in zip(noisy, clean):                        # restore exactly: no noise in θ
-                p.copy_(c)
-        # Rescale to norm ≤ 1 (Pascanu et al. 2013), each member by its own norm, measured
-        # before clipping; peak is NaN if any entry is NaN.
-        norm, peak = clip_gradients_([self._stacked(p.grad) for p in leaves if p.grad is not None],
-                                     self.config.clip_norm)
-        values, peaks, norms = torch.stack([losses.detach().double(), peak.double(), norm]).tolist()
-        # Never step on a NaN/inf gradient: such a member keeps its weights and optimiser state.
+        rolls = rolls.to(leaves[0])             # the weights' device, dtype
+        totals, steps = self._nll_sums(rolls, lengths)          # each (P,)
+        losses = totals / steps      # (P,) nats per step, summed over a row
+        losses.sum().backward()      # gradient at the noisy weights; member
+        with torch.no_grad():        # m's loss involves only its own
+            for p, c in zip(noisy, clean):   # slices, so grad[m] is its own
+                p.copy_(c)                   # restore exactly: no noise in θ
+        # Rescale to norm ≤ 1 (Pascanu et al. 2013), each member by its own
+        # norm, measured before clipping; peak is NaN if any entry is NaN.
+        grads = [self._stacked(p.grad) for p in leaves if p.grad is not None]
+        norm, peak = clip_gradients_(grads, self.config.clip_norm)
+        values, peaks, norms = torch.stack(
+            [losses.detach().double(), peak.double(), norm]).tolist()
+        # Never step on a NaN/inf gradient: such a member keeps its weights
+        # and its optimiser state.
         frozen = [s for s, (v, k) in enumerate(zip(values, peaks))
                   if not (math.isfinite(v) and math.isfinite(k))]
         if len(frozen) < len(values):

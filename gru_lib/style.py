@@ -1,0 +1,32 @@
+"""The book's figure style: one colour per model, figures drawn for the text column.
+
+A foundation module (no imports from the rest of gru_lib) so that every layer that draws --
+music's piano rolls, speech's waveforms, the experiments' curves -- shares one style.
+matplotlib is imported only when the style is applied.
+"""
+from __future__ import annotations
+
+# One colour per model, in every figure of the library and the book.
+COLOURS = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
+
+# The book's text column at a 1280 px window is about 690 px wide. Figures are drawn for it:
+# COLUMN_WIDTH inches at DPI dots per inch is 680 px, shown at full size, so a 9-point label
+# is 12 px on screen. A wider figure is shrunk to the column and its text becomes unreadable.
+DPI = 100
+COLUMN_WIDTH = 6.8
+BOOK_STYLE = {
+    "figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (COLUMN_WIDTH, 3.0),
+    "font.size": 9.5, "axes.titlesize": 10, "axes.labelsize": 9.5, "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5, "legend.fontsize": 8.5, "legend.framealpha": 0.85,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
+    "figure.constrained_layout.use": True,
+}
+
+
+def use_book_style() -> None:
+    """Set matplotlib's defaults to the book's (figures COLUMN_WIDTH wide at DPI, readable
+    text, light grid). Call it after ``import matplotlib.pyplot`` in a notebook: Jupyter's
+    inline backend sets its own figure size and dpi when pyplot is first imported."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(BOOK_STYLE)
