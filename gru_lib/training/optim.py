@@ -22,6 +22,13 @@ def rmsprop_momentum_(param: Tensor, grad: Tensor, square_avg: Tensor, velocity:
     lr: a number (one model), or a tensor that broadcasts against ``param`` -- (P, 1, ...) for
     a population whose member m sits at param[m] and has learning rate lr[m].
     """
+    rmsprop_velocity_(grad, square_avg, velocity, lr, decay, eps, momentum)
+    param.add_(velocity)                                                # θ ← θ + v
+
+
+def rmsprop_velocity_(grad: Tensor, square_avg: Tensor, velocity: Tensor, lr, decay: float,
+                      eps: float, momentum: float) -> None:
+    """The rule's first two lines, in place: the running mean square and the step v."""
     square_avg.mul_(decay).addcmul_(grad, grad, value=1 - decay)        # ms ← decay·ms + (1-decay)·g²
     rms = square_avg.sqrt().clamp_(min=eps)                             # max(√ms, eps): a floor
     if isinstance(lr, Tensor):
@@ -29,7 +36,25 @@ def rmsprop_momentum_(param: Tensor, grad: Tensor, square_avg: Tensor, velocity:
         velocity.mul_(momentum).addcdiv_(grad * -lr, rms)
     else:
         velocity.mul_(momentum).addcdiv_(grad, rms, value=-lr)          # v ← momentum·v - lr·g/rms
-    param.add_(velocity)                                                # θ ← θ + v
+
+
+def clip_steps_(velocities: list, max_norm: float, population: bool) -> Tensor:
+    """Rescale the step about to be applied, v, to norm ≤ max_norm, in place -- the authors'
+    ``momentum_clipping`` (their code clips the update; the paper's text says the gradient).
+
+    population: each tensor is (P, ...) and every member is rescaled by its own norm (over all
+    its tensors); otherwise the tensors are one model's. The clipped v is also the velocity the
+    next step starts from, as in the authors' code. Returns the norm(s) before clipping.
+    """
+    if population:
+        squares = sum(v.double().square().flatten(1).sum(1) for v in velocities)   # (P,)
+    else:
+        squares = sum(v.double().square().sum() for v in velocities)
+    norm = squares.sqrt()
+    coef = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+    for v in velocities:
+        v.mul_((coef.view(-1, *[1] * (v.dim() - 1)) if population else coef).to(v.dtype))
+    return norm
 
 # -- the optimiser -----------------------------------------------------------------------------
 
@@ -44,8 +69,11 @@ class RMSPropMomentum(torch.optim.Optimizer):
     added, and lr sits inside the velocity (the two agree only when lr is constant).
     """
 
-    def __init__(self, params, lr=1e-3, decay=0.95, eps=1e-2, momentum=0.9):
+    def __init__(self, params, lr=1e-3, decay=0.95, eps=1e-2, momentum=0.9,
+                 step_clip: float | None = None):
+        # step_clip: rescale each step v to norm ≤ step_clip before applying it (clip_steps_)
         super().__init__(params, dict(lr=lr, decay=decay, eps=eps, momentum=momentum))
+        self.step_clip = step_clip
 
     def set_lrs(self, lrs: list) -> None:
         """The learning rate of member 0, the one model (the Trainer's schedule sets it)."""
@@ -63,6 +91,7 @@ class RMSPropMomentum(torch.optim.Optimizer):
         """One step from the gradients in ``p.grad``; frozen=[0] (the one model) skips it."""
         if frozen:
             return
+        stepped = []
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -71,8 +100,17 @@ class RMSPropMomentum(torch.optim.Optimizer):
                 if not state:
                     state["square_avg"] = torch.zeros_like(p)
                     state["velocity"] = torch.zeros_like(p)
-                rmsprop_momentum_(p, p.grad, state["square_avg"], state["velocity"], group["lr"],
-                                  group["decay"], group["eps"], group["momentum"])
+                if self.step_clip is None:
+                    rmsprop_momentum_(p, p.grad, state["square_avg"], state["velocity"],
+                                      group["lr"], group["decay"], group["eps"], group["momentum"])
+                else:                              # every v first: the clip needs their norm
+                    rmsprop_velocity_(p.grad, state["square_avg"], state["velocity"], group["lr"],
+                                      group["decay"], group["eps"], group["momentum"])
+                    stepped.append((p, state["velocity"]))
+        if stepped:
+            clip_steps_([v for _, v in stepped], self.step_clip, population=False)
+            for p, v in stepped:
+                p.add_(v)                                               # θ ← θ + clipped v
 
 
 class RMSPropMomentumStack:
@@ -86,8 +124,9 @@ class RMSPropMomentumStack:
     RMSPropMomentum's own state_dict, so a member's last.pt is resumable by a single Trainer.
     """
 
-    def __init__(self, params: list, decay=0.95, eps=1e-2, momentum=0.9):
-        self.decay, self.eps, self.momentum = decay, eps, momentum
+    def __init__(self, params: list, decay=0.95, eps=1e-2, momentum=0.9,
+                 step_clip: float | None = None):
+        self.decay, self.eps, self.momentum, self.step_clip = decay, eps, momentum, step_clip
         self.params = list(params)                                 # each (P, ...), a leaf
         self.square_avg = [torch.zeros_like(p) for p in params]    # each (P, ...) like its param
         self.velocity = [torch.zeros_like(p) for p in params]
@@ -108,11 +147,20 @@ class RMSPropMomentumStack:
         """
         saved = [(t, t[frozen].clone()) for t in (*self.params, *self.square_avg, *self.velocity)] \
             if frozen else []
+        stepped = []
         for p, ms, v in zip(self.params, self.square_avg, self.velocity):
             if p.grad is None:
                 continue
             lr = self.lrs.view(-1, *[1] * (p.dim() - 1))              # (P, 1, ...): one per member
-            rmsprop_momentum_(p, p.grad, ms, v, lr, self.decay, self.eps, self.momentum)
+            if self.step_clip is None:
+                rmsprop_momentum_(p, p.grad, ms, v, lr, self.decay, self.eps, self.momentum)
+            else:                                  # every v first: the clip needs their norm
+                rmsprop_velocity_(p.grad, ms, v, lr, self.decay, self.eps, self.momentum)
+                stepped.append((p, v))
+        if stepped:
+            clip_steps_([v for _, v in stepped], self.step_clip, population=True)
+            for p, v in stepped:
+                p.add_(v)                                              # θ ← θ + clipped v
         for t, old in saved:                                           # rare: only after a NaN
             t[frozen] = old
 

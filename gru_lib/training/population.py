@@ -75,6 +75,7 @@ from .trainer import (
     check_data,
     divergence_message,
     noisy_parameters,
+    step_clip,
 )
 
 __all__ = ["FailedResult", "PopulationTrainer", "PopulationUpdate", "train_population"]
@@ -180,7 +181,8 @@ class PopulationTrainer(Trainer):
         self.params, self.buffers = torch.func.stack_module_state([m.model for m in self.live])
         c = self.config
         self.optimizer = RMSPropMomentumStack(list(self.params.values()), decay=c.rms_decay,
-                                              eps=c.rms_eps, momentum=c.momentum)
+                                              eps=c.rms_eps, momentum=c.momentum,
+                                              step_clip=step_clip(c))
         for s, m in enumerate(self.live):
             if m.saved_optimizer is not None:                      # resumed: its saved state
                 self.optimizer.load_member(s, m.saved_optimizer)

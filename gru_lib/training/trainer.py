@@ -100,6 +100,9 @@ class TrainConfig:
     # layer included; "all" = every parameter, biases too.
     noise_on: str = "recurrent"
     clip_norm: float | None = 1.0  # paper §4: rescale the gradient to norm 1; None disables
+    # What clip_norm bounds: "gradient" (the paper's text, Pascanu et al. 2013) or "update" (the
+    # step θ moves by, after RMSProp and momentum: the authors' code, momentum_clipping).
+    clip_on: str = "gradient"
     batch_size: int = 1           # authors' config (paper: not stated); larger is faster on CPU
     eval_batch_size: int = 64     # evaluation is exact for any size (padding is masked)
     max_epochs: int = 500         # authors' config
@@ -121,6 +124,7 @@ class TrainConfig:
         positive_number("TrainConfig.weight_noise", self.weight_noise, allow_zero=True)
         one_of("TrainConfig.noise_on", self.noise_on, ("recurrent", "weights", "all"))
         positive_number("TrainConfig.clip_norm", self.clip_norm, allow_none=True)
+        one_of("TrainConfig.clip_on", self.clip_on, ("gradient", "update"))
         positive_int("TrainConfig.batch_size", self.batch_size)
         positive_int("TrainConfig.eval_batch_size", self.eval_batch_size)
         positive_int("TrainConfig.max_epochs", self.max_epochs)
@@ -170,6 +174,16 @@ def add_weight_noise_(tensors: list, generators: list, std: float) -> None:
 def _per_member(tensors: list, reduce) -> torch.Tensor:
     """(P, n): reduce(t.flatten(1)) -> (P,) for each of the n tensors, side by side."""
     return torch.stack([reduce(t.flatten(1)) for t in tensors], dim=1)
+
+
+def gradient_clip(config) -> float | None:
+    """The bound on the gradient's norm (None: the gradient is not clipped)."""
+    return config.clip_norm if config.clip_on == "gradient" else None
+
+
+def step_clip(config) -> float | None:
+    """The bound on the norm of the step the optimiser applies (None: not clipped)."""
+    return config.clip_norm if config.clip_on == "update" else None
 
 
 def clip_gradients_(grads: list, clip_norm: float | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -409,7 +423,8 @@ class Trainer:
         self.model = model
         self._start([Member(0, model, config, out_dir)], train_rolls, valid_rolls, resume)
         self.optimizer = RMSPropMomentum(model.parameters(), lr=config.lr, decay=config.rms_decay,
-                                         eps=config.rms_eps, momentum=config.momentum)
+                                         eps=config.rms_eps, momentum=config.momentum,
+                                         step_clip=step_clip(config))
         if self.members[0].saved_optimizer is not None:
             self.optimizer.load_member(0, self.members[0].saved_optimizer)
         self.noisy = noisy_parameters(model, config.noise_on) if config.weight_noise > 0 else []
@@ -496,7 +511,7 @@ class Trainer:
         # Rescale to norm ≤ 1 (Pascanu et al. 2013), each member by its own
         # norm, measured before clipping; peak is NaN if any entry is NaN.
         grads = [self._stacked(p.grad) for p in leaves if p.grad is not None]
-        norm, peak = clip_gradients_(grads, self.config.clip_norm)
+        norm, peak = clip_gradients_(grads, gradient_clip(self.config))
         values, peaks, norms = torch.stack(
             [losses.detach().double(), peak.double(), norm]).tolist()
         # Never step on a NaN/inf gradient: such a member keeps its weights

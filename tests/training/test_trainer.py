@@ -34,6 +34,27 @@ TRAIN, VALID = pieces(8, 0), pieces(4, 1)
 FAST = dict(batch_size=3, max_epochs=3, patience=None, progress=False, device="cpu")
 
 
+def test_clip_on_update_bounds_the_step_not_the_gradient():
+    """clip_on="update" (the authors' momentum_clipping): the gradient reaches RMSProp whole and
+    the step θ moves by has norm ≤ clip_norm; with clip_on="gradient" the step is not bounded."""
+    rolls = torch.nn.utils.rnn.pad_sequence(TRAIN[:3])
+    lengths = torch.tensor([p.shape[0] for p in TRAIN[:3]])
+    moved = {}
+    for clip_on in ("update", "gradient"):
+        config = TrainConfig(weight_noise=0.0, clip_norm=0.01, clip_on=clip_on, lr=0.05,
+                             progress=False, device="cpu")
+        model = make_model("gru", K, 4, seed=0)
+        before = [p.detach().clone() for p in model.parameters()]
+        Trainer(model, TRAIN, VALID, config).update(rolls, lengths)
+        moved[clip_on] = float(torch.sqrt(sum(((p.detach() - b) ** 2).sum()
+                                              for p, b in zip(model.parameters(), before))))
+    assert moved["update"] == pytest.approx(0.01, rel=1e-4)
+    # gradient clipped to 0.01, then lr·g / max(√ms, 0.01) = 5·g: a step of norm 0.05
+    assert moved["gradient"] == pytest.approx(0.05, rel=1e-3)
+    with pytest.raises(ValueError, match="clip_on"):
+        TrainConfig(clip_on="weights")
+
+
 @pytest.mark.parametrize("clip", [0.1, None])
 def test_one_update_uses_noisy_gradient_clipped_and_applies_it_to_clean_weights(clip):
     config = TrainConfig(weight_noise=0.075, clip_norm=clip, lr=0.01, progress=False, device="cpu")
