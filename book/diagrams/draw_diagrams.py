@@ -241,21 +241,27 @@ def gru(form: str):
     node(ax, x_z, y_s, r"$\times$")
     node(ax, x_out, y_s, r"$+$")
     dot(ax, x_tap, y_s, color=red)
-    # the bus: h_{t-1} and x_t into the gates and the candidate's input matrix
+    # the bus: h_{t-1} and x_t into the two gates; x_t alone, below it, into W
     line(ax, [(x_tap, y_s), (x_tap, y_b), (x_z, y_b)], arrow=False)
     label(ax, 1.1, 0.08, r"$x_t$")
     line(ax, [(1.1, 0.22), (1.1, y_b)], arrow=False)
     dot(ax, 1.1, y_b)
+    y_x = 0.3                                  # the x_t-only line under the bus
+    line(ax, [(1.1, y_x), (x_w, y_x)], arrow=False)
+    dot(ax, 1.1, y_x)
     x_r = 1.45 if paper else 2.45
     gates = [(x_r, r"$\sigma$", "reset", GATE_FILL), (x_z, r"$\sigma$", "update", GATE_FILL),
              (x_w, r"$W$" if paper else r"$W_{in}$", "", FILL)]
     for x, sym, name, fill in gates:
-        line(ax, [(x, y_b), (x, y_g - BOX_H / 2)])
+        if x == x_w:    # from the x_t line, bridging the bus
+            line(ax, [(x, y_x), (x, y_g - BOX_H / 2)], gap=True, z=2)
+        else:
+            line(ax, [(x, y_b), (x, y_g - BOX_H / 2)])
         box(ax, x, y_g, sym, fill=fill, size=FONT if paper or x != x_w else SMALL)
         if name:
             label(ax, x + 0.05, (y_b + y_g) / 2 - 0.07, name, size=SMALL - 1, color="#666",
                   ha="left")
-        if x != x_z:
+        if x not in (x_z, x_w):
             dot(ax, x, y_b)
     # the candidate's chain, where the reset acts
     dot(ax, x_tap, y_m)
