@@ -15,10 +15,12 @@ The packages, bottom to top (each imports only from those above it in this list)
     __main__.py   the command line (argparse only)
 """
 from .device import pick_device
-from .nn.cells import GRUCell, LSTMCell, RecurrentCell, TanhCell, make_cell
+from .nn.cells import GRUCell, LSTMCell, RecurrentCell, TanhCell
 from .nn.interop import from_torch, to_torch
+from .nn.kinds import make_cell
+from .nn.minimal import MinGRUCell, MinLSTMCell
 from .nn.recurrent import Recurrent, SequenceOutput
 
-__all__ = ["GRUCell", "LSTMCell", "Recurrent", "RecurrentCell", "SequenceOutput", "TanhCell",
-           "from_torch", "make_cell", "pick_device", "to_torch"]
+__all__ = ["GRUCell", "LSTMCell", "MinGRUCell", "MinLSTMCell", "Recurrent", "RecurrentCell",
+           "SequenceOutput", "TanhCell", "from_torch", "make_cell", "pick_device", "to_torch"]
 __version__ = "0.1.0"

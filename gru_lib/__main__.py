@@ -21,9 +21,10 @@ from .download import DownloadError
 from .experiments.checkpoint_tools import evaluate_checkpoint, sample_checkpoint
 from .experiments.reproduce import BUDGETS, reproduce
 from .music.keys import KEY_RANGES
+from .nn.kinds import ALL_KINDS, model_name
 from .paper import KINDS, SPLITS
 from .tasks import DATASETS
-from .training.trainer import TrainingInterrupted
+from .training.trainer import TrainingInterrupted, parse_setting
 
 # -- argument types: turn a string into a checked value or an argparse error ----------------------
 
@@ -37,10 +38,17 @@ def _choice(kind: str, valid):
 
 def _model_list(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in KINDS]
+    unknown = []
+    for n in names:
+        try:
+            model_name(n)
+        except ValueError:
+            unknown.append(n)
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown model(s) {', '.join(unknown) or repr(text)}; "
-                                         f"valid models: {', '.join(KINDS)} (comma-separated)")
+                                         f"valid models: {', '.join(ALL_KINDS)}, each optionally "
+                                         f"-L for L stacked layers, e.g. mingru-2 "
+                                         f"(comma-separated)")
     if len(set(names)) != len(names):
         raise argparse.ArgumentTypeError(f"model listed twice in {text!r}")
     return names
@@ -56,23 +64,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _config_field(text: str) -> tuple:
-    """FIELD=VALUE for --set: VALUE as a Python number, None, True/False, or else a string."""
-    import ast
-    from dataclasses import fields
-
-    from .training.trainer import TrainConfig
-
-    name, sep, raw = text.partition("=")
-    known = [f.name for f in fields(TrainConfig) if f.name not in ("seed", "device", "progress")]
-    if not sep or name.strip() not in known:
-        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE with FIELD one of {', '.join(known)}, "
-                                         f"got {text!r}")
+def _setting(text: str) -> tuple:
+    """FIELD=VALUE for --set, checked by the library (training.trainer.parse_setting)."""
     try:
-        value = ast.literal_eval(raw.strip())
-    except (ValueError, SyntaxError):
-        value = raw.strip()                       # a word, such as noise_on=weights
-    return name.strip(), value
+        return parse_setting(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 # -- the commands: call the library, print its result ----------------------------------------------
@@ -88,7 +85,9 @@ def cmd_reproduce(args) -> int:
                   progress=not args.no_progress, workers=args.workers,
                   overrides=dict(args.set or []))
     except (TrainingInterrupted, KeyboardInterrupt) as err:     # one line, no traceback
-        print(f"interrupted: {str(err) or 'Ctrl-C received'}; run the same command with --resume "
+        # the library's own hint names the API (resume=True); here the option is --resume
+        text = str(err).replace("; run again with resume to continue", "")
+        print(f"interrupted: {text or 'Ctrl-C received'}; run the same command with --resume "
               f"to continue", file=sys.stderr)
         return 130
     print(f"wrote {Path(args.out) / 'results.json'} and {Path(args.out) / 'curves.png'} "
@@ -140,7 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
                         f"substitute for the paper's private Ubisoft sets, at the speech sizes "
                         f"400/227/195 units)")
     r.add_argument("--models", type=_model_list, default=list(KINDS),
-                   help="comma-separated subset of tanh,gru,lstm (default: all three)")
+                   help="comma-separated models (default: the paper's tanh,gru,lstm): "
+                        "tanh, gru, lstm at Table 1's sizes; mingru, minlstm, the minimal "
+                        "units of Feng et al. 2024 (gates from x_t only, a parallel scan), at "
+                        "the same parameter budget; any of them as KIND-L for L stacked "
+                        "layers at that same total budget, e.g. mingru-2,minlstm-3 (Table 2 "
+                        "has no numbers for these: the table shows '-')")
     r.add_argument("--budget", type=_choice("budget", tuple(BUDGETS)), default="standard",
                    help="quick: a CI smoke test (seconds, a few cropped pieces); standard "
                         "(default): a few CPU minutes per dataset (4 candidates, batches of 16, "
@@ -185,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=_positive_int, default=None,
                    help="torch CPU threads (default: torch's choice; 1 is often fastest for "
                         "these small models)")
-    r.add_argument("--set", type=_config_field, action="append", metavar="FIELD=VALUE",
+    r.add_argument("--set", type=_setting, action="append", metavar="FIELD=VALUE",
                    help="change one training setting of the budget, e.g. --set weight_noise=0 "
                         "--set lr_decay_to=0.01 --set max_epochs=20 (repeatable; the fields of "
                         "gru_lib.TrainConfig; recorded in results.json as 'overrides')")

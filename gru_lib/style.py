@@ -7,7 +7,8 @@ matplotlib is imported only when the style is applied.
 from __future__ import annotations
 
 # One colour per model, in every figure of the library and the book.
-COLOURS = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue"}
+COLOURS = {"tanh": "tab:green", "gru": "tab:red", "lstm": "tab:blue",
+           "mingru": "tab:orange", "minlstm": "tab:purple"}   # Feng et al. (2024)
 
 # The book's text column at a 1280 px window is about 690 px wide. Figures are drawn for it:
 # COLUMN_WIDTH inches at DPI dots per inch is 680 px, shown at full size, so a 9-point label

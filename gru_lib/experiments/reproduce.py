@@ -3,7 +3,9 @@
     >>> summary = reproduce("jsb", budget="quick", out="runs/quick-jsb")   # seconds on a CPU
     >>> print(format_table(summary))
 
-For each model (tanh-RNN, GRU, LSTM at Table 1's sizes) a learning-rate search
+For each model (tanh-RNN, GRU, LSTM at Table 1's sizes; or, beyond the paper, the minimal
+units "mingru", "minlstm" of Feng et al. 2024 and stacks such as "mingru-2", at the same budget:
+``nn.budget.task_units``) a learning-rate search
 (training.search) trains one candidate per learning rate (RMSProp, weight noise, gradient
 clipping, early stopping on validation); the candidate with the best validation NLL is
 evaluated on the three splits. A model's candidates are trained AT ONCE, as one population
@@ -38,7 +40,8 @@ from .. import paper
 from ..atomic import atomic_write
 from ..checks import one_of, positive_int
 from ..device import pick_device
-from ..nn.budget import count_parameters
+from ..nn.budget import task_units
+from ..nn.kinds import ALL_KINDS, model_name
 from ..paper import KINDS, SPLITS
 from ..tasks import DATASETS, load_model, task_for
 from ..training.batching import batches
@@ -143,8 +146,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     """Train each model with the learning-rate search of the paper; write OUT/results.json,
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
-    models: a subset of paper.KINDS. candidates: overrides the budget's number. storage: an
-    Optuna storage URL (default: sqlite in OUT), shared by workers on several machines.
+    models: model names (nn.kinds.model_name): the paper's KINDS, the minimal kinds, each
+    optionally "-L" for L stacked layers ("mingru-2"); each at the task's budget.
+    candidates: overrides the budget's number. storage: an Optuna storage URL (default: sqlite in OUT), shared by workers on several machines.
     resume: continue the run in OUT (finished candidates are kept). workers: processes on this
     machine (this one and workers - 1 more), each training the next model whose candidates are
     waiting; each uses this process's torch thread count. overrides: TrainConfig fields to set
@@ -156,9 +160,11 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     positive_int("workers", workers)
     models = list(models)
     if not models:
-        raise ValueError(f"models: expected at least one of {', '.join(KINDS)}, got none")
+        raise ValueError(f"models: expected at least one of {', '.join(ALL_KINDS)}, got none")
     for kind in models:
-        one_of("models", kind, KINDS)
+        model_name(kind)                 # a ValueError naming the kinds and the -L form
+    if len(set(models)) != len(models):
+        raise ValueError(f"models: each model once, got {models}")
     pick_device(device)              # a device that is not there fails before anything else
     out = Path(out)
     db = out / "search.db"
@@ -202,7 +208,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
 
     results, curves = {}, {}
     for kind in models:
-        units = paper.UNITS[task.name][kind]          # Table 1: music 100/46/36, speech 400/227/195
+        units = task_units(task.name, kind)   # Table 1 (music 100/46/36, ...), or its budget
         found = searches[kind]
         if found.best_candidate < 0:
             results[kind] = {"units": units, "error": "every learning-rate candidate failed",
@@ -222,7 +228,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
                        for r in found.candidates if "population" in r}
         results[kind] = {
             "units": units,
-            "params": count_parameters(kind, model.rnn.cell.input_size, units),   # as Table 1
+            "params": sum(p.numel() for p in model.rnn.parameters()),  # recurrent: as Table 1
             "params_total": sum(p.numel() for p in model.parameters()),
             "lr": found.best_lr, "epochs": run["epochs"], "best_epoch": run["best_epoch"],
             "updates": run["updates"], "seconds": run["seconds"], "stopped": run["stopped"],
@@ -286,7 +292,7 @@ class ModelSearch:
         """Train whatever of ``kind``'s candidates is waiting (wait=True: then wait until all
         are done, on any worker); return the search's result."""
         task = task_for(self.dataset)
-        units = paper.UNITS[task.name][kind]
+        units = task_units(task.name, kind)
         width = self.train[0].shape[1]
 
         def train_candidates(lrs, candidates):
@@ -386,14 +392,14 @@ def format_table(summary: dict) -> str:
     table = summary.get("paper") or {}       # Table 2's rows for this data set, if it has them
     lines = [f"{summary['dataset']} ({summary['budget']} budget): NLL in nats per time step, "
              f"lower is better",
-             f"{'model':6} {'units':>5} {'params':>7} {'lr':>9} {'epochs':>6} {'train':>7} "
+             f"{'model':9} {'units':>5} {'params':>7} {'lr':>9} {'epochs':>6} {'train':>7} "
              f"{'valid':>7} {'test':>7} | {'paper train':>11} {'paper test':>10} | "
              f"{'Δtrain':>7} {'Δtest':>7}"]
     for kind, r in summary["models"].items():
         if "error" in r:
-            lines.append(f"{kind:6} {r['units']:5d}  {r['error']}")
+            lines.append(f"{kind:9} {r['units']:5d}  {r['error']}")
             continue
-        ours = (f"{kind:6} {r['units']:5d} {r['params']:7d} {r['lr']:9.2e} {r['epochs']:6d} "
+        ours = (f"{kind:9} {r['units']:5d} {r['params']:7d} {r['lr']:9.2e} {r['epochs']:6d} "
                 f"{r['train_nll']:7.3f} {r['valid_nll']:7.3f} {r['test_nll']:7.3f} | ")
         if kind in table:
             p_train, p_test = table[kind]

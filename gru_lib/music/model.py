@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ..checks import positive_int
 from ..nn.padding import zero_padding
-from ..nn.recurrent import Recurrent
+from ..nn.stack import make_layers
 from ..training.batching import step_mask
 
 
@@ -57,7 +57,10 @@ class PianoRollModel(nn.Module):
     """Recurrent layer -> linear -> K independent sigmoids (the sigmoid lives in the loss).
 
     ``backend`` is the recurrent layer's (see Recurrent): "auto" (default) takes the
-    hand-written backward where the cell has one. ``cell_options`` go to the cell.
+    hand-written backward where the cell has one, and the parallel scan for the minimal
+    cells ("mingru", "minlstm"). ``layers`` > 1 stacks that many recurrent layers of
+    ``hidden_size`` units (nn/stack.py); the paper's model has one. ``cell_options`` go to
+    the cells.
 
     >>> model = PianoRollModel("gru", keys=88, hidden_size=46)
     >>> logits = model(torch.zeros(100, 8, 88))            # (T, B, K) -> (T, B, K)
@@ -69,14 +72,16 @@ class PianoRollModel(nn.Module):
     checkpoint_kind = "piano-roll"
 
     def __init__(self, kind: str, keys: int, hidden_size: int, init_scale: float = 0.1,
-                 backend: str = "auto", **cell_options):
+                 backend: str = "auto", layers: int = 1, **cell_options):
         super().__init__()
         keys = positive_int("keys", keys)                         # the roll's width K
         self.kind, self.keys, self.init_scale = kind, keys, float(init_scale)
+        self.layers = positive_int("layers", layers)
         self.cell_options = dict(cell_options)
         # backend "auto": the hand-written backward (gru_lib/bptt.py) where the cell has one.
-        self.rnn = Recurrent.make(kind, keys, hidden_size, backend=backend, init_scale=init_scale,
-                                  **cell_options)
+        # One layer is a Recurrent (parameters rnn.cell.*), more a StackedRecurrent.
+        self.rnn = make_layers(kind, keys, hidden_size, layers, backend=backend,
+                               init_scale=init_scale, **cell_options)
         self.readout = nn.Linear(hidden_size, keys)                # W_o: (K, H), b_o: (K,)
         # Uniform in ±0.1 like the cells, as the authors' code does for every layer
         # (irange: 0.1 in librnn's exp/music/jsb/*.yaml); biases start at 0.
@@ -96,16 +101,18 @@ class PianoRollModel(nn.Module):
         """What it takes to rebuild this model (stored in every checkpoint)."""
         return {"model": self.checkpoint_kind, "kind": self.kind, "keys": self.keys,
                 "hidden_size": self.hidden_size, "init_scale": self.init_scale,
-                "cell_options": dict(self.cell_options)}
+                "layers": self.layers, "cell_options": dict(self.cell_options)}
 
     @classmethod
     def from_meta(cls, meta: dict) -> PianoRollModel:
         """The model ``meta`` describes (weights not loaded). Checkpoints written before
-        meta named its model have no "model" entry: they are all piano-roll models."""
+        meta named its model have no "model" entry: they are all piano-roll models; those
+        written before stacks have no "layers": they have one."""
         if meta.get("model", cls.checkpoint_kind) != cls.checkpoint_kind:
             raise ValueError(f"meta: not a piano-roll model's meta (model={meta.get('model')!r})")
         return cls(meta["kind"], meta["keys"], meta["hidden_size"],
-                   init_scale=meta.get("init_scale", 0.1), **meta.get("cell_options", {}))
+                   init_scale=meta.get("init_scale", 0.1), layers=meta.get("layers", 1),
+                   **meta.get("cell_options", {}))
 
     def forward(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits for every step of ``rolls`` (T, B, K), each predicted from the steps before."""
@@ -155,8 +162,10 @@ class PianoRollModel(nn.Module):
 
 # -- the builder -------------------------------------------------------------------------------
 
-def make_model(kind: str, keys: int, hidden_size: int, seed: int = 0, **cell_options) -> PianoRollModel:
+def make_model(kind: str, keys: int, hidden_size: int, seed: int = 0, layers: int = 1,
+               **cell_options) -> PianoRollModel:
     """A PianoRollModel whose initial weights depend only on ``seed`` (repeatable on CPU).
+    ``kind``: one of nn.kinds.ALL_KINDS; ``layers``: recurrent layers of ``hidden_size`` units.
 
     The music task's ``build_model`` (``gru_lib.music.task``) calls this at Table 1's sizes.
     ``fork_rng`` restores the global generator afterwards, so building a model does not move
@@ -164,4 +173,4 @@ def make_model(kind: str, keys: int, hidden_size: int, seed: int = 0, **cell_opt
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return PianoRollModel(kind, keys, hidden_size, **cell_options)
+        return PianoRollModel(kind, keys, hidden_size, layers=layers, **cell_options)

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from scipy.io import wavfile
 
-from .. import paper
 from ..atomic import atomic_write
 from ..checks import one_of, positive_int, positive_number
+from ..nn.budget import task_units
+from ..nn.kinds import model_name
 from .data import load_music
 from .keys import DATASETS, key_layout
 from .midi import midi_to_roll, save_midi, synthesize
@@ -54,10 +55,14 @@ class MusicTask:
         return load_music(dataset, None, key_range=key_range, folder=data, progress=False)
 
     def build_model(self, kind: str, width: int, seed: int = 0, units: int | None = None):
-        """A PianoRollModel over ``width`` keys with Table 1's units for ``kind`` (or ``units``)."""
-        one_of("kind", kind, paper.KINDS)
-        units = paper.UNITS[self.name][kind] if units is None else positive_int("units", units)
-        return make_model(kind, width, units, seed=seed)
+        """A PianoRollModel over ``width`` keys with Table 1's units for ``kind`` (or ``units``).
+
+        ``kind`` is a model name (nn.kinds.model_name): "gru", "mingru", "minlstm-3", ...; the
+        models outside Table 1 get the units of the same budget (nn.budget.task_units).
+        """
+        cell, layers = model_name(kind)
+        units = task_units(self.name, kind) if units is None else positive_int("units", units)
+        return make_model(cell, width, units, seed=seed, layers=layers)
 
     def steps(self, sequences) -> int:
         """Predicted steps in a list of rolls: all of them (step 0 is predicted from silence)."""

@@ -63,7 +63,8 @@ def why_not(cell: RecurrentCell) -> str | None:
         if cell.fixed_gates:
             return f"its gates are fixed ({cell.fixed_gates})"
         return "its input gate is coupled to the forget gate" if cell.coupled else None
-    return f"{type(cell).__name__} is not a gru_lib cell"
+    return (f"a {cell.kind or type(cell).__name__} cell has none (only the tanh, GRU and LSTM "
+            f"cells do)")
 
 
 def run(cell: RecurrentCell, x: Tensor, lengths: Tensor | None, state: tuple) -> tuple:

@@ -19,8 +19,6 @@ the LSTM. With every switch at its default, each cell is exactly the paper's uni
 """
 from __future__ import annotations
 
-import inspect
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -56,7 +54,8 @@ class RecurrentCell(nn.Module):
     kind = ""
     state_size = 1
 
-    def __init__(self, input_size: int, hidden_size: int, blocks: list[str], init_scale: float):
+    def __init__(self, input_size: int, hidden_size: int, blocks: list[str], init_scale: float,
+                 recurrent: bool = True):
         super().__init__()
         self.input_size = checks.positive_int("input_size", input_size)
         self.hidden_size = checks.positive_int("hidden_size", hidden_size)
@@ -64,7 +63,8 @@ class RecurrentCell(nn.Module):
         self.blocks = blocks                       # e.g. ["reset", "update", "candidate"]
         G, H, D = len(blocks), hidden_size, input_size
         self.weight_ih = nn.Parameter(torch.empty(G * H, D))   # W: (G*H, D)
-        self.weight_hh = nn.Parameter(torch.empty(G * H, H))   # U: (G*H, H)
+        if recurrent:                              # False: gates read x_t only (nn/minimal.py)
+            self.weight_hh = nn.Parameter(torch.empty(G * H, H))   # U: (G*H, H)
         self.bias = nn.Parameter(torch.empty(G * H))           # b: (G*H,)
 
     def reset_parameters(self) -> None:
@@ -327,23 +327,3 @@ class LSTMCell(RecurrentCell):
         if self.forget_bias:
             opts.append(f"forget_bias={self.forget_bias}")
         return f"{self.input_size}, {self.hidden_size}, " + ", ".join(opts)
-
-
-CELLS = {"tanh": TanhCell, "gru": GRUCell, "lstm": LSTMCell}
-
-
-def make_cell(kind: str, input_size: int, hidden_size: int, **options) -> RecurrentCell:
-    """Build a cell by name: ``make_cell("gru", 88, 46, variant="torch")``.
-
-    ``kind`` is one of "tanh", "gru", "lstm"; ``options`` are the cell's keyword arguments.
-    """
-    if kind not in CELLS:
-        raise ValueError(f"kind must be one of {', '.join(CELLS)}, got {kind!r}")
-    cls = CELLS[kind]
-    accepted = [p for p in inspect.signature(cls.__init__).parameters
-                if p not in ("self", "input_size", "hidden_size")]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(unknown)} for a {kind} cell; "
-                         f"it accepts {', '.join(accepted) or 'none'}")
-    return cls(input_size, hidden_size, **options)

@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from .. import checks
-from .cells import GRUCell, RecurrentCell, make_cell
+from .cells import GRUCell, RecurrentCell
+from .kinds import make_cell
 from .native import TWINS, empty_twin, why_no_twin
 from .recurrent import Recurrent
 

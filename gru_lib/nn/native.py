@@ -28,6 +28,8 @@ TWINS = {"tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 def why_no_twin(cell: RecurrentCell) -> str | None:
     """The reason ``cell`` has no torch twin, or None when it has one (like ``bptt.why_not``)."""
+    if cell.kind not in TWINS:
+        return f"torch has no module computing a {cell.kind or type(cell).__name__} cell"
     if isinstance(cell, GRUCell) and cell.variant != "torch":
         return ("only GRUCell(variant='torch') has an nn.GRU twin; the paper variant resets "
                 "before the matmul, which nn.GRU cannot express")

@@ -20,11 +20,12 @@ import torch
 from torch import Tensor, nn
 
 from .. import checks
-from . import bptt, native
-from .cells import RecurrentCell, make_cell
+from . import bptt, native, scan
+from .cells import RecurrentCell
+from .kinds import make_cell
 from .padding import zero_padding
 
-BACKENDS = ("python", "bptt", "native", "auto")
+BACKENDS = ("python", "bptt", "native", "scan", "auto")
 
 
 class SequenceOutput(NamedTuple):
@@ -47,9 +48,12 @@ class Recurrent(nn.Module):
     ``backend="bptt"`` runs the same equations with the backward pass through time written
     by hand (see gru_lib/nn/bptt.py): 1.05-3.4x faster than autograd through the loop (most at
     batch 1; benchmarks/bench_cells.py), for every cell without fixed or coupled gates.
-    ``return_gates=True`` runs the python loop for that call, since bptt keeps no per-step
-    gates for the caller. ``backend="auto"`` picks "bptt" where the cell allows it and
-    "python" otherwise; the models use it.
+    ``backend="scan"`` computes every step of a minimal cell (mingru, minlstm: gates that
+    read x_t only, so h_t is linear in h_{t-1}) at once by a parallel scan in log space
+    (gru_lib/nn/scan.py); the same numbers as the loop over its ``step``.
+    ``return_gates=True`` runs the python loop for that call, since bptt and the scan keep no
+    per-step gates for the caller. ``backend="auto"`` picks "scan" for the minimal cells,
+    "bptt" where the cell allows it and "python" otherwise; the models use it.
     """
 
     def __init__(self, cell: RecurrentCell, backend: str = "python"):
@@ -58,7 +62,8 @@ class Recurrent(nn.Module):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if backend == "auto":
-            backend = "python" if bptt.why_not(cell) else "bptt"
+            backend = ("scan" if not scan.why_no_scan(cell) else
+                       "bptt" if not bptt.why_not(cell) else "python")
         no_twin = native.why_no_twin(cell) if backend == "native" else None
         if no_twin:
             raise ValueError(f"backend='native' needs a cell with a torch twin: {no_twin}. "
@@ -67,6 +72,10 @@ class Recurrent(nn.Module):
         if no_bptt:
             raise ValueError(f"backend='bptt' has no hand-written backward for this cell: "
                              f"{no_bptt}. Use backend='python' for this cell.")
+        no_scan = scan.why_no_scan(cell) if backend == "scan" else None
+        if no_scan:
+            raise ValueError(f"backend='scan' needs a recurrence linear in h: {no_scan}. Use "
+                             f"backend='python' (or 'auto') for this cell.")
         self.cell = cell
         self.backend = backend
         # An empty twin on the meta device (no memory): its parameters are swapped for the cell's.
@@ -96,6 +105,8 @@ class Recurrent(nn.Module):
             return SequenceOutput(*native.run_native(self.cell, x, lengths, state, self._twin))
         if self.backend == "bptt" and not return_gates:
             return SequenceOutput(*bptt.run(self.cell, x, lengths, state))
+        if self.backend == "scan" and not return_gates:
+            return SequenceOutput(*scan.run(self.cell, x, lengths, state))
 
         xw = self.cell.input_projection(x)                       # (T, B, G*H), all steps at once
         steps = zip(*(part.unbind(0) for part in self.cell.split_projection(xw)))

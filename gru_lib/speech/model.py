@@ -18,9 +18,10 @@ import torch
 from torch import Tensor, nn
 
 from .. import checks, paper
-from ..checks import one_of
+from ..nn.budget import task_units
+from ..nn.kinds import model_label
 from ..nn.padding import zero_padding
-from ..nn.recurrent import Recurrent
+from ..nn.stack import make_layers
 from ..training.batching import step_mask
 from . import mixture
 from .data import FRAME, RATE, frame
@@ -57,7 +58,7 @@ class SpeechModel(nn.Module):
     (N, B, F) with lengths (B,) in frames, ``meta`` / ``from_meta`` for checkpoints
     (``checkpoint_kind`` is their meta["model"]), ``rnn`` (weight noise goes on
     ``rnn.cell``), ``readout`` and ``row_size`` (the width of one row of the batch: F).
-    ``backend`` is the recurrent layer's, as in PianoRollModel.
+    ``backend`` and ``layers`` are the recurrent layers', as in PianoRollModel.
 
     >>> model = SpeechModel("gru", 227)
     >>> mix = model(torch.zeros(50, 4, 10))          # (N, B, F) -> Mixture over (N-2, B)
@@ -66,7 +67,7 @@ class SpeechModel(nn.Module):
     checkpoint_kind = "speech"
 
     def __init__(self, kind, hidden_size, frame_size=FRAME, components=COMPONENTS, min_std=MIN_STD,
-                 init_scale=0.1, init_std=INIT_STD, backend="auto", **cell_options):
+                 init_scale=0.1, init_std=INIT_STD, backend="auto", layers=1, **cell_options):
         super().__init__()
         checks.positive_int("frame_size", frame_size)
         checks.positive_int("components", components)
@@ -76,9 +77,10 @@ class SpeechModel(nn.Module):
             raise ValueError(f"init_std: expected a number > min_std = {min_std}, got {init_std!r}")
         self.kind, self.frame_size, self.components = kind, frame_size, components
         self.min_std, self.init_scale, self.init_std = float(min_std), float(init_scale), float(init_std)
+        self.layers = checks.positive_int("layers", layers)
         self.cell_options = dict(cell_options)
-        self.rnn = Recurrent.make(kind, 2 * frame_size, hidden_size, backend=backend,
-                                  init_scale=init_scale, **cell_options)
+        self.rnn = make_layers(kind, 2 * frame_size, hidden_size, layers, backend=backend,
+                               init_scale=init_scale, **cell_options)
         self.readout = nn.Linear(hidden_size, mixture.n_outputs(components, frame_size))  # (420, H)
         # The output layer starts near the data's own distribution, whatever h is:
         # - mixing logits: weights uniform in ±0.1, as every layer in the authors' code;
@@ -112,16 +114,17 @@ class SpeechModel(nn.Module):
         return {"model": self.checkpoint_kind, "kind": self.kind, "hidden_size": self.hidden_size,
                 "frame_size": self.frame_size, "components": self.components,
                 "min_std": self.min_std, "init_scale": self.init_scale, "init_std": self.init_std,
-                "cell_options": dict(self.cell_options)}
+                "layers": self.layers, "cell_options": dict(self.cell_options)}
 
     @classmethod
     def from_meta(cls, meta):
-        """The model ``meta`` describes (weights not loaded)."""
+        """The model ``meta`` describes (weights not loaded); no "layers" (older files): one."""
         if meta.get("model") != cls.checkpoint_kind:
             raise ValueError(f"meta: not a speech model's meta (model={meta.get('model')!r})")
         return cls(meta["kind"], meta["hidden_size"], frame_size=meta["frame_size"],
                    components=meta["components"], min_std=meta["min_std"],
-                   init_scale=meta["init_scale"], init_std=meta["init_std"], **meta["cell_options"])
+                   init_scale=meta["init_scale"], init_std=meta["init_std"],
+                   layers=meta.get("layers", 1), **meta["cell_options"])
 
     def _check(self, frames, lengths):
         if not isinstance(frames, Tensor) or frames.dim() != 3 or frames.shape[2] != self.frame_size:
@@ -200,18 +203,21 @@ class SpeechModel(nn.Module):
         return torch.cat(new).cpu()
 
 
-def make_speech_model(kind, hidden_size=None, seed=0, **options):
+def make_speech_model(kind, hidden_size=None, seed=0, layers=1, **options):
     """A SpeechModel at the paper's size for ``kind`` (or ``hidden_size``), weights set by ``seed``.
+
+    The paper's size: Table 1's units for its three kinds (one layer); for the minimal kinds
+    and for stacks of ``layers``, the width at the same budget (``nn.budget.task_units``).
 
     The speech task's ``build_model`` (``gru_lib.speech.task``) calls this. ``options`` go to
     SpeechModel (frame_size, components, cell options, ...). ``fork_rng`` restores the global
     generator afterwards, so building a model does not move whatever runs next.
     """
     if hidden_size is None:
-        hidden_size = paper.UNITS["speech"][one_of("kind", kind, paper.KINDS)]
+        hidden_size = task_units("speech", model_label(kind, checks.positive_int("layers", layers)))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return SpeechModel(kind, hidden_size, **options)
+        return SpeechModel(kind, hidden_size, layers=layers, **options)
 
 
 @torch.no_grad()

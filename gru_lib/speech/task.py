@@ -17,6 +17,7 @@ import torch
 
 from .. import paper
 from ..checks import number_in, one_of
+from ..nn.kinds import model_name
 from .data import CREDIT, FRAME, RATE, load_frames, load_speech, step_count
 from .model import SpeechModel, continue_wave, make_speech_model
 from .wav import plot_wave, read_wav, write_wav
@@ -62,9 +63,10 @@ class SpeechTask:
         return load_frames(None, folder=data, progress=False)
 
     def build_model(self, kind: str, width: int = FRAME, seed: int = 0, units: int | None = None):
-        """A SpeechModel over frames of ``width`` samples with Table 1's units for ``kind``."""
-        one_of("kind", kind, paper.KINDS)
-        return make_speech_model(kind, units, seed=seed, frame_size=width)
+        """A SpeechModel over frames of ``width`` samples with Table 1's units for ``kind``
+        (a model name, as for the music task: "gru", "mingru", "minlstm-3", ...)."""
+        cell, layers = model_name(kind)
+        return make_speech_model(cell, units, seed=seed, layers=layers, frame_size=width)
 
     def steps(self, sequences) -> int:
         """Predicted steps in a list of clips: N - 2 per clip (the first two frames are read)."""

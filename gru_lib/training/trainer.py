@@ -41,6 +41,7 @@ F samples), ``rnn.cell`` (where weight noise goes) and its parameters.
 """
 from __future__ import annotations
 
+import ast
 import json
 import math
 import time
@@ -60,6 +61,7 @@ from ..checks import (
     positive_number,
 )
 from ..device import pick_device
+from ..nn.stack import recurrent_weights
 from .batching import batches
 from .callbacks import ProgressBars, StopOnSignals
 from .checkpoints import load_checkpoint, save_checkpoint, write_records
@@ -141,11 +143,30 @@ class TrainConfig:
         return TrainConfig(**{**asdict(self), **changes})
 
 
+# Fields a run's caller sets through their own arguments, not as a recipe setting.
+NOT_SETTINGS = ("seed", "device", "progress")
+
+
+def parse_setting(text: str) -> tuple:
+    """"FIELD=VALUE" -> (field, value) for a TrainConfig field (reproduce --set): VALUE read as
+    a Python literal (a number, None, True/False), else kept as a word (noise_on=weights).
+    The value itself is checked when the TrainConfig is built."""
+    known = [f.name for f in fields(TrainConfig) if f.name not in NOT_SETTINGS]
+    name, sep, raw = str(text).partition("=")
+    if not sep or name.strip() not in known:
+        raise ValueError(f"expected FIELD=VALUE with FIELD one of {', '.join(known)}, "
+                         f"got {text!r}")
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError):
+        value = raw.strip()
+    return name.strip(), value
+
+
 def noisy_parameters(model, noise_on: str) -> list:
     """The parameters that receive weight noise (see TrainConfig.noise_on)."""
     if noise_on == "recurrent":
-        cell = model.rnn.cell
-        return [cell.weight_ih, cell.weight_hh]
+        return recurrent_weights(model.rnn)   # W and U of every layer (minimal cells: W only)
     if noise_on == "weights":
         return [p for p in model.parameters() if p.dim() > 1]
     return list(model.parameters())

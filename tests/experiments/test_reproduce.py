@@ -16,6 +16,7 @@ from gru_lib.experiments.reproduce import (
     BUDGETS,
     Budget,
     budget_for,
+    format_table,
     load_splits,
     reproduce,
 )
@@ -180,3 +181,26 @@ def test_two_worker_processes_give_the_same_results(tmp_path, monkeypatch):
              for kind in ("tanh", "gru")}
     assert where["tanh"] == {f"{os.uname().nodename}:{os.getpid()}"}
     assert len(where["gru"]) == 1 and where["gru"] != where["tanh"]    # the other process
+
+
+def test_quick_reproduce_trains_the_minimal_units_and_stacks(tmp_path, monkeypatch):
+    """mingru, minlstm and a stack at the music budget, with the budget's own weight noise (on
+    the recurrent layers: W alone, the minimal cells have no U); Table 2 has no numbers for
+    them ('-')."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    summary = reproduce("jsb", models=["mingru", "minlstm-2"], budget="quick", out=tmp_path / "r",
+                        device="cpu", progress=False, log=lambda line: None)
+    mingru, stacked = summary["models"]["mingru"], summary["models"]["minlstm-2"]
+    assert mingru["units"] == 112 and mingru["params"] == 19_936
+    assert stacked["units"] == 48 and stacked["params"] == 19_872
+    assert (tmp_path / "r" / "minlstm-2" / "lr0" / "best.pt").is_file()
+    row = next(line for line in format_table(summary).splitlines() if line.startswith("mingru "))
+    assert row.split("|")[1].split() == ["-", "-"] and row.split("|")[2].split() == ["-", "-"]
+
+
+@pytest.mark.parametrize("models,message", [(["mingru-0"], "optionally with -L"),
+                                            (["gru", "gru"], "each model once")])
+def test_reproduce_refuses_bad_model_names(tmp_path, models, message):
+    with pytest.raises(ValueError, match=message):
+        reproduce("jsb", models=models, budget="quick", out=tmp_path / "r", device="cpu",
+                  progress=False, log=lambda line: None)

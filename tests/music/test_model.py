@@ -69,3 +69,40 @@ def test_bad_arguments_raise_clear_errors(bad, match):
         PianoRollModel(**kwargs)
     with pytest.raises(ValueError, match="steps"):
         PianoRollModel("gru", 8, 4).sample(0)
+
+
+# -- beyond the paper: the minimal units and stacks ---------------------------------------------
+
+@pytest.mark.parametrize("kind,layers", [("mingru", 1), ("minlstm", 1), ("mingru", 2),
+                                         ("minlstm", 3), ("gru", 2)])
+def test_minimal_and_stacked_models_train_save_and_reload(kind, layers, tmp_path):
+    from gru_lib.music.model import make_model
+    from gru_lib.music.task import MUSIC
+    from gru_lib.tasks import load_model
+    from gru_lib.training.checkpoints import save_checkpoint
+
+    name = kind if layers == 1 else f"{kind}-{layers}"
+    model = MUSIC.build_model(name, 88, seed=0)
+    assert model.layers == layers and model.meta()["layers"] == layers
+    assert model.hidden_size == {"mingru": 112, "minlstm": 75, "mingru-2": 65, "minlstm-3": 39,
+                                 "gru-2": 34}[name]
+    small = make_model(kind, 12, 5, seed=1, layers=layers).double()
+    rolls = (torch.rand(9, 3, 12, generator=torch.Generator().manual_seed(0)) < 0.3).double()
+    lengths = torch.tensor([9, 4, 6])
+    loss = small.nll(rolls, lengths)
+    loss.backward()
+    assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in small.parameters())
+    path = tmp_path / "best.pt"
+    save_checkpoint({"meta": small.meta(), "model": small.state_dict()}, path)
+    loaded, _ = load_model(path)
+    assert loaded.meta() == small.meta()
+    assert torch.equal(loaded.double().nll(rolls, lengths), small.nll(rolls, lengths).detach())
+    assert small.sample(4, generator=torch.Generator().manual_seed(0)).shape == (4, 12)
+
+
+def test_the_papers_one_layer_model_keeps_its_parameter_names():
+    model = PianoRollModel("gru", 12, 5)
+    assert model.layers == 1 and "rnn.cell.weight_hh" in model.state_dict()
+    assert "rnn.layers.1.cell.weight_ih" in PianoRollModel("gru", 12, 5, layers=2).state_dict()
+    old = {k: v for k, v in model.meta().items() if k != "layers"}      # before stacks
+    assert PianoRollModel.from_meta(old).layers == 1

@@ -63,3 +63,53 @@ def test_matched_units_are_closest_to_the_budget():
 def test_bad_budget_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# -- the minimal units and stacks at the same budget --------------------------------------------
+
+from gru_lib.nn.budget import TASK_BUDGET, budget_table, task_units  # noqa: E402
+
+
+@pytest.mark.parametrize("kind", ["mingru", "minlstm"])
+@pytest.mark.parametrize("D,H", [(88, 112), (20, 4024), (1, 1)])
+def test_minimal_formula_agrees_with_built_cells(kind, D, H):
+    assert formula_parameters(kind, D, H) == count_parameters(kind, D, H)
+
+
+def test_a_stack_counts_its_first_layer_at_D_and_the_others_at_H():
+    assert count_parameters("gru", 88, 34, layers=2) == count_parameters("gru", 88, 34) \
+        + count_parameters("gru", 34, 34)
+    assert count_parameters("mingru", 20, 200, layers=3) == 2 * (200 * 20 + 200) \
+        + 2 * 2 * (200 * 200 + 200)
+
+
+def test_the_task_budgets_are_table_1s():
+    assert TASK_BUDGET == {"music": 20_000, "speech": 169_000}
+
+
+def test_task_units_keep_table_1_and_match_the_budget_otherwise():
+    assert task_units("music", "gru") == 46 and task_units("speech", "lstm") == 195
+    table = {(r["task"], r["kind"], r["layers"]): (r["units"], r["params"]) for r in budget_table()}
+    assert table["music", "mingru", 1] == (112, 19_936)
+    assert table["music", "minlstm", 1] == (75, 20_025)
+    assert table["speech", "mingru", 1] == (4024, 169_008)
+    assert table["speech", "minlstm", 1] == (2683, 169_029)
+    assert table["music", "mingru", 2][0] == 65 and table["music", "minlstm", 3][0] == 39
+    for (task, kind, layers), (units, params) in table.items():
+        if kind in PAPER_UNITS[task] and layers == 1:
+            assert units == PAPER_UNITS[task][kind]
+            continue
+        # within 3%: one unit more or less moves a small stack by ~1,000 parameters
+        assert abs(params - TASK_BUDGET[task]) / TASK_BUDGET[task] < 0.03, (task, kind, layers)
+        D = 88 if task == "music" else 20
+        for other in (units - 1, units + 1):         # the closest width to the budget
+            assert abs(params - TASK_BUDGET[task]) <= \
+                abs(count_parameters(kind, D, other, layers) - TASK_BUDGET[task])
+
+
+@pytest.mark.parametrize("name,message", [("mingru-0", "optionally with -L"),
+                                          ("gru-x", "optionally with -L"),
+                                          ("elman", "a model is a kind")])
+def test_bad_model_names(name, message):
+    with pytest.raises(ValueError, match=message):
+        task_units("music", name)

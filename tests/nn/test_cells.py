@@ -161,7 +161,7 @@ def test_defaults_are_the_papers_cells():
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda: make_cell("rnn", 3, 2), "kind must be one of tanh, gru, lstm, got 'rnn'"),
+    (lambda: make_cell("rnn", 3, 2), "kind must be one of tanh, gru, lstm, mingru, minlstm, got 'rnn'"),
     (lambda: make_cell("gru", 3, 2, variant="cudnn"), "variant must be one of"),
     (lambda: make_cell("gru", 3, 2, fixed_gates={"forget": 1.0}), "unknown GRU gate 'forget'"),
     (lambda: make_cell("lstm", 3, 2, fixed_gates={"reset": 1.0}), "unknown LSTM gate 'reset'"),

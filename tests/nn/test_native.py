@@ -38,7 +38,7 @@ def test_native_backend_agrees_with_the_python_loop(kind, options, with_lengths)
 def test_native_backend_refuses_cells_without_a_twin():
     with pytest.raises(ValueError, match="backend='native' needs a cell with a torch twin"):
         Recurrent.make("gru", 5, 4, backend="native")               # the paper's GRU
-    with pytest.raises(ValueError, match="backend must be one of python, bptt, native, auto"):
+    with pytest.raises(ValueError, match="backend must be one of python, bptt, native, scan, auto"):
         Recurrent.make("gru", 5, 4, backend="cuda")
     layer = Recurrent.make("lstm", 5, 4, backend="native", peepholes=False)
     with pytest.raises(ValueError, match="return_gates=True needs backend='python'"):

@@ -91,3 +91,14 @@ def test_own_wav_evaluate_and_prime(tmp_path, waves):
     assert np.isfinite(speech.wave_nll(model, mine))
     out = speech.continue_wave(model, mine, seconds=0.02, generator=torch.Generator().manual_seed(0))
     assert len(out) == 1600 + 160
+
+
+@pytest.mark.parametrize("kind,layers,units", [("mingru", 1, 4024), ("minlstm", 2, 227)])
+def test_minimal_and_stacked_speech_models_at_the_budget(kind, layers, units):
+    from gru_lib.speech.model import SpeechModel, make_speech_model
+    model = make_speech_model(kind, layers=layers)
+    assert model.hidden_size == units and model.layers == layers
+    small = SpeechModel(kind, 6, layers=layers).double()
+    frames = torch.randn(9, 2, 10, dtype=torch.float64) * 0.05
+    assert torch.isfinite(small.nll(frames, torch.tensor([9, 5])))
+    assert SpeechModel.from_meta(small.meta()).meta() == small.meta()

@@ -274,3 +274,22 @@ def test_update_works_on_its_own_before_any_epoch():
     moved = [max(float((population.params[k][m].detach() - before[k][m]).abs().max()) for k in before)
              for m in range(2)]
     assert 0 < moved[0] < moved[1]                # the larger learning rate moves further
+
+
+# -- the minimal units (nn/minimal.py) on the scan, and a stack, as populations ----------------
+
+@pytest.mark.parametrize("kind,layers,backend", [("mingru", 1, "scan"), ("minlstm", 1, "scan"),
+                                                 ("minlstm", 1, "python"), ("mingru", 2, "scan")])
+def test_a_population_of_minimal_models_is_its_members_alone(kind, layers, backend):
+    """Two candidates at once = two single runs, on the log-space scan under vmap, with the
+    default weight noise on the recurrent layer (a minimal cell's W only: it has no U)."""
+    config = BASE
+    make = lambda: make_model(kind, K, 5, seed=1, layers=layers, backend=backend).double()  # noqa: E731
+    assert make().rnn.layers[0].backend == backend if layers > 1 else make().rnn.backend == backend
+    lrs = LRS[:2]
+    models = [make() for _ in lrs]
+    results = PopulationTrainer(models, TRAIN, VALID, [config.replace(lr=lr) for lr in lrs]).fit()
+    for lr, model, result in zip(lrs, models, results):
+        alone, expected = solo(make, lr, config)
+        assert_same_records(result.records, expected.records)
+        assert_same_weights(model, alone.model)
