@@ -10,6 +10,7 @@ from pathlib import Path
 # No matplotlib.use("Agg") here: forcing a backend at import would switch off inline figures
 # in every notebook that imports gru_lib. Without a display, matplotlib falls back to Agg.
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator, NullLocator, ScalarFormatter
 
 from ..atomic import atomic_write
 
@@ -41,8 +42,8 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
              ("valid_nll", "valid", dict(lw=1.5, ls="--"))]
     if noisy:
         lines.append(("noisy_train_nll", "train, running at noisy weights", dict(lw=1.0, ls=":")))
-    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.2), sharey=True, layout="constrained")
-    plotted = []
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.6), sharey=True, layout="constrained")
+    plotted, clean = [], []          # every value drawn; the clean train and valid NLLs
     for ax, x_key, x_label in ((axes[0], "updates", "number of updates"),
                                (axes[1], "seconds", "wall-clock time (seconds)")):
         for i, (name, records) in enumerate(curves.items()):
@@ -56,12 +57,26 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
                     continue
                 ax.plot(x, y, color=colour, label=f"{name} {label}", **style)
                 plotted += [v for v in y if not math.isnan(v)]
+                if key != "noisy_train_nll":
+                    clean += [v for v in y if not math.isnan(v)]
         # log scale as in the paper -- unless an NLL is <= 0, as densities of audio can be
         ax.set_yscale("log" if all(v > 0 for v in plotted) else "linear")
         ax.set_xlabel(x_label)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("negative log-likelihood (nats per step)")
-    axes[1].legend(fontsize=7.5)
+    if clean:                  # the first epochs' running NLL may run far above: cut it off
+        low, high = min(clean), max(clean)
+        axes[0].set_ylim(low - 0.03 * (high - low), high + 0.05 * (high - low))
+    if axes[0].get_yscale() == "log":
+        # A span of a few nats holds one or two powers of ten: label plain values instead
+        # (3.5, 4, 4.5 ... rather than a lone "4×10⁰").
+        axes[0].yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+        axes[0].yaxis.set_major_formatter(ScalarFormatter())
+        axes[0].yaxis.set_minor_locator(NullLocator())
+    axes[1].tick_params(labelleft=True)        # the shared axis, labelled on both panels
+    axes[0].set_ylabel("NLL (nats per step)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(3, len(curves) * len(lines)),
+               fontsize=7.5)                   # below the panels, over no curve
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
