@@ -506,6 +506,8 @@ def plot_runs(curves: dict, title: str | None = None, noisy: bool = True):
             ax.get_legend().remove()
         if ax.get_yscale() == "log":                          # enough labels to read it
             log_ticks(ax)
+    for legend in list(fig.legends):                           # plot_curves' own: per kind
+        legend.remove()
     handles = [Line2D([], [], color=c, lw=2, label=n) for n, c in colours.items()]
     styles = [("-", "train"), ("--", "valid")] + ([(":", "running train")] if noisy else [])
     handles += [Line2D([], [], color="0.3", ls=ls, label=lab) for ls, lab in styles]

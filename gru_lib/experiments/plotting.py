@@ -10,6 +10,7 @@ from pathlib import Path
 # No matplotlib.use("Agg") here: forcing a backend at import would switch off inline figures
 # in every notebook that imports gru_lib. Without a display, matplotlib falls back to Agg.
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullLocator, ScalarFormatter
 
 from ..atomic import atomic_write
@@ -74,9 +75,13 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
         axes[0].yaxis.set_minor_locator(NullLocator())
     axes[1].tick_params(labelleft=True)        # the shared axis, labelled on both panels
     axes[0].set_ylabel("NLL (nats per step)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(3, len(curves) * len(lines)),
-               fontsize=7.5)                   # below the panels, over no curve
+    # Below the panels, over no curve: one entry per model (its colour), one per kind of line.
+    drawn = {line.get_label().split()[0] for line in axes[0].get_lines()}
+    handles = [Line2D([], [], color=COLOURS.get(name, f"C{i}"), lw=2, label=name)
+               for i, name in enumerate(curves) if name.split()[0] in drawn or name in drawn]
+    handles += [Line2D([], [], color="0.3", label=label, **style) for _, label, style in lines]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5),
+               fontsize=7.5)
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
