@@ -289,8 +289,11 @@ def last_payload(meta: dict, weights: dict, optimizer: dict, noise_rng: torch.Te
 def read_last(path, meta: dict, device) -> tuple[dict, TrainState]:
     """last.pt, checked to hold a model like ``meta``, and its TrainState."""
     ckpt = load_checkpoint(path, map_location=device)
-    # Checkpoints written before models named their kind in meta() lack "model".
+    # Checkpoints written before models named their kind in meta() lack "model", and those
+    # written before stacks of layers lack "layers" (one layer, as every model was then).
     saved = {"model": meta.get("model"), **ckpt["meta"]}
+    if "layers" in meta and "layers" not in saved:
+        saved["layers"] = 1
     if saved != meta:
         raise ValueError(f"resume: {path} holds a {ckpt['meta']} model, not {meta}")
     # "progress": the same fields, as a plain dict, in checkpoints written before TrainState.

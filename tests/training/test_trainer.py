@@ -272,6 +272,23 @@ def test_request_stop_ends_after_the_current_update_and_resume_gives_the_same_nu
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_last_pt_from_before_stacks_resumes(tmp_path):
+    """Checkpoints written before models had a number of layers carry no "layers" in their
+    meta: they hold one layer, and resume as such (a run interrupted then continues)."""
+    from gru_lib.training.checkpoints import save_checkpoint
+
+    cfg = TrainConfig(**{**FAST, "max_epochs": 1})
+    train(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path)
+    ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert ckpt["meta"].pop("layers") == 1
+    save_checkpoint(ckpt, tmp_path / "last.pt")
+    resumed = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path,
+                      resume=True)
+    assert resumed.state.epoch == 1 and resumed.state.updates == ckpt["state"]["updates"]
+    with pytest.raises(ValueError, match="resume: .* holds a"):          # a real mismatch still fails
+        Trainer(make_model("gru", K, 5, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path, resume=True)
+
+
 def test_the_typed_state_round_trips_through_last_pt(tmp_path):
     trainer = Trainer(make_model("lstm", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST),
                       out_dir=tmp_path)
