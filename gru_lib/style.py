@@ -31,3 +31,18 @@ def use_book_style() -> None:
     import matplotlib.pyplot as plt
 
     plt.rcParams.update(BOOK_STYLE)
+
+
+def log_ticks(ax, which: str = "y") -> None:
+    """Enough plain tick labels on a log axis of ``ax``: over less than a factor of 20 (a
+    narrow range of NLL, which would show one or two labels) about six round values,
+    otherwise 1, 2 and 5 times each power of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    low, high = sorted(ax.get_ylim() if which == "y" else ax.get_xlim())
+    if low > 0 and high / low < 20:
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        axis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())

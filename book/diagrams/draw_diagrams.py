@@ -90,6 +90,17 @@ def dot(ax, x, y, color=INK):
     ax.add_patch(Circle((x, y), 0.03, color=color, zorder=3))
 
 
+def state_line(ax, y, x_mul, x_add, old, new, color):
+    """A cell's carried state, drawn thick: old -> (×) -> (+) -> new, the additive path."""
+    label(ax, 0.3, y, old)
+    line(ax, [(0.6, y), (x_mul - NODE_R, y)], color=color, lw=2.4, arrow=False)
+    line(ax, [(x_mul + NODE_R, y), (x_add - NODE_R, y)], color=color, lw=2.4, arrow=False)
+    line(ax, [(x_add + NODE_R, y), (6.15, y)], color=color, lw=2.4)
+    label(ax, 6.42, y, new)
+    node(ax, x_mul, y, r"$\times$")
+    node(ax, x_add, y, r"$+$")
+
+
 # ---------------------------------------------------------------- unrolled tanh-RNN (BPTT)
 def unrolled_rnn():
     fig, ax = canvas(2.75)
@@ -150,13 +161,7 @@ def lstm_cell():
     x_f, x_i, x_c, x_o, x_out = 1.9, 2.8, 3.6, 4.6, 5.5
     gw = BOX_W / 2
     # the cell state's additive path: c_{t-1} -> x f_t -> + i_t c~_t -> c_t
-    label(ax, 0.3, y_c, r"$c_{t-1}$")
-    line(ax, [(0.6, y_c), (x_f - NODE_R, y_c)], color=blue, lw=2.4, arrow=False)
-    line(ax, [(x_f + NODE_R, y_c), (x_c - NODE_R, y_c)], color=blue, lw=2.4, arrow=False)
-    line(ax, [(x_c + NODE_R, y_c), (6.15, y_c)], color=blue, lw=2.4)
-    label(ax, 6.42, y_c, r"$c_t$")
-    node(ax, x_f, y_c, r"$\times$")
-    node(ax, x_c, y_c, r"$+$")
+    state_line(ax, y_c, x_f, x_c, r"$c_{t-1}$", r"$c_t$", blue)
     label(ax, (x_f + x_c) / 2 + 0.6, y_c + 0.3,
           r"cell state: $c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t$", size=SMALL,
           color=blue)
@@ -233,13 +238,7 @@ def gru(form: str):
     label(ax, 0.3, y_e, eqs[0], size=SMALL, ha="left")
     label(ax, 6.5, y_e, eqs[1], size=SMALL, ha="right", color=red)
     # the state line: h_{t-1} -> x -> + -> h_t
-    label(ax, 0.3, y_s, r"$h_{t-1}$")
-    line(ax, [(0.6, y_s), (x_z - NODE_R, y_s)], color=red, lw=2.4, arrow=False)
-    line(ax, [(x_z + NODE_R, y_s), (x_out - NODE_R, y_s)], color=red, lw=2.4, arrow=False)
-    line(ax, [(x_out + NODE_R, y_s), (6.15, y_s)], color=red, lw=2.4)
-    label(ax, 6.42, y_s, r"$h_t$")
-    node(ax, x_z, y_s, r"$\times$")
-    node(ax, x_out, y_s, r"$+$")
+    state_line(ax, y_s, x_z, x_out, r"$h_{t-1}$", r"$h_t$", red)
     dot(ax, x_tap, y_s, color=red)
     # the bus: h_{t-1} and x_t into the two gates; x_t alone, below it, into W
     line(ax, [(x_tap, y_s), (x_tap, y_b), (x_z, y_b)], arrow=False)

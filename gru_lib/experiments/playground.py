@@ -473,28 +473,13 @@ def run_colours(names) -> dict:
     return out
 
 
-def log_ticks(ax, which: str = "y") -> None:
-    """Enough plain tick labels on a log axis of ``ax``: over less than a factor of 20 (a
-    narrow range of NLL, which would show one or two labels) about six round values,
-    otherwise 1, 2 and 5 times each power of ten."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
-    axis = ax.yaxis if which == "y" else ax.xaxis
-    low, high = sorted(ax.get_ylim() if which == "y" else ax.get_xlim())
-    if low > 0 and high / low < 20:
-        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-    else:
-        axis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
 def plot_runs(curves: dict, title: str | None = None, noisy: bool = True):
     """``plotting.plot_curves`` for playground runs named 'kind units ...': each run in its
     kind's colour (see run_colours), one legend below both panels."""
     from matplotlib.lines import Line2D
 
     from .plotting import plot_curves
-    fig = plot_curves(curves, title=title, noisy=noisy)
+    fig = plot_curves(curves, title=title, noisy=noisy, legend=False)
     colours = run_colours(list(curves))
     names = sorted(curves, key=len, reverse=True)             # 'gru 46 #2' before 'gru 46'
     for ax in fig.axes:
@@ -502,12 +487,6 @@ def plot_runs(curves: dict, title: str | None = None, noisy: bool = True):
             run = next((n for n in names if line.get_label().startswith(n + " ")), None)
             if run is not None:
                 line.set_color(colours[run])
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-        if ax.get_yscale() == "log":                          # enough labels to read it
-            log_ticks(ax)
-    for legend in list(fig.legends):                           # plot_curves' own: per kind
-        legend.remove()
     handles = [Line2D([], [], color=c, lw=2, label=n) for n, c in colours.items()]
     styles = [("-", "train"), ("--", "valid")] + ([(":", "running train")] if noisy else [])
     handles += [Line2D([], [], color="0.3", ls=ls, label=lab) for ls, lab in styles]

@@ -11,16 +11,15 @@ from pathlib import Path
 # in every notebook that imports gru_lib. Without a display, matplotlib falls back to Agg.
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, NullLocator, ScalarFormatter
 
 from ..atomic import atomic_write
 
 # The book's style lives in gru_lib/style.py (a foundation module every layer may import).
-from ..style import BOOK_STYLE, COLOURS, COLUMN_WIDTH, DPI, use_book_style  # noqa: F401
+from ..style import BOOK_STYLE, COLOURS, COLUMN_WIDTH, DPI, log_ticks, use_book_style  # noqa: F401
 
 
 def plot_curves(curves: dict, path=None, title: str | None = None, include_start: bool = False,
-                noisy: bool = True):
+                noisy: bool = True, legend: bool = True):
     """Draw {model name: per-epoch records} (records as written by train and the playground:
     epoch, updates, seconds, train_nll, valid_nll, noisy_train_nll) in two panels: vs updates
     and vs seconds.
@@ -31,6 +30,8 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
     weights while the model changed (dotted, thinner; off with ``noisy=False``).
     include_start: also draw epoch 0 (the untrained model, ≈ K·log 2 nats), which squeezes
         the interesting part of a log axis; off by default, as in the paper's figures.
+    legend: one legend below the panels (a model per colour, a kind of line per style); off
+        for a caller that draws its own (playground.plot_runs).
     Writes a PNG to ``path`` (atomically) if given; returns the matplotlib Figure.
     """
     if not isinstance(curves, dict) or not curves:
@@ -68,20 +69,15 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
         low, high = min(clean), max(clean)
         axes[0].set_ylim(low - 0.03 * (high - low), high + 0.05 * (high - low))
     if axes[0].get_yscale() == "log":
-        # A span of a few nats holds one or two powers of ten: label plain values instead
-        # (3.5, 4, 4.5 ... rather than a lone "4×10⁰").
-        axes[0].yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
-        axes[0].yaxis.set_major_formatter(ScalarFormatter())
-        axes[0].yaxis.set_minor_locator(NullLocator())
+        log_ticks(axes[0])     # plain values (8, 9, 10 ...), not a lone "10^1"
     axes[1].tick_params(labelleft=True)        # the shared axis, labelled on both panels
     axes[0].set_ylabel("NLL (nats per step)")
-    # Below the panels, over no curve: one entry per model (its colour), one per kind of line.
-    drawn = {line.get_label().split()[0] for line in axes[0].get_lines()}
-    handles = [Line2D([], [], color=COLOURS.get(name, f"C{i}"), lw=2, label=name)
-               for i, name in enumerate(curves) if name.split()[0] in drawn or name in drawn]
-    handles += [Line2D([], [], color="0.3", label=label, **style) for _, label, style in lines]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5),
-               fontsize=7.5)
+    if legend:        # below the panels: one entry per model (its colour), one per line style
+        handles = [Line2D([], [], color=COLOURS.get(name, f"C{i}"), lw=2, label=name)
+                   for i, name in enumerate(curves)]
+        handles += [Line2D([], [], color="0.3", label=label, **style) for _, label, style in lines]
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5),
+                   fontsize=7.5)
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
