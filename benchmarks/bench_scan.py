@@ -89,6 +89,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--max-batch-steps", type=int, default=None,
+                        help="skip a (T, B) point when T * B exceeds this: the scan holds several "
+                             "(T, B, H) tensors at once, gigabytes at the speech size")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path, help="a PNG at the book's column width")
     args = parser.parse_args(argv)
@@ -99,6 +102,10 @@ def main(argv=None):
         units = {kind: task_units(task, kind) for _, kind, _ in RUNS}
         for B in args.batch:
             for T in args.T:
+                if args.max_batch_steps and T * B > args.max_batch_steps:
+                    print(f"{task:6} B={B:<3d} T={T:<5d} skipped: T * B > --max-batch-steps "
+                          f"{args.max_batch_steps}", flush=True)
+                    continue
                 seconds = measure(task, T, B, device, args.warmup, args.repeats)
                 results.append({"task": task, "D": TASK_INPUT_SIZE[task], "units": units,
                                 "B": B, "T": T, "seconds": seconds})

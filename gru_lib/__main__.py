@@ -21,6 +21,7 @@ from .download import DownloadError
 from .experiments.checkpoint_tools import evaluate_checkpoint, sample_checkpoint
 from .experiments.reproduce import BUDGETS, reproduce
 from .music.keys import KEY_RANGES
+from .nn.cells import RECURRENT_INITS
 from .nn.kinds import ALL_KINDS, model_name
 from .paper import KINDS, SPLITS
 from .tasks import DATASETS
@@ -83,7 +84,7 @@ def cmd_reproduce(args) -> int:
                   data=args.data, key_range=args.key_range, seed=args.seed,
                   candidates=args.candidates, storage=args.storage, resume=args.resume,
                   progress=not args.no_progress, workers=args.workers,
-                  overrides=dict(args.set or []))
+                  overrides=dict(args.set or []), recurrent_init=args.recurrent_init)
     except (TrainingInterrupted, KeyboardInterrupt) as err:     # one line, no traceback
         # the library's own hint names the API (resume=True); here the option is --resume
         text = str(err).replace("; run again with resume to continue", "")
@@ -193,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change one training setting of the budget, e.g. --set weight_noise=0 "
                         "--set lr_decay_to=0.01 --set max_epochs=20 (repeatable; the fields of "
                         "gru_lib.TrainConfig; recorded in results.json as 'overrides')")
+    r.add_argument("--recurrent-init", type=_choice("recurrent init", RECURRENT_INITS),
+                   default="uniform",
+                   help="how the recurrent weights U start: uniform in ±0.1 like W (default, the "
+                        "authors' irange) or orthogonal, one orthogonal block per gate (the "
+                        "authors' pylearn2 layers); not for the minimal units, which have no U. "
+                        "Give the same value with --resume")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=cmd_reproduce)
 

@@ -51,9 +51,11 @@ class Task(Protocol):
         """{split: list of (T, width) float tensors}, one per sequence; ``data`` the folder
         holding the files (None: the cache); key_range where the task has one."""
 
-    def build_model(self, kind: str, width: int, seed: int = 0, units: int | None = None) -> nn.Module:
+    def build_model(self, kind: str, width: int, seed: int = 0, units: int | None = None,
+                    **cell_options) -> nn.Module:
         """A model of ``kind`` reading rows of ``width``, with Table 1's units (or ``units``);
-        its initial weights depend only on ``seed``. It has ``row_size == width``."""
+        its initial weights depend only on ``seed``. It has ``row_size == width``.
+        ``cell_options`` go to the recurrent cells (e.g. recurrent_init="orthogonal")."""
 
     def steps(self, sequences: list) -> int:
         """How many steps of ``sequences`` the metric averages over."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -41,7 +41,8 @@ from ..atomic import atomic_write
 from ..checks import one_of, positive_int
 from ..device import pick_device
 from ..nn.budget import task_units
-from ..nn.kinds import ALL_KINDS, model_name
+from ..nn.cells import RECURRENT_INITS
+from ..nn.kinds import ALL_KINDS, MINIMAL_KINDS, model_name
 from ..paper import KINDS, SPLITS
 from ..tasks import DATASETS, load_model, task_for
 from ..training.batching import batches
@@ -142,7 +143,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
               device: str = "auto", data=None, key_range: str = "88", seed: int = 0,
               candidates: int | None = None, storage: str | None = None, resume: bool = False,
               progress: bool = True, workers: int = 1, overrides: dict | None = None,
-              log=print) -> dict:
+              recurrent_init: str = "uniform", log=print) -> dict:
     """Train each model with the learning-rate search of the paper; write OUT/results.json,
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
@@ -153,7 +154,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     machine (this one and workers - 1 more), each training the next model whose candidates are
     waiting; each uses this process's torch thread count. overrides: TrainConfig fields to set
     on top of the budget's, e.g. {"weight_noise": 0.0, "max_epochs": 20} (a recipe study; the
-    results record them). log: where the progress lines and the final table go.
+    results record them). recurrent_init: how U starts, "uniform" (±0.1, like W: the default)
+    or "orthogonal" (one orthogonal H x H block per gate, as the authors' pylearn2 layers);
+    the minimal kinds have no U. log: where the progress lines and the final table go.
     """
     task = task_for(dataset)
     plan = budget_for(dataset, budget)
@@ -165,6 +168,13 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         model_name(kind)                 # a ValueError naming the kinds and the -L form
     if len(set(models)) != len(models):
         raise ValueError(f"models: each model once, got {models}")
+    one_of("recurrent_init", recurrent_init, RECURRENT_INITS)
+    cell_options = {} if recurrent_init == "uniform" else {"recurrent_init": recurrent_init}
+    stateless = [kind for kind in models if model_name(kind)[0] in MINIMAL_KINDS]
+    if cell_options and stateless:
+        raise ValueError(f"recurrent_init: {recurrent_init!r} sets U, and {', '.join(stateless)} "
+                         f"{'has' if len(stateless) == 1 else 'have'} none (the minimal units' "
+                         f"gates read x_t only); train them in a run of their own")
     pick_device(device)              # a device that is not there fails before anything else
     out = Path(out)
     db = out / "search.db"
@@ -198,7 +208,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         log(task.credit)
 
     search = ModelSearch(dataset, storage, out, n_candidates, seed, plan.stratified, base,
-                         splits["train"], splits["valid"])
+                         splits["train"], splits["valid"], cell_options=cell_options)
     try:
         searches, seconds = _search_all(search, models, workers, log)
     except BaseException:
@@ -243,7 +253,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     # the committed results.json files and the notebooks read.
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": width,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
-               "population": True, "overrides": overrides, "paper": paper.TABLE2.get(dataset),
+               "population": True, "overrides": overrides, "recurrent_init": recurrent_init,
+               "paper": paper.TABLE2.get(dataset),
                "models": results}
     if task.paper_reference is not None:     # another corpus: shown for reference, never subtracted
         summary.update(paper_reference=task.paper_reference, data_credit=task.credit)
@@ -280,6 +291,7 @@ class ModelSearch:
     base: TrainConfig
     train: list
     valid: list
+    cell_options: dict = field(default_factory=dict)     # e.g. {"recurrent_init": "orthogonal"}
     poll_seconds: float = 1.0
 
     def __getstate__(self):
@@ -304,7 +316,8 @@ class ModelSearch:
             values = {}
             for group in groups.values():
                 # Every candidate starts from the same initial weights (seed): only lr differs.
-                members = [task.build_model(kind, width, seed=self.seed, units=units) for _ in group]
+                members = [task.build_model(kind, width, seed=self.seed, units=units,
+                                            **self.cell_options) for _ in group]
                 results = train_population(members, self.train, self.valid,
                                            [self.base.replace(lr=lr) for lr, _ in group],
                                            out_dirs=[self.run_dir(kind, c) for _, c in group],

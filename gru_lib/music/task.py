@@ -54,7 +54,8 @@ class MusicTask:
         one_of("dataset", dataset, self.datasets)
         return load_music(dataset, None, key_range=key_range, folder=data, progress=False)
 
-    def build_model(self, kind: str, width: int, seed: int = 0, units: int | None = None):
+    def build_model(self, kind: str, width: int, seed: int = 0, units: int | None = None,
+                    **cell_options):
         """A PianoRollModel over ``width`` keys with Table 1's units for ``kind`` (or ``units``).
 
         ``kind`` is a model name (nn.kinds.model_name): "gru", "mingru", "minlstm-3", ...; the
@@ -62,7 +63,7 @@ class MusicTask:
         """
         cell, layers = model_name(kind)
         units = task_units(self.name, kind) if units is None else positive_int("units", units)
-        return make_model(cell, width, units, seed=seed, layers=layers)
+        return make_model(cell, width, units, seed=seed, layers=layers, **cell_options)
 
     def steps(self, sequences) -> int:
         """Predicted steps in a list of rolls: all of them (step 0 is predicted from silence)."""

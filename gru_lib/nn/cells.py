@@ -43,6 +43,9 @@ def _check_fixed_gates(fixed_gates, allowed: tuple[str, ...], kind: str) -> dict
     return fixed_gates
 
 
+RECURRENT_INITS = ("uniform", "orthogonal")    # how U starts (RecurrentCell.reset_parameters)
+
+
 class RecurrentCell(nn.Module):
     """What the three cells share: sizes, the gate bookkeeping, init and the input projection.
 
@@ -55,11 +58,16 @@ class RecurrentCell(nn.Module):
     state_size = 1
 
     def __init__(self, input_size: int, hidden_size: int, blocks: list[str], init_scale: float,
-                 recurrent: bool = True):
+                 recurrent: bool = True, recurrent_init: str = "uniform"):
         super().__init__()
         self.input_size = checks.positive_int("input_size", input_size)
         self.hidden_size = checks.positive_int("hidden_size", hidden_size)
         self.init_scale = checks.positive_number("init_scale", init_scale)
+        if recurrent_init not in RECURRENT_INITS:
+            raise ValueError(f"recurrent_init must be one of {', '.join(RECURRENT_INITS)} "
+                             f"(uniform: U in ±init_scale like W; orthogonal: each gate's H x H "
+                             f"block of U a random orthogonal matrix), got {recurrent_init!r}")
+        self.recurrent_init = recurrent_init
         self.blocks = blocks                       # e.g. ["reset", "update", "candidate"]
         G, H, D = len(blocks), hidden_size, input_size
         self.weight_ih = nn.Parameter(torch.empty(G * H, D))   # W: (G*H, D)
@@ -74,6 +82,12 @@ class RecurrentCell(nn.Module):
                 nn.init.uniform_(p, -self.init_scale, self.init_scale)
             else:
                 nn.init.zeros_(p)
+        if self.recurrent_init == "orthogonal":
+            # The authors' pylearn2 layers start U orthogonal, one H x H matrix per gate: every
+            # singular value 1, so at the start a step neither shrinks nor stretches h.
+            with torch.no_grad():
+                for name in self.blocks:
+                    nn.init.orthogonal_(self.block(self.weight_hh, name))
 
     def block(self, tensor: Tensor, name: str) -> Tensor:
         """The rows (or last-dim slice) of ``tensor`` that belong to gate ``name``."""
@@ -125,8 +139,10 @@ class TanhCell(RecurrentCell):
 
     kind = "tanh"
 
-    def __init__(self, input_size: int, hidden_size: int, init_scale: float = 0.1):
-        super().__init__(input_size, hidden_size, ["candidate"], init_scale)
+    def __init__(self, input_size: int, hidden_size: int, init_scale: float = 0.1,
+                 recurrent_init: str = "uniform"):
+        super().__init__(input_size, hidden_size, ["candidate"], init_scale,
+                         recurrent_init=recurrent_init)
         self.reset_parameters()
 
     def step(self, xw, state, weights, record=None):
@@ -159,12 +175,14 @@ class GRUCell(RecurrentCell):
     GATES = ("reset", "update")
 
     def __init__(self, input_size: int, hidden_size: int, variant: str = "paper",
-                 fixed_gates: dict | None = None, init_scale: float = 0.1):
+                 fixed_gates: dict | None = None, init_scale: float = 0.1,
+                 recurrent_init: str = "uniform"):
         if variant not in self.VARIANTS:
             raise ValueError(f"variant must be one of {self.VARIANTS}, got {variant!r}")
         self.fixed_gates = _check_fixed_gates(fixed_gates, self.GATES, "GRU")
         blocks = [g for g in self.GATES if g not in self.fixed_gates] + ["candidate"]
-        super().__init__(input_size, hidden_size, blocks, init_scale)
+        super().__init__(input_size, hidden_size, blocks, init_scale,
+                         recurrent_init=recurrent_init)
         self.variant = variant
         self.n_gates = len(blocks) - 1
         # b_hn of the torch form: the candidate's recurrent bias sits inside r ⊙ (...).
@@ -247,7 +265,8 @@ class LSTMCell(RecurrentCell):
 
     def __init__(self, input_size: int, hidden_size: int, peepholes: bool = True,
                  coupled: bool = False, fixed_gates: dict | None = None,
-                 forget_bias: float = 0.0, init_scale: float = 0.1):
+                 forget_bias: float = 0.0, init_scale: float = 0.1,
+                 recurrent_init: str = "uniform"):
         for name, flag in (("peepholes", peepholes), ("coupled", coupled)):
             if not isinstance(flag, bool):
                 raise ValueError(f"{name} must be True or False, got {flag!r}")
@@ -266,7 +285,8 @@ class LSTMCell(RecurrentCell):
         # Row blocks in nn.LSTM's order i, f, g, o so weights copy straight across.
         blocks = [b for b in ("input", "forget", "candidate", "output")
                   if b == "candidate" or b in learned]
-        super().__init__(input_size, hidden_size, blocks, init_scale)
+        super().__init__(input_size, hidden_size, blocks, init_scale,
+                         recurrent_init=recurrent_init)
         self.peepholes = peepholes
         self.forget_bias = float(forget_bias)
         # One diagonal V per learned gate: (n_peepholes, H).

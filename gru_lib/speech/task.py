@@ -62,11 +62,13 @@ class SpeechTask:
         one_of("dataset", dataset, self.datasets)
         return load_frames(None, folder=data, progress=False)
 
-    def build_model(self, kind: str, width: int = FRAME, seed: int = 0, units: int | None = None):
+    def build_model(self, kind: str, width: int = FRAME, seed: int = 0, units: int | None = None,
+                    **cell_options):
         """A SpeechModel over frames of ``width`` samples with Table 1's units for ``kind``
         (a model name, as for the music task: "gru", "mingru", "minlstm-3", ...)."""
         cell, layers = model_name(kind)
-        return make_speech_model(cell, units, seed=seed, layers=layers, frame_size=width)
+        return make_speech_model(cell, units, seed=seed, layers=layers, frame_size=width,
+                                 **cell_options)
 
     def steps(self, sequences) -> int:
         """Predicted steps in a list of clips: N - 2 per clip (the first two frames are read)."""

@@ -204,3 +204,18 @@ def test_reproduce_refuses_bad_model_names(tmp_path, models, message):
     with pytest.raises(ValueError, match=message):
         reproduce("jsb", models=models, budget="quick", out=tmp_path / "r", device="cpu",
                   progress=False, log=lambda line: None)
+
+
+def test_orthogonal_recurrent_init_reaches_the_models_and_the_results(tmp_path, monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    out = tmp_path / "r"
+    summary = reproduce("jsb", models=["gru"], budget="quick", out=out, device="cpu",
+                        recurrent_init="orthogonal", progress=False, log=lambda line: None)
+    assert summary["recurrent_init"] == "orthogonal"
+    ckpt = torch.load(out / "gru" / "lr0" / "best.pt", weights_only=True)
+    assert ckpt["meta"]["cell_options"] == {"recurrent_init": "orthogonal"}
+    with pytest.raises(ValueError, match="mingru has none"):
+        reproduce("jsb", models=["gru", "mingru"], budget="quick", out=tmp_path / "m",
+                  device="cpu", recurrent_init="orthogonal", progress=False,
+                  log=lambda line: None)
+    assert not (tmp_path / "m").exists()

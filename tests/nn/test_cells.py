@@ -176,3 +176,23 @@ def test_defaults_are_the_papers_cells():
 def test_bad_options_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("kind, options", [("tanh", {}), ("gru", {}), ("gru", {"variant": "torch"}),
+                                           ("lstm", {}), ("lstm", {"coupled": True})])
+def test_orthogonal_recurrent_init_makes_each_gates_block_of_U_orthogonal(kind, options):
+    cell = make_cell(kind, 88, 24, recurrent_init="orthogonal", **options)
+    for name in cell.blocks:
+        U = cell.block(cell.weight_hh, name).detach()                 # (H, H)
+        assert torch.allclose(U @ U.T, torch.eye(24), atol=1e-5), name
+    # W, the peepholes and the biases start as with the default init
+    assert cell.weight_ih.abs().max() <= 0.1 and not cell.bias.any()
+    default = make_cell(kind, 88, 24, **options)
+    assert default.recurrent_init == "uniform" and default.weight_hh.abs().max() <= 0.1
+
+
+def test_recurrent_init_is_checked_and_the_minimal_cells_have_none():
+    with pytest.raises(ValueError, match="recurrent_init must be one of uniform, orthogonal"):
+        make_cell("gru", 88, 4, recurrent_init="xavier")
+    with pytest.raises(ValueError, match="unknown option"):
+        make_cell("mingru", 88, 4, recurrent_init="orthogonal")
