@@ -175,7 +175,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         raise ValueError(f"recurrent_init: {recurrent_init!r} sets U, and {', '.join(stateless)} "
                          f"{'has' if len(stateless) == 1 else 'have'} none (the minimal units' "
                          f"gates read x_t only); train them in a run of their own")
-    pick_device(device)              # a device that is not there fails before anything else
+    target = pick_device(device)     # a device that is not there fails before anything else
     out = Path(out)
     db = out / "search.db"
     if storage is None and db.exists() and not resume:
@@ -197,6 +197,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
             raise ValueError(f"overrides: {name!r} has its own argument (--{name}); "
                              f"set it there")
     base = base.replace(**overrides)          # unknown fields and bad values fail here
+    backends = {kind: training_backend(kind, target, base.batch_size) for kind in models}
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or default_storage(db)
@@ -208,7 +209,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         log(task.credit)
 
     search = ModelSearch(dataset, storage, out, n_candidates, seed, plan.stratified, base,
-                         splits["train"], splits["valid"], cell_options=cell_options)
+                         splits["train"], splits["valid"], cell_options=cell_options,
+                         backends=backends)
     try:
         searches, seconds = _search_all(search, models, workers, log)
     except BaseException:
@@ -244,6 +246,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
             "updates": run["updates"], "seconds": run["seconds"], "stopped": run["stopped"],
             "train_nll": nll["train"], "valid_nll": nll["valid"], "test_nll": nll["test"],
             "piece_mean_nll": per_piece,       # {split: mean over pieces of each one's NLL/step}
+            "backend": backends[kind],         # what it trained on (the same numbers on any)
             "checkpoint": str((run_dir / "best.pt").relative_to(out)),
             "search_seconds": round(seconds[kind], 1),
             "population_seconds": round(sum(populations.values()), 1),
@@ -263,6 +266,27 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
     log(format_table(summary))
     return summary
+
+
+def training_backend(kind: str, device: torch.device, batch_size: int) -> str:
+    """The recurrent backend ``kind``'s candidates train on: "auto" (the hand-written backward
+    where the cell has one, the log-space scan for the minimal units), except on a CPU for the
+    minimal GRU, and for the minimal LSTM in batches, which train faster on the loop
+    ("python"). Both backends compute the same function (tests/nn/test_minimal.py).
+
+    Why: the candidates train as one population under vmap, so every op of the loop runs on
+    P members at once and its per-step overhead is shared, while torch's CPU logcumsumexp costs
+    tens of nanoseconds per element, forward and backward. One population update on this
+    project's CPU (benchmarks/bench_minimal_training.py, data/results/benchmarks/
+    minimal_training_cpu_1thread.json): minGRU 2.2-3.1x faster on the loop at both budgets'
+    shapes; minLSTM, whose loop step is longer, 1.2x faster on the loop in batches of 16 and
+    1.2-1.6x faster on the scan at batch size 1. One sequence of one layer is another matter:
+    there the scan wins (benchmarks/bench_scan.py).
+    """
+    kind = model_name(kind)[0]
+    if kind not in MINIMAL_KINDS or torch.device(device).type != "cpu":
+        return "auto"
+    return "python" if kind == "mingru" or batch_size > 1 else "auto"
 
 
 def _pack(rolls: list) -> tuple:
@@ -292,6 +316,7 @@ class ModelSearch:
     train: list
     valid: list
     cell_options: dict = field(default_factory=dict)     # e.g. {"recurrent_init": "orthogonal"}
+    backends: dict = field(default_factory=dict)         # {model: recurrent backend}, default auto
     poll_seconds: float = 1.0
 
     def __getstate__(self):
@@ -317,6 +342,7 @@ class ModelSearch:
             for group in groups.values():
                 # Every candidate starts from the same initial weights (seed): only lr differs.
                 members = [task.build_model(kind, width, seed=self.seed, units=units,
+                                            backend=self.backends.get(kind, "auto"),
                                             **self.cell_options) for _ in group]
                 results = train_population(members, self.train, self.valid,
                                            [self.base.replace(lr=lr) for lr, _ in group],

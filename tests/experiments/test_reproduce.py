@@ -19,6 +19,7 @@ from gru_lib.experiments.reproduce import (
     format_table,
     load_splits,
     reproduce,
+    training_backend,
 )
 from gru_lib.music.task import MUSIC
 from gru_lib.training.population import PopulationTrainer
@@ -219,3 +220,23 @@ def test_orthogonal_recurrent_init_reaches_the_models_and_the_results(tmp_path, 
                   device="cpu", recurrent_init="orthogonal", progress=False,
                   log=lambda line: None)
     assert not (tmp_path / "m").exists()
+
+
+def test_training_backend_follows_the_population_benchmark():
+    """On a CPU the minimal GRU trains on the loop; the minimal LSTM on the loop in batches and
+    on the scan ("auto") at batch size 1; everything else, and every accelerator, on "auto"."""
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert training_backend("mingru", cpu, 1) == training_backend("mingru-2", cpu, 16) == "python"
+    assert training_backend("minlstm", cpu, 16) == "python"
+    assert training_backend("minlstm-3", cpu, 1) == "auto"
+    assert training_backend("gru", cpu, 16) == training_backend("mingru", cuda, 1) == "auto"
+
+
+def test_reproduce_records_the_backend_each_model_trained_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    summary = reproduce("jsb", models=["mingru", "minlstm", "gru"], budget="quick",
+                        out=tmp_path / "r", device="cpu", progress=False, log=lambda line: None)
+    backends = {kind: m["backend"] for kind, m in summary["models"].items()}
+    batch = summary["config"]["batch_size"]
+    assert backends == {"mingru": "python", "minlstm": "python" if batch > 1 else "auto",
+                        "gru": "auto"}
