@@ -5,14 +5,13 @@ h_{t−1} and a parallel scan exists. Two plain functions measure what that cost
 
     >>> gate_spread(model, rolls)          # how much of each gate's variation the state causes
     {'update': {'within_input': 0.019, 'overall': 0.068, 'steps': 4602, 'repeated_inputs': ...}}
-    >>> running_parity_accuracy("mingru", units=16)     # (T,) accuracy at each step t
-    array([1.  , 0.49, 0.51, ...])
+    >>> bits, parity = running_parity(64, 20, torch.Generator().manual_seed(0))   # (T, B, 1)
 
 * ``gate_spread``: steps of real pieces grouped by their input x_t (the chord before). A gate
   computed from x_t alone takes ONE value per group; a GRU's or LSTM's also reads h_{t−1}, so
   it varies inside a group. The mean standard deviation inside groups, beside the overall one,
   is the share of a gate's movement that only the state explains.
-* ``running_parity_accuracy``: the running parity y_t = x_1 ⊕ … ⊕ x_t of a bit stream. With
+* ``running_parity``: batches of the running parity y_t = x_1 ⊕ … ⊕ x_t of a bit stream. With
   h_t = a(x_t) ⊙ h_{t−1} + b(x_t) and 0 < a < 1, a one-layer minimal unit cannot flip a stored
   bit (swapping two states A, B needs a = −1), so from t = 2 on it is at chance; a tanh-RNN,
   GRU or LSTM learns it in a few hundred updates. Each stacked minimal layer adds a
@@ -22,15 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from ..checks import instance, positive_int
+from ..checks import instance
 from ..music.model import PianoRollModel, shift_right
-from ..nn.kinds import model_name
-from ..nn.stack import make_layers
 
-__all__ = ["gate_spread", "running_parity", "running_parity_accuracy"]
+__all__ = ["gate_spread", "running_parity"]
 
 
 @torch.no_grad()
@@ -77,31 +73,3 @@ def running_parity(batch: int, steps: int, generator: torch.Generator) -> tuple[
     """(bits, parity), each (T, B, 1) floats: random bits and y_t = x_1 ⊕ … ⊕ x_t."""
     bits = torch.randint(0, 2, (steps, batch, 1), generator=generator).float()
     return bits, bits.cumsum(0) % 2
-
-
-def running_parity_accuracy(name: str, units: int = 16, steps: int = 20, updates: int = 600,
-                            batch: int = 64, lr: float = 1e-2, seed: int = 0,
-                            test_batch: int = 1000) -> np.ndarray:
-    """(T,) accuracy at each step of ``name`` (tanh, gru, lstm, mingru, minlstm, or KIND-L for
-    L stacked layers) trained by Adam on fresh running-parity batches, measured on
-    ``test_batch`` new streams. Repeatable: everything random derives from ``seed``."""
-    kind, layers = model_name(name)
-    for what, value in (("units", units), ("steps", steps), ("updates", updates),
-                        ("batch", batch), ("test_batch", test_batch)):
-        positive_int(what, value)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        rnn = make_layers(kind, 1, units, layers, backend="auto")
-        readout = nn.Linear(units, 1)
-    optimiser = torch.optim.Adam([*rnn.parameters(), *readout.parameters()], lr=lr)
-    data = torch.Generator().manual_seed(seed)
-    for _ in range(updates):
-        bits, parity = running_parity(batch, steps, data)
-        loss = F.binary_cross_entropy_with_logits(readout(rnn(bits).outputs), parity)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    bits, parity = running_parity(test_batch, steps, torch.Generator().manual_seed(seed + 1))
-    with torch.no_grad():
-        guess = readout(rnn(bits).outputs) > 0                          # (T, B, 1)
-    return (guess.float() == parity).float().mean(dim=(1, 2)).numpy()
