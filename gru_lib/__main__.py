@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _learning_rates(text: str) -> list[float]:
+    """--lrs 2.8e-4,5.9e-4: comma-separated positive numbers (checked again by the library)."""
+    rates = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            rate = float(part)
+        except ValueError:
+            rate = 0.0
+        if not (math.isfinite(rate) and rate > 0):
+            raise argparse.ArgumentTypeError(f"expected comma-separated positive learning rates, "
+                                             f"e.g. 2.8e-4,5.9e-4; {part!r} is not one")
+        rates.append(rate)
+    if len(set(rates)) != len(rates):
+        raise argparse.ArgumentTypeError(f"a learning rate is listed twice in {text!r}")
+    return rates
+
+
 def _setting(text: str) -> tuple:
     """FIELD=VALUE for --set, checked by the library (training.trainer.parse_setting)."""
     try:
@@ -84,7 +102,8 @@ def cmd_reproduce(args) -> int:
                   data=args.data, key_range=args.key_range, seed=args.seed,
                   candidates=args.candidates, storage=args.storage, resume=args.resume,
                   progress=not args.no_progress, workers=args.workers,
-                  overrides=dict(args.set or []), recurrent_init=args.recurrent_init)
+                  overrides=dict(args.set or []), recurrent_init=args.recurrent_init,
+                  lrs=args.lrs)
     except (TrainingInterrupted, KeyboardInterrupt) as err:     # one line, no traceback
         # the library's own hint names the API (resume=True); here the option is --resume
         text = str(err).replace("; run again with resume to continue", "")
@@ -174,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "noise and the candidate draws (default 0)")
     r.add_argument("--candidates", type=_positive_int, default=None,
                    help="number of learning-rate candidates (default: the budget's; paper: 10)")
+    r.add_argument("--lrs", type=_learning_rates, default=None, metavar="LR,LR,...",
+                   help="the candidates' learning rates, chosen instead of drawn, e.g. "
+                        "2.8e-4,5.9e-4 (a recipe study re-running the rates that won; replaces "
+                        "--candidates; recorded in results.json as 'lrs')")
     r.add_argument("--storage", default=None,
                    help="Optuna storage URL for the search (default: sqlite:///OUT/search.db). "
                         "Give a PostgreSQL/MySQL URL and run the same command on several machines "

@@ -136,6 +136,25 @@ def test_reproduce_set_rejects_unknown_fields_in_one_line(setting, message, caps
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("rates, message", [
+    ("1e-3,abc", "'abc' is not one"), ("1e-3,-2e-3", "'-2e-3' is not one"), ("", "'' is not one"),
+    ("1e-3,1e-3", "listed twice"),
+])
+def test_reproduce_lrs_rejects_what_is_not_a_list_of_rates(rates, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--dataset", "jsb", "--lrs", rates])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_reproduce_lrs_and_a_different_candidates_count_is_one_line(tmp_path, capsys):
+    assert main(["reproduce", "--dataset", "jsb", "--budget", "quick", "--device", "cpu",
+                 "--data", str(MUSIC), "--out", str(tmp_path / "r"), "--lrs", "1e-3,2e-3",
+                 "--candidates", "3"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: candidates: 3, but 2 learning rates given "
+                                               "(0.001, 0.002); give one or the other")
+    assert not (tmp_path / "r").exists()
+
+
 def test_reproduce_set_rejects_a_bad_value_in_one_line(tmp_path, capsys):
     assert main(["reproduce", "--dataset", "jsb", "--budget", "quick", "--device", "cpu",
                  "--data", str(MUSIC), "--out", str(tmp_path / "r"), "--set", "weight_noise=-1"]) == 2

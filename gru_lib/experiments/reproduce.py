@@ -49,7 +49,7 @@ from ..training.batching import batches
 from ..training.checkpoints import load_checkpoint
 from ..training.evaluation import evaluate, evaluate_per_piece
 from ..training.population import FailedResult, train_population
-from ..training.search import SearchResult, default_storage, run_population_search
+from ..training.search import SearchResult, default_storage, given_lrs, run_population_search
 from ..training.trainer import DivergedError, TrainConfig
 from .plotting import plot_curves
 
@@ -143,7 +143,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
               device: str = "auto", data=None, key_range: str = "88", seed: int = 0,
               candidates: int | None = None, storage: str | None = None, resume: bool = False,
               progress: bool = True, workers: int = 1, overrides: dict | None = None,
-              recurrent_init: str = "uniform", log=print) -> dict:
+              recurrent_init: str = "uniform", lrs=None, log=print) -> dict:
     """Train each model with the learning-rate search of the paper; write OUT/results.json,
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
@@ -156,7 +156,10 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     on top of the budget's, e.g. {"weight_noise": 0.0, "max_epochs": 20} (a recipe study; the
     results record them). recurrent_init: how U starts, "uniform" (±0.1, like W: the default)
     or "orthogonal" (one orthogonal H x H block per gate, as the authors' pylearn2 layers);
-    the minimal kinds have no U. log: where the progress lines and the final table go.
+    the minimal kinds have no U. lrs: the learning-rate candidates chosen by hand instead of
+    drawn, e.g. [2.8e-4, 5.9e-4] (a recipe study that re-runs the rates that won; ``candidates``
+    is then their number; recorded in results.json as "lrs"). log: where the progress lines and
+    the final table go.
     """
     task = task_for(dataset)
     plan = budget_for(dataset, budget)
@@ -181,7 +184,11 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     if storage is None and db.exists() and not resume:
         raise ValueError(f"out: {out} already holds a run ({db}); pass --resume to continue it "
                          f"(or to add a worker), or choose another --out")
-    n_candidates = candidates or plan.candidates
+    lrs = given_lrs(lrs)
+    if lrs is not None and candidates is not None and candidates != len(lrs):
+        raise ValueError(f"candidates: {candidates}, but {len(lrs)} learning rates given "
+                         f"({', '.join(f'{lr:g}' for lr in lrs)}); give one or the other")
+    n_candidates = len(lrs) if lrs is not None else candidates or plan.candidates
 
     # Everything that can refuse to start (the data, the configuration) comes before OUT is
     # created, so a failed start leaves nothing behind (no search.db that would then ask for
@@ -210,7 +217,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
 
     search = ModelSearch(dataset, storage, out, n_candidates, seed, plan.stratified, base,
                          splits["train"], splits["valid"], cell_options=cell_options,
-                         backends=backends)
+                         backends=backends, lrs=lrs)
     try:
         searches, seconds = _search_all(search, models, workers, log)
     except BaseException:
@@ -257,6 +264,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": width,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
                "population": True, "overrides": overrides, "recurrent_init": recurrent_init,
+               "lrs": lrs,
                "paper": paper.TABLE2.get(dataset),
                "models": results}
     if task.paper_reference is not None:     # another corpus: shown for reference, never subtracted
@@ -317,6 +325,7 @@ class ModelSearch:
     valid: list
     cell_options: dict = field(default_factory=dict)     # e.g. {"recurrent_init": "orthogonal"}
     backends: dict = field(default_factory=dict)         # {model: recurrent backend}, default auto
+    lrs: list | None = None          # hand-chosen learning rates (None: drawn, as the paper)
     poll_seconds: float = 1.0
 
     def __getstate__(self):
@@ -362,7 +371,7 @@ class ModelSearch:
         return run_population_search(train_candidates, self.n_candidates,
                                      f"{self.dataset}-{kind}", self.storage, seed=self.seed,
                                      stratified=self.stratified, wait=wait,
-                                     poll_seconds=self.poll_seconds)
+                                     poll_seconds=self.poll_seconds, lrs=self.lrs)
 
     def run_dir(self, kind: str, candidate: int) -> Path:
         return self.out / kind / f"lr{candidate}"

@@ -93,6 +93,33 @@ def candidate_lrs(n: int, seed: int = 0, low: float = LR_LOW, high: float = LR_H
     return lrs
 
 
+def given_lrs(lrs) -> list[float] | None:
+    """Learning rates chosen by hand (a recipe study re-running chosen candidates), checked:
+    None (draw them), or a non-empty sequence of distinct positive finite numbers."""
+    if lrs is None:
+        return None
+    if isinstance(lrs, (str, bytes)) or not hasattr(lrs, "__iter__"):
+        raise ValueError(f"lrs: expected a list of learning rates, e.g. [2.8e-4, 5.9e-4], "
+                         f"got {lrs!r}")
+    lrs = list(lrs)
+    bad = [lr for lr in lrs if isinstance(lr, bool) or not isinstance(lr, (int, float))
+           or not math.isfinite(lr) or lr <= 0]
+    if not lrs or bad:
+        raise ValueError(f"lrs: expected positive finite learning rates, got "
+                         f"{bad[0] if bad else 'none'!r} in {lrs!r}")
+    if len(set(lrs)) != len(lrs):
+        raise ValueError(f"lrs: each learning rate once, got {lrs!r}")
+    return [float(lr) for lr in lrs]
+
+
+def search_range(lrs, low: float, high: float) -> tuple[float, float]:
+    """The range Optuna's "lr" parameter is declared on: [low, high], widened to hold every
+    hand-chosen rate (a queued value outside its distribution would be drawn again)."""
+    if lrs is None:
+        return low, high
+    return min(low, *lrs), max(high, *lrs)
+
+
 def default_storage(path) -> str:
     return f"sqlite:///{path}"
 
@@ -158,20 +185,27 @@ def _one_writer_at_a_time(connection) -> None:
 def open_study(study_name: str, storage: str, n_candidates: int, seed: int = 0,
                low: float = LR_LOW, high: float = LR_HIGH, stratified: bool = False,
                heartbeat_interval: float = HEARTBEAT_INTERVAL,
-               grace_period: float = GRACE_PERIOD) -> optuna.Study:
+               grace_period: float = GRACE_PERIOD, lrs=None) -> optuna.Study:
     """Create the study with its candidates queued, or load it if it exists (any worker may call
     this; exactly one creates it). Requeues candidates that were interrupted.
 
     heartbeat_interval and grace_period (seconds) set how often a worker reports that it is alive
-    and how long one may stay silent before its candidate is queued again."""
+    and how long one may stay silent before its candidate is queued again. lrs: the
+    candidates' learning rates chosen by hand instead of drawn (n_candidates must be their
+    number; the study records them, so every worker must give the same)."""
     return _open(study_name, storage, n_candidates, seed, low, high, stratified,
-                 heartbeat_interval, grace_period)[0]
+                 heartbeat_interval, grace_period, lrs)[0]
 
 
 def _open(study_name, storage, n_candidates, seed, low, high, stratified, heartbeat_interval,
-          grace_period) -> tuple[optuna.Study, RDBStorage]:
+          grace_period, lrs=None) -> tuple[optuna.Study, RDBStorage]:
     """open_study, and the storage object it opened (for the heartbeats of ask-and-tell)."""
-    lrs = candidate_lrs(n_candidates, seed, low, high, stratified)
+    lrs = given_lrs(lrs)
+    if lrs is None:
+        lrs = candidate_lrs(n_candidates, seed, low, high, stratified)
+    elif n_candidates != len(lrs):
+        raise ValueError(f"n_candidates: {n_candidates} candidates but {len(lrs)} learning "
+                         f"rates given ({lrs}); give one rate per candidate")
     store = _storage(storage, heartbeat_interval, grace_period)
     try:
         study = optuna.create_study(study_name=study_name, storage=store, direction="minimize")
@@ -265,7 +299,7 @@ def run_search(objective, n_candidates: int, study_name: str, storage: str, seed
                low: float = LR_LOW, high: float = LR_HIGH, stratified: bool = False,
                wait: bool = True, poll_seconds: float = 5.0,
                heartbeat_interval: float = HEARTBEAT_INTERVAL,
-               grace_period: float = GRACE_PERIOD) -> SearchResult:
+               grace_period: float = GRACE_PERIOD, lrs=None) -> SearchResult:
     """Train every candidate learning rate not yet done; return the best on validation.
 
     objective(lr, candidate) -> validation NLL (lower is better). It may raise DivergedError
@@ -274,11 +308,13 @@ def run_search(objective, n_candidates: int, study_name: str, storage: str, seed
     Several processes may call this with the same study_name and storage at once; with
     wait=True each returns only when every candidate has finished (on any worker).
     heartbeat_interval and grace_period: see open_study (every worker should use the same).
+    lrs: the candidates' learning rates chosen by hand instead of drawn (see open_study).
     """
     if not callable(objective):
         raise ValueError(f"objective must be callable as objective(lr, candidate), got {objective!r}")
     study = open_study(study_name, storage, n_candidates, seed, low, high, stratified,
-                       heartbeat_interval, grace_period)
+                       heartbeat_interval, grace_period, lrs)
+    low, high = search_range(given_lrs(lrs), low, high)
 
     def optuna_objective(trial):
         c = trial.user_attrs.get("candidate")
@@ -433,7 +469,7 @@ def run_population_search(train_population_fn, n_candidates: int, study_name: st
                           stratified: bool = False, max_population: int | None = None,
                           wait: bool = True, poll_seconds: float = 5.0,
                           heartbeat_interval: float = HEARTBEAT_INTERVAL,
-                          grace_period: float = GRACE_PERIOD) -> SearchResult:
+                          grace_period: float = GRACE_PERIOD, lrs=None) -> SearchResult:
     """run_search for populations: train every waiting candidate at once; return the best.
 
     train_population_fn(lrs, candidates) -> one entry per candidate, in order: its validation
@@ -445,14 +481,16 @@ def run_population_search(train_population_fn, n_candidates: int, study_name: st
     so the study is the same as run_search's: it resumes, is shared by several workers (each
     takes what is waiting when it looks), and summarize reads it. With wait=True a worker
     returns once no candidate is waiting or running anywhere; candidates queued again because
-    their worker died are trained by whoever looks next, as a new population.
+    their worker died are trained by whoever looks next, as a new population. lrs: the
+    candidates' learning rates chosen by hand instead of drawn (see open_study).
     """
     if not callable(train_population_fn):
         raise ValueError(f"train_population_fn must be callable as fn(lrs, candidates), got "
                          f"{train_population_fn!r}")
     positive_int("max_population", max_population, allow_none=True)
     study, store = _open(study_name, storage, n_candidates, seed, low, high, stratified,
-                         heartbeat_interval, grace_period)
+                         heartbeat_interval, grace_period, lrs)
+    low, high = search_range(given_lrs(lrs), low, high)
     while True:
         while True:
             claimed = _claim(study, store, low, high, max_population)

@@ -222,6 +222,18 @@ def test_orthogonal_recurrent_init_reaches_the_models_and_the_results(tmp_path, 
     assert not (tmp_path / "m").exists()
 
 
+def test_hand_chosen_learning_rates_train_and_are_recorded(tmp_path, monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    summary = quick(tmp_path / "r", models=("gru",), lrs=[2e-3, 4e-4, 1e-2])
+    assert summary["lrs"] == [2e-3, 4e-4, 1e-2] and summary["candidates"] == 3
+    assert [c["lr"] for c in summary["models"]["gru"]["candidates"]] == [2e-3, 4e-4, 1e-2]
+    saved = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert saved["lrs"] == summary["lrs"] and quick(tmp_path / "d", models=("gru",))["lrs"] is None
+    with pytest.raises(ValueError, match="candidates: 2, but 3 learning rates"):
+        quick(tmp_path / "c", models=("gru",), lrs=[2e-3, 4e-4, 1e-2], candidates=2)
+    assert not (tmp_path / "c").exists()
+
+
 def test_training_backend_follows_the_population_benchmark():
     """On a CPU the minimal GRU trains on the loop; the minimal LSTM on the loop in batches and
     on the scan ("auto") at batch size 1; everything else, and every accelerator, on "auto"."""

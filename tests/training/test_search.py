@@ -16,6 +16,7 @@ from gru_lib.training.search import (
     LR_HIGH,
     LR_LOW,
     candidate_lrs,
+    given_lrs,
     open_study,
     run_population_search,
     run_search,
@@ -40,6 +41,32 @@ def test_candidates_are_log_uniform_in_the_papers_range_and_repeatable():
     assert [int((x + 12) // 1.5) for x in strat] == [0, 1, 2, 3]   # one per quarter of the range
     with pytest.raises(ValueError, match="n .*0"):
         candidate_lrs(0)
+
+
+def test_hand_chosen_learning_rates_are_the_candidates_even_outside_the_range(tmp_path):
+    storage, seen = f"sqlite:///{tmp_path / 's.db'}", []
+
+    def train(lrs, candidates):
+        seen.extend(zip(candidates, lrs))
+        return [abs(math.log(lr) + 8) for lr in lrs]
+    chosen = [2.8e-4, 1e-2, 5.9e-4]                       # 1e-2 is above e^-6: kept, not redrawn
+    res = run_population_search(train, 3, "s", storage, lrs=chosen)
+    assert sorted(seen) == list(enumerate(chosen))
+    assert res.best_lr == 2.8e-4 and [c["lr"] for c in res.candidates] == chosen
+    assert run_search(lambda lr, c: 0.0, 3, "s", storage, lrs=chosen).best_lr == 2.8e-4
+    with pytest.raises(ValueError, match="was created with 3 candidates"):    # not another list
+        run_population_search(train, 3, "s", storage, lrs=[1e-3, 2e-3, 3e-3])
+    with pytest.raises(ValueError, match="3 candidates but 2 learning rates"):
+        open_study("t", storage, 3, lrs=[1e-3, 2e-3])
+
+
+@pytest.mark.parametrize("lrs, message", [
+    ("1e-3", "expected a list"), ([], "got 'none'"), ([1e-3, -1.0], "got -1.0"),
+    ([float("nan")], "got nan"), ([True], "got True"), ([1e-3, 1e-3], "each learning rate once"),
+])
+def test_hand_chosen_learning_rates_are_checked(lrs, message):
+    with pytest.raises(ValueError, match=message):
+        given_lrs(lrs)
 
 
 def test_failed_candidate_is_marked_and_never_wins(tmp_path):
