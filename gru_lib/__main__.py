@@ -103,7 +103,7 @@ def cmd_reproduce(args) -> int:
                   candidates=args.candidates, storage=args.storage, resume=args.resume,
                   progress=not args.no_progress, workers=args.workers,
                   overrides=dict(args.set or []), recurrent_init=args.recurrent_init,
-                  lrs=args.lrs)
+                  lrs=args.lrs, params=args.params)
     except (TrainingInterrupted, KeyboardInterrupt) as err:     # one line, no traceback
         # the library's own hint names the API (resume=True); here the option is --resume
         text = str(err).replace("; run again with resume to continue", "")
@@ -197,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the candidates' learning rates, chosen instead of drawn, e.g. "
                         "2.8e-4,5.9e-4 (a recipe study re-running the rates that won; replaces "
                         "--candidates; recorded in results.json as 'lrs')")
+    r.add_argument("--params", type=_positive_int, default=None, metavar="N",
+                   help="train every model at N recurrent parameters instead of the paper's "
+                        "sizes (Table 1: ≈ 20K for music, ≈ 169K for speech), e.g. --params "
+                        "60000 for a capacity study; recorded in results.json as "
+                        "'params_budget'")
     r.add_argument("--storage", default=None,
                    help="Optuna storage URL for the search (default: sqlite:///OUT/search.db). "
                         "Give a PostgreSQL/MySQL URL and run the same command on several machines "

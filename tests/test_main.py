@@ -146,6 +146,12 @@ def test_reproduce_lrs_rejects_what_is_not_a_list_of_rates(rates, message, capsy
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
+def test_reproduce_params_must_be_a_positive_count(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--dataset", "jsb", "--params", "20k"])
+    assert exit_.value.code == 2 and "expected a positive integer, got '20k'" in capsys.readouterr().err
+
+
 def test_reproduce_lrs_and_a_different_candidates_count_is_one_line(tmp_path, capsys):
     assert main(["reproduce", "--dataset", "jsb", "--budget", "quick", "--device", "cpu",
                  "--data", str(MUSIC), "--out", str(tmp_path / "r"), "--lrs", "1e-3,2e-3",

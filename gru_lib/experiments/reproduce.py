@@ -143,7 +143,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
               device: str = "auto", data=None, key_range: str = "88", seed: int = 0,
               candidates: int | None = None, storage: str | None = None, resume: bool = False,
               progress: bool = True, workers: int = 1, overrides: dict | None = None,
-              recurrent_init: str = "uniform", lrs=None, log=print) -> dict:
+              recurrent_init: str = "uniform", lrs=None, params: int | None = None,
+              log=print) -> dict:
     """Train each model with the learning-rate search of the paper; write OUT/results.json,
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
@@ -159,11 +160,14 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     the minimal kinds have no U. lrs: the learning-rate candidates chosen by hand instead of
     drawn, e.g. [2.8e-4, 5.9e-4] (a recipe study that re-runs the rates that won; ``candidates``
     is then their number; recorded in results.json as "lrs"). log: where the progress lines and
-    the final table go.
+    the final table go. params: every model at this many recurrent parameters instead of the
+    task's budget (Table 1's sizes for the paper's three): a capacity study, recorded in
+    results.json as "params_budget" (each model's "units" and "params" say what it became).
     """
     task = task_for(dataset)
     plan = budget_for(dataset, budget)
     positive_int("workers", workers)
+    positive_int("params", params, allow_none=True)
     models = list(models)
     if not models:
         raise ValueError(f"models: expected at least one of {', '.join(ALL_KINDS)}, got none")
@@ -217,7 +221,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
 
     search = ModelSearch(dataset, storage, out, n_candidates, seed, plan.stratified, base,
                          splits["train"], splits["valid"], cell_options=cell_options,
-                         backends=backends, lrs=lrs)
+                         backends=backends, lrs=lrs, params=params)
     try:
         searches, seconds = _search_all(search, models, workers, log)
     except BaseException:
@@ -227,7 +231,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
 
     results, curves = {}, {}
     for kind in models:
-        units = task_units(task.name, kind)   # Table 1 (music 100/46/36, ...), or its budget
+        units = task_units(task.name, kind, params)   # Table 1 (100/46/36, ...), or a budget
         found = searches[kind]
         if found.best_candidate < 0:
             results[kind] = {"units": units, "error": "every learning-rate candidate failed",
@@ -264,7 +268,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": width,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
                "population": True, "overrides": overrides, "recurrent_init": recurrent_init,
-               "lrs": lrs,
+               "lrs": lrs, "params_budget": params,
                "paper": paper.TABLE2.get(dataset),
                "models": results}
     if task.paper_reference is not None:     # another corpus: shown for reference, never subtracted
@@ -326,6 +330,7 @@ class ModelSearch:
     cell_options: dict = field(default_factory=dict)     # e.g. {"recurrent_init": "orthogonal"}
     backends: dict = field(default_factory=dict)         # {model: recurrent backend}, default auto
     lrs: list | None = None          # hand-chosen learning rates (None: drawn, as the paper)
+    params: int | None = None        # a parameter budget for every model (None: the task's)
     poll_seconds: float = 1.0
 
     def __getstate__(self):
@@ -338,7 +343,7 @@ class ModelSearch:
         """Train whatever of ``kind``'s candidates is waiting (wait=True: then wait until all
         are done, on any worker); return the search's result."""
         task = task_for(self.dataset)
-        units = task_units(task.name, kind)
+        units = task_units(task.name, kind, self.params)
         width = self.train[0].shape[1]
 
         def train_candidates(lrs, candidates):

@@ -116,14 +116,18 @@ def paper_units(task: str) -> dict:
     return dict(PAPER_UNITS[task])
 
 
-def task_units(task: str, name: str) -> int:
+def task_units(task: str, name: str, budget: int | None = None) -> int:
     """Units per layer of model ``name`` ("gru", "mingru", "minlstm-3", ...) in ``task``:
-    Table 1's for the paper's three (one layer), else the width closest to TASK_BUDGET.
+    Table 1's for the paper's three (one layer), else the width closest to TASK_BUDGET; with
+    ``budget`` (parameters), every model's width closest to that budget instead (a capacity
+    study: the paper's protocol at another size).
 
-    >>> task_units("music", "mingru")
-    112
+    >>> task_units("music", "mingru"), task_units("music", "gru", budget=60_000)
+    (112, 104)
     """
     kind, layers = model_name(name)
+    if budget is not None:
+        return units_for_budget(kind, budget, TASK_INPUT_SIZE[task], layers)
     if kind in KINDS and layers == 1:
         return paper_units(task)[kind]
     return units_for_budget(kind, TASK_BUDGET[task], TASK_INPUT_SIZE[task], layers)

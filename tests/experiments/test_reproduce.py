@@ -234,6 +234,18 @@ def test_hand_chosen_learning_rates_train_and_are_recorded(tmp_path, monkeypatch
     assert not (tmp_path / "c").exists()
 
 
+def test_a_parameter_budget_sizes_every_model_and_is_recorded(tmp_path, monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    summary = quick(tmp_path / "r", models=("tanh", "gru"), params=30_000)
+    assert summary["params_budget"] == 30_000
+    sizes = {kind: (m["units"], m["params"]) for kind, m in summary["models"].items()}
+    assert sizes == {"tanh": (134, 29_882), "gru": (65, 30_030)}
+    assert quick(tmp_path / "d", models=("gru",))["models"]["gru"]["units"] == 46   # Table 1
+    with pytest.raises(ValueError, match="params must be a positive integer"):
+        quick(tmp_path / "z", models=("gru",), params=0)
+    assert not (tmp_path / "z").exists()
+
+
 def test_training_backend_follows_the_population_benchmark():
     """On a CPU the minimal GRU trains on the loop; the minimal LSTM on the loop in batches and
     on the scan ("auto") at batch size 1; everything else, and every accelerator, on "auto"."""

@@ -107,6 +107,17 @@ def test_task_units_keep_table_1_and_match_the_budget_otherwise():
                 abs(count_parameters(kind, D, other, layers) - TASK_BUDGET[task])
 
 
+def test_task_units_at_another_budget_size_every_model_to_it():
+    # a capacity study: the paper's three too are sized to the budget, not to Table 1
+    assert task_units("music", "gru", budget=60_000) == 104
+    for name in ("tanh", "gru", "lstm", "mingru", "minlstm-2"):
+        kind, layers = (name.split("-") + ["1"])[:2]
+        units = task_units("music", name, budget=60_000)
+        assert abs(count_parameters(kind, 88, units, int(layers)) - 60_000) / 60_000 < 0.03
+    with pytest.raises(ValueError, match="budget must be a positive number"):
+        task_units("music", "gru", budget=0)
+
+
 @pytest.mark.parametrize("name,message", [("mingru-0", "optionally with -L"),
                                           ("gru-x", "optionally with -L"),
                                           ("elman", "a model is a kind")])
