@@ -1,0 +1,31 @@
+"""The committed results: every full-protocol result keeps its winners' checkpoints, and each
+checkpoint re-scores to the test NLL its results.json reports (both averages)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from gru_lib.experiments.checkpoint_tools import evaluate_checkpoint
+
+RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
+PAPER = sorted(p for p in RESULTS.glob("*/*/results.json")
+               if json.loads(p.read_text()).get("budget") == "paper")
+WINNERS = [(path, kind) for path in PAPER
+           for kind, m in json.loads(path.read_text())["models"].items() if "error" not in m]
+
+
+def test_there_are_full_protocol_results():
+    assert {p.parent.relative_to(RESULTS).as_posix() for p in PAPER} >= {"jsb/paper"}
+
+
+@pytest.mark.parametrize("path, kind", WINNERS,
+                         ids=[f"{p.parent.relative_to(RESULTS).as_posix()}:{k}" for p, k in WINNERS])
+def test_a_full_protocol_winner_is_committed_and_rescores_to_its_numbers(path, kind, data_dir):
+    summary = json.loads(path.read_text())
+    model = summary["models"][kind]
+    checkpoint = path.parent / model["checkpoint"]          # relative to its own folder
+    assert checkpoint.is_file(), f"{checkpoint} is named by {path} but not committed"
+    report = evaluate_checkpoint(checkpoint, summary["dataset"], "test", data=data_dir,
+                                 key_range=summary["key_range"], device="cpu")
+    assert report["nll"] == pytest.approx(model["test_nll"], abs=1e-4)
+    assert report["piece_mean_nll"] == pytest.approx(model["piece_mean_nll"]["test"], abs=1e-4)
