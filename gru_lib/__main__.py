@@ -24,6 +24,7 @@ from .experiments.reproduce import BUDGETS, reproduce
 from .music.keys import KEY_RANGES
 from .nn.cells import RECURRENT_INITS
 from .nn.kinds import ALL_KINDS, model_name
+from .nn.recurrent import BACKENDS
 from .paper import KINDS, SPLITS
 from .tasks import DATASETS
 from .training.trainer import TrainingInterrupted, parse_setting
@@ -118,7 +119,7 @@ def cmd_reproduce(args) -> int:
 def cmd_evaluate(args) -> int:
     report = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, data=args.data,
                                  key_range=args.key_range, batch_size=args.batch_size,
-                                 device=args.device)
+                                 device=args.device, backend=args.backend)
     print(json.dumps(report) if args.json else
           f"{report['dataset']} {report['split']}: {report['nll']:.4f} {report['unit']} "
           f"({report['steps']} steps); mean over the {report['pieces']} pieces of each one's "
@@ -247,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=_positive_int, default=64,
                    help="pieces per batch (the result does not depend on it; default 64)")
     e.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    e.add_argument("--backend", type=_choice("backend", BACKENDS), default="auto",
+                   help="the recurrent layers' backend: auto (default), python (the loop: "
+                        "faster than the scan for a wide minimal unit on a CPU), native, bptt "
+                        "or scan; the numbers are the same on any that fits the cell")
     e.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     e.set_defaults(func=cmd_evaluate)
 

@@ -98,8 +98,12 @@ def task_of(model: nn.Module) -> Task:
     return _BY_KIND[kind]
 
 
-def load_model(path, device="cpu") -> tuple[nn.Module, dict]:
+def load_model(path, device="cpu", backend: str = "auto") -> tuple[nn.Module, dict]:
     """Rebuild a model from best.pt or last.pt: returns (model, checkpoint dict).
+
+    backend: the recurrent layers' (nn.recurrent.Recurrent): "auto" (default) or any that fits
+    the cell, e.g. "python" to score a wide minimal unit on the loop, which is faster than the
+    scan on a CPU at the speech size. The numbers are the same on any.
 
     meta["model"] names the model class (MODEL_CLASSES); a checkpoint without it is a
     piano-roll model from before the name was stored.
@@ -115,7 +119,7 @@ def load_model(path, device="cpu") -> tuple[nn.Module, dict]:
         raise ValueError(f"checkpoint {str(path)!r} holds an unknown model {kind!r} "
                          f"(known: {', '.join(MODEL_CLASSES)})")
     try:
-        model = MODEL_CLASSES[kind].from_meta(ckpt["meta"])
+        model = MODEL_CLASSES[kind].from_meta(ckpt["meta"], backend=backend)
     except (KeyError, TypeError) as err:
         raise ValueError(f"checkpoint {str(path)!r}: its description of the {kind} model is "
                          f"incomplete or malformed ({type(err).__name__}: {err})") from None

@@ -105,6 +105,17 @@ def test_reproduce_evaluate_and_sample_end_to_end(tmp_path, monkeypatch, capsys)
     assert song.read_bytes()[:4] == b"MThd" and song.with_suffix(".wav").read_bytes()[:4] == b"RIFF"
 
 
+def test_evaluate_backend_that_does_not_fit_the_cell_is_one_line(capsys, tmp_path):
+    from gru_lib import music
+    from gru_lib.training.checkpoints import save_checkpoint
+    gru = music.make_model("gru", 88, 5, seed=0)
+    save_checkpoint({"meta": gru.meta(), "model": gru.state_dict()}, tmp_path / "best.pt")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "best.pt"), "--dataset", "jsb",
+                 "--backend", "scan"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: backend='scan' needs a recurrence linear in h") and "\n" not in err
+
+
 def test_missing_checkpoint_is_a_clear_error(capsys, tmp_path):
     assert main(["evaluate", "--checkpoint", str(tmp_path / "nope.pt"), "--dataset", "jsb"]) == 2
     assert "nope.pt" in capsys.readouterr().err

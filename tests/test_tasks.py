@@ -66,6 +66,22 @@ def test_load_model_rebuilds_both_kinds_from_their_checkpoints(tmp_path):
         assert torch.equal(loaded.nll(x), model.nll(x))
 
 
+def test_load_model_on_another_backend_gives_the_same_numbers(tmp_path):
+    torch.manual_seed(0)
+    rolls = (torch.rand(30, 2, 12) < 0.3).float()
+    frames = torch.randn(9, 2, 10) * 0.05
+    for model, x in ((music.make_model("mingru", 12, 7, seed=3), rolls),
+                     (speech.make_speech_model("minlstm", 6, seed=3), frames)):
+        save_checkpoint({"meta": model.meta(), "model": model.state_dict()}, tmp_path / "m.pt")
+        on = {b: tasks.load_model(tmp_path / "m.pt", backend=b)[0] for b in ("auto", "python")}
+        assert on["auto"].rnn.backend == "scan" and on["python"].rnn.backend == "python"
+        assert torch.allclose(on["auto"].nll(x), on["python"].nll(x), atol=1e-5)
+    gru = music.make_model("gru", 12, 5, seed=3)
+    save_checkpoint({"meta": gru.meta(), "model": gru.state_dict()}, tmp_path / "g.pt")
+    with pytest.raises(ValueError, match="backend='scan' needs a recurrence linear in h"):
+        tasks.load_model(tmp_path / "g.pt", backend="scan")
+
+
 def test_an_old_checkpoint_without_a_model_name_is_a_piano_roll_model(tmp_path):
     model = music.make_model("gru", 9, 4, seed=1)
     old_meta = {k: v for k, v in model.meta().items() if k != "model"}   # as written before

@@ -26,11 +26,12 @@ __all__ = ["evaluate_checkpoint", "sample_checkpoint"]
 
 def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None,
                         key_range: str | None = None, batch_size: int = 64,
-                        device: str = "auto") -> dict:
+                        device: str = "auto", backend: str = "auto") -> dict:
     """The paper's metric for ``checkpoint`` on one split of ``dataset``.
 
-    key_range: None infers it from the model's width (music). batch_size changes only the
-    speed: the metric is total nats / total steps, whatever the batching.
+    key_range: None infers it from the model's width (music). batch_size and backend (the
+    recurrent layers', e.g. "python" for a wide minimal unit on a CPU) change only the speed:
+    the metric is total nats / total steps, whatever the batching.
 
     Returns {"checkpoint", "dataset", "split", "nll", "piece_mean_nll", "pieces", "steps",
     "metric", "unit"}: ``nll`` the average NLL over all ``steps`` predicted steps (total /
@@ -39,7 +40,7 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
     task = task_for(dataset)
     one_of("split", split, SPLITS)
     positive_int("batch_size", batch_size)
-    model, _ = load_model(checkpoint, device=device)      # checks the device first
+    model, _ = load_model(checkpoint, device=device, backend=backend)   # the device first
     if task_of(model) is not task:
         fits = task_of(model).datasets
         raise ValueError(f"checkpoint: {str(checkpoint)!r} holds a {task_of(model).name} model, "

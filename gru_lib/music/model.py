@@ -104,15 +104,16 @@ class PianoRollModel(nn.Module):
                 "layers": self.layers, "cell_options": dict(self.cell_options)}
 
     @classmethod
-    def from_meta(cls, meta: dict) -> PianoRollModel:
-        """The model ``meta`` describes (weights not loaded). Checkpoints written before
-        meta named its model have no "model" entry: they are all piano-roll models; those
-        written before stacks have no "layers": they have one."""
+    def from_meta(cls, meta: dict, backend: str = "auto") -> PianoRollModel:
+        """The model ``meta`` describes (weights not loaded), on ``backend`` (the same function
+        on any: a checkpoint does not store one). Checkpoints written before meta named its
+        model have no "model" entry: they are all piano-roll models; those written before
+        stacks have no "layers": they have one."""
         if meta.get("model", cls.checkpoint_kind) != cls.checkpoint_kind:
             raise ValueError(f"meta: not a piano-roll model's meta (model={meta.get('model')!r})")
         return cls(meta["kind"], meta["keys"], meta["hidden_size"],
                    init_scale=meta.get("init_scale", 0.1), layers=meta.get("layers", 1),
-                   **meta.get("cell_options", {}))
+                   backend=backend, **meta.get("cell_options", {}))
 
     def forward(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits for every step of ``rolls`` (T, B, K), each predicted from the steps before."""

@@ -117,14 +117,15 @@ class SpeechModel(nn.Module):
                 "layers": self.layers, "cell_options": dict(self.cell_options)}
 
     @classmethod
-    def from_meta(cls, meta):
-        """The model ``meta`` describes (weights not loaded); no "layers" (older files): one."""
+    def from_meta(cls, meta, backend: str = "auto"):
+        """The model ``meta`` describes (weights not loaded), on ``backend``; no "layers"
+        (older files): one."""
         if meta.get("model") != cls.checkpoint_kind:
             raise ValueError(f"meta: not a speech model's meta (model={meta.get('model')!r})")
         return cls(meta["kind"], meta["hidden_size"], frame_size=meta["frame_size"],
                    components=meta["components"], min_std=meta["min_std"],
                    init_scale=meta["init_scale"], init_std=meta["init_std"],
-                   layers=meta.get("layers", 1), **meta["cell_options"])
+                   layers=meta.get("layers", 1), backend=backend, **meta["cell_options"])
 
     def _check(self, frames, lengths):
         if not isinstance(frames, Tensor) or frames.dim() != 3 or frames.shape[2] != self.frame_size:
