@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from .nn.kinds import ALL_KINDS, model_name
 from .nn.recurrent import BACKENDS
 from .paper import KINDS, SPLITS
 from .tasks import DATASETS
+from .training.search import parse_lrs
 from .training.trainer import TrainingInterrupted, parse_setting
 
 # -- argument types: turn a string into a checked value or an argparse error ----------------------
@@ -68,20 +68,11 @@ def _positive_int(text: str) -> int:
 
 
 def _learning_rates(text: str) -> list[float]:
-    """--lrs 2.8e-4,5.9e-4: comma-separated positive numbers (checked again by the library)."""
-    rates = []
-    for part in (p.strip() for p in text.split(",")):
-        try:
-            rate = float(part)
-        except ValueError:
-            rate = 0.0
-        if not (math.isfinite(rate) and rate > 0):
-            raise argparse.ArgumentTypeError(f"expected comma-separated positive learning rates, "
-                                             f"e.g. 2.8e-4,5.9e-4; {part!r} is not one")
-        rates.append(rate)
-    if len(set(rates)) != len(rates):
-        raise argparse.ArgumentTypeError(f"a learning rate is listed twice in {text!r}")
-    return rates
+    """--lrs 2.8e-4,5.9e-4, checked by the library (training.search.parse_lrs)."""
+    try:
+        return parse_lrs(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _setting(text: str) -> tuple:

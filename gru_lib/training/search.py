@@ -112,6 +112,23 @@ def given_lrs(lrs) -> list[float] | None:
     return [float(lr) for lr in lrs]
 
 
+def parse_lrs(text: str) -> list[float]:
+    """"2.8e-4,5.9e-4" -> [2.8e-4, 5.9e-4]: comma-separated positive learning rates, each once."""
+    rates = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            rate = float(part)
+        except ValueError:
+            rate = 0.0
+        if not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"expected comma-separated positive learning rates, e.g. "
+                             f"2.8e-4,5.9e-4; {part!r} is not one")
+        rates.append(rate)
+    if len(set(rates)) != len(rates):
+        raise ValueError(f"a learning rate is listed twice in {text!r}")
+    return rates
+
+
 def search_range(lrs, low: float, high: float) -> tuple[float, float]:
     """The range Optuna's "lr" parameter is declared on: [low, high], widened to hold every
     hand-chosen rate (a queued value outside its distribution would be drawn again)."""
