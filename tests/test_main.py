@@ -14,12 +14,13 @@ from scipy.io import wavfile
 
 matplotlib.use("Agg")  # no display in CI
 
-from gru_lib import paper, speech  # noqa: E402
+from gru_lib import music, paper, speech  # noqa: E402
 from gru_lib.__main__ import build_parser, main  # noqa: E402
 from gru_lib.experiments.reproduce import BUDGETS, DATASETS  # noqa: E402
 from gru_lib.music.task import MUSIC as MUSIC_TASK  # noqa: E402
 from gru_lib.paper import KINDS as MODELS  # noqa: E402
 from gru_lib.paper import TABLE2 as PAPER_TABLE2  # noqa: E402
+from gru_lib.training.checkpoints import save_checkpoint  # noqa: E402
 from tests.speech.helpers import sine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,8 +107,6 @@ def test_reproduce_evaluate_and_sample_end_to_end(tmp_path, monkeypatch, capsys)
 
 
 def test_evaluate_backend_that_does_not_fit_the_cell_is_one_line(capsys, tmp_path):
-    from gru_lib import music
-    from gru_lib.training.checkpoints import save_checkpoint
     gru = music.make_model("gru", 88, 5, seed=0)
     save_checkpoint({"meta": gru.meta(), "model": gru.state_dict()}, tmp_path / "best.pt")
     assert main(["evaluate", "--checkpoint", str(tmp_path / "best.pt"), "--dataset", "jsb",
@@ -148,8 +147,8 @@ def test_reproduce_set_rejects_unknown_fields_in_one_line(setting, message, caps
 
 
 @pytest.mark.parametrize("rates, message", [
-    ("1e-3,abc", "'abc' is not one"), ("1e-3,-2e-3", "'-2e-3' is not one"), ("", "'' is not one"),
-    ("1e-3,1e-3", "listed twice"),
+    ("1e-3,abc", "'abc' is not a number"), ("1e-3,-2e-3", "positive finite learning rates, got -0.002"),
+    ("", "'' is not a number"), ("1e-3,1e-3", "each learning rate once"), ("1e-3,inf", "got inf"),
 ])
 def test_reproduce_lrs_rejects_what_is_not_a_list_of_rates(rates, message, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -113,20 +113,15 @@ def given_lrs(lrs) -> list[float] | None:
 
 
 def parse_lrs(text: str) -> list[float]:
-    """"2.8e-4,5.9e-4" -> [2.8e-4, 5.9e-4]: comma-separated positive learning rates, each once."""
+    """"2.8e-4,5.9e-4" -> [2.8e-4, 5.9e-4]: comma-separated numbers, checked by given_lrs."""
     rates = []
     for part in (p.strip() for p in text.split(",")):
         try:
-            rate = float(part)
+            rates.append(float(part))
         except ValueError:
-            rate = 0.0
-        if not (math.isfinite(rate) and rate > 0):
-            raise ValueError(f"expected comma-separated positive learning rates, e.g. "
-                             f"2.8e-4,5.9e-4; {part!r} is not one")
-        rates.append(rate)
-    if len(set(rates)) != len(rates):
-        raise ValueError(f"a learning rate is listed twice in {text!r}")
-    return rates
+            raise ValueError(f"lrs: expected comma-separated learning rates, e.g. 2.8e-4,5.9e-4; "
+                             f"{part!r} is not a number") from None
+    return given_lrs(rates)
 
 
 def search_range(lrs, low: float, high: float) -> tuple[float, float]:
@@ -329,9 +324,10 @@ def run_search(objective, n_candidates: int, study_name: str, storage: str, seed
     """
     if not callable(objective):
         raise ValueError(f"objective must be callable as objective(lr, candidate), got {objective!r}")
+    lrs = given_lrs(lrs)
     study = open_study(study_name, storage, n_candidates, seed, low, high, stratified,
                        heartbeat_interval, grace_period, lrs)
-    low, high = search_range(given_lrs(lrs), low, high)
+    low, high = search_range(lrs, low, high)
 
     def optuna_objective(trial):
         c = trial.user_attrs.get("candidate")
@@ -505,9 +501,10 @@ def run_population_search(train_population_fn, n_candidates: int, study_name: st
         raise ValueError(f"train_population_fn must be callable as fn(lrs, candidates), got "
                          f"{train_population_fn!r}")
     positive_int("max_population", max_population, allow_none=True)
+    lrs = given_lrs(lrs)
     study, store = _open(study_name, storage, n_candidates, seed, low, high, stratified,
                          heartbeat_interval, grace_period, lrs)
-    low, high = search_range(given_lrs(lrs), low, high)
+    low, high = search_range(lrs, low, high)
     while True:
         while True:
             claimed = _claim(study, store, low, high, max_population)
