@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from .nn.kinds import ALL_KINDS, model_name
 from .nn.recurrent import BACKENDS
 from .paper import KINDS, SPLITS
 from .tasks import DATASETS
+from .training.callbacks import StopOnSignals
 from .training.search import parse_lrs
 from .training.trainer import TrainingInterrupted, parse_setting
 
@@ -290,6 +292,28 @@ def main(argv=None) -> int:
         return 130
 
 
+def _ctrl_c_once(signum, frame):
+    """The program's SIGINT handler: the first Ctrl-C stops the command (KeyboardInterrupt, as by
+    default); the ones after it, and any that come while training stops cleanly on a Ctrl-C (it
+    saves its checkpoints and ends in moments), are ignored. A KeyboardInterrupt raised into that
+    clean-up could land anywhere, even in a garbage-collector callback, and print a traceback."""
+    if StopOnSignals.signalled or getattr(_ctrl_c_once, "seen", False):
+        return
+    _ctrl_c_once.seen = True
+    raise KeyboardInterrupt
+
+
+def program() -> int:
+    """What ``python -m gru_lib`` and the ``gru-lib`` script run: main() with the program's
+    Ctrl-C handler (main() called from Python leaves the caller's handlers alone)."""
+    signal.signal(signal.SIGINT, _ctrl_c_once)
+    status = main()
+    # The work is done and reported; Python's shutdown puts back SIG_DFL (but keeps SIG_IGN), and
+    # a Ctrl-C during it would kill the process and turn the exit status into -SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(program())
 

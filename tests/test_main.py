@@ -438,8 +438,10 @@ def test_a_missing_device_fails_first_and_leaves_nothing_behind(data_dir, tmp_pa
                          "--dataset", "jsb", "--device", "cuda"), "'cuda'", "no CUDA")
 
 
-@pytest.mark.parametrize("signals", [1, 2])      # Ctrl-C, and Ctrl-C pressed twice
-def test_ctrl_c_in_reproduce_is_one_line_and_status_130(data_dir, tmp_path, signals):
+# Ctrl-C; pressed twice at once; again while the stop is under way (the second one once landed in
+# a garbage-collector callback as "Exception ignored ... KeyboardInterrupt"); three times.
+@pytest.mark.parametrize("signals,gap", [(1, 0.0), (2, 0.05), (2, 0.3), (3, 0.1)])
+def test_ctrl_c_in_reproduce_is_one_line_and_status_130(data_dir, tmp_path, signals, gap):
     import os
     import signal
     import time
@@ -457,7 +459,7 @@ def test_ctrl_c_in_reproduce_is_one_line_and_status_130(data_dir, tmp_path, sign
         time.sleep(2.0)
         for _ in range(signals):
             proc.send_signal(signal.SIGINT)
-            time.sleep(0.05)
+            time.sleep(gap)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

@@ -91,8 +91,15 @@ class PopulationProgressBars:
 
 class StopOnSignals:
     """While active, SIGINT/SIGTERM only ask the trainer to stop: it saves a checkpoint and ends
-    after the current update. A second Ctrl-C interrupts at once, as usual. Any object with
-    ``stop_reason`` and ``request_stop`` will do: a Trainer or a PopulationTrainer."""
+    after the current update. A second Ctrl-C does what Ctrl-C did before this was entered (by
+    default: KeyboardInterrupt at once). Any object with ``stop_reason`` and ``request_stop``
+    will do: a Trainer or a PopulationTrainer.
+
+    ``StopOnSignals.signalled`` says whether any of them has received a signal in this process:
+    a program's own SIGINT handler (the command line's) reads it to ignore the Ctrl-Cs that come
+    while a requested stop is under way, instead of raising KeyboardInterrupt into the clean-up."""
+
+    signalled = False
 
     def __init__(self, trainer):
         self.trainer, self._previous = trainer, {}
@@ -105,7 +112,13 @@ class StopOnSignals:
 
     def _handle(self, signum, frame):
         if self.trainer.stop_reason is not None and signum == signal.SIGINT:
+            previous = self._previous.get(signum)
+            if callable(previous):
+                return previous(signum, frame)
+            if previous == signal.SIG_IGN:
+                return None
             raise KeyboardInterrupt
+        StopOnSignals.signalled = True
         self.trainer.request_stop(signal.Signals(signum).name)
 
     def __exit__(self, *exc):
