@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shlex
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -270,6 +271,11 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
                "population": True, "overrides": overrides, "recurrent_init": recurrent_init,
                "lrs": lrs, "params_budget": params,
+               "command": reproduce_command(dataset, models, budget, out, data=data,
+                                            key_range=key_range, seed=seed,
+                                            candidates=candidates, overrides=overrides,
+                                            recurrent_init=recurrent_init, lrs=lrs,
+                                            params=params),
                "paper": paper.TABLE2.get(dataset),
                "models": results}
     if task.paper_reference is not None:     # another corpus: shown for reference, never subtracted
@@ -279,6 +285,39 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
     log(format_table(summary))
     return summary
+
+
+def reproduce_command(dataset: str, models, budget: str, out, data=None, key_range: str = "88",
+                      seed: int = 0, candidates: int | None = None, overrides: dict | None = None,
+                      recurrent_init: str = "uniform", lrs=None, params: int | None = None) -> str:
+    """The command line that makes a run again, as results.json records it ("command"): what
+    decides the numbers, each option only where it differs from its default -- not how the run
+    went (--resume, --workers, --threads, --device, --storage, --no-progress). A path that is
+    absolute is left out, so no machine's folders end up in a committed file: the command then
+    reads the data from the cache (give your copy with --data) and writes to the default --out.
+    """
+    relative = lambda path: path is not None and not Path(path).is_absolute()   # noqa: E731
+    parts = ["python", "-m", "gru_lib", "reproduce", "--dataset", dataset, "--budget", budget,
+             "--models", ",".join(models)]
+    if relative(data):
+        parts += ["--data", Path(data).as_posix()]
+    if relative(out):
+        parts += ["--out", Path(out).as_posix()]
+    if key_range != "88":
+        parts += ["--key-range", key_range]
+    if seed != 0:
+        parts += ["--seed", str(seed)]
+    if lrs is not None:
+        parts += ["--lrs", ",".join(repr(float(lr)) for lr in lrs)]    # repr: the exact float
+    elif candidates is not None:
+        parts += ["--candidates", str(candidates)]
+    if params is not None:
+        parts += ["--params", str(params)]
+    if recurrent_init != "uniform":
+        parts += ["--recurrent-init", recurrent_init]
+    for name, value in (overrides or {}).items():
+        parts += ["--set", f"{name}={value!r}" if not isinstance(value, str) else f"{name}={value}"]
+    return shlex.join(parts)
 
 
 def training_backend(kind: str, device: torch.device, batch_size: int) -> str:

@@ -3,6 +3,7 @@ the reproduction training each model's candidates as one population (files, stud
 divergence, extra worker processes)."""
 import json
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -244,6 +245,26 @@ def test_a_parameter_budget_sizes_every_model_and_is_recorded(tmp_path, monkeypa
     with pytest.raises(ValueError, match="params must be a positive integer"):
         quick(tmp_path / "z", models=("gru",), params=0)
     assert not (tmp_path / "z").exists()
+
+
+def test_results_record_the_command_that_makes_them_again(tmp_path, monkeypatch):
+    from gru_lib.__main__ import main
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    monkeypatch.chdir(tmp_path)
+    first = quick("first", models=("gru",), lrs=[2e-3, 4e-4], seed=3, data="music",
+                  overrides={"weight_noise": 0.0, "noise_on": "weights"}, key_range="paper")
+    command = first["command"]
+    assert command == ("python -m gru_lib reproduce --dataset jsb --budget quick --models gru "
+                       "--data music --out first --key-range paper --seed 3 --lrs 0.002,0.0004 "
+                       "--set weight_noise=0.0 --set noise_on=weights")
+    argv = shlex.split(command.replace("--out first", "--out again"))[3:]
+    assert main(argv + ["--device", "cpu", "--no-progress"]) == 0
+    again = json.loads(Path("again/results.json").read_text())
+    assert again["command"] == command.replace("--out first", "--out again")
+    assert numbers(again) == numbers(first)
+    # An absolute path is no one else's: left out (the cache and the default --out instead).
+    elsewhere = quick(tmp_path / "abs", models=("gru",), data=tmp_path / "music")["command"]
+    assert elsewhere == "python -m gru_lib reproduce --dataset jsb --budget quick --models gru"
 
 
 def test_training_backend_follows_the_population_benchmark():

@@ -1,0 +1,105 @@
+"""Copy a finished reproduce run into data/results/ (what the book, the README and
+tests/test_results.py read), with a COMMAND.md written from its results.json.
+
+    python runs/install_results.py runs/nottingham-paper data/results/nottingham/paper \
+        --note "Made on this project's shared 2-core CPU, one torch thread per job."
+
+What is copied: results.json, curves.png, each model's winning checkpoint at the path
+results.json names (<model>/lr<N>/best.pt) with its result.json, and every candidate's
+per-epoch records (<model>/lr<N>/records.json, small) so the book can draw them all. Nothing
+else in the destination is touched; each file is written to a temporary name, then renamed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gru_lib.paper import TABLE2  # noqa: E402
+
+NAMES = {"tanh": "tanh-RNN", "gru": "GRU", "lstm": "LSTM"}
+
+
+def copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def command_md(summary: dict, dest: Path, note: str) -> str:
+    models = summary["models"]
+    lines = [f"# {summary['dataset']}, {summary['budget']} budget: {', '.join(models)}", ""]
+    if "command" in summary:
+        lines += [f"    {summary['command']}", ""]
+    config = summary["config"]
+    lines += [f"{summary['candidates']} learning-rate candidates per model, trained as one "
+              f"population: batch size {config['batch_size']}, up to {config['max_epochs']} "
+              f"epochs, patience {config['patience']}, weight noise {config['weight_noise']}, "
+              f"gradient norm clipped to {config['clip_norm']}."]
+    if note:
+        lines += ["", note]
+    lines += ["", "| model | units | params | lr | best epoch / epochs | stopped | population s | "
+              "train | valid | test | test, mean over pieces | paper test |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    paper = TABLE2.get(summary["dataset"], {})
+    for kind, m in models.items():
+        if "error" in m:
+            lines.append(f"| {NAMES.get(kind, kind)} | {m['units']} | | | | {m['error']} |"
+                         + " |" * 6)
+            continue
+        paper_test = f"{paper[kind][1]:.2f}" if kind in paper else "-"
+        lines.append(
+            f"| {NAMES.get(kind, kind)} | {m['units']} | {m['params']:,} | {m['lr']:.3g} | "
+            f"{m['best_epoch']} / {m['epochs']} | {m['stopped']} | "
+            f"{m['population_seconds']:,.0f} | {m['train_nll']:.4f} | {m['valid_nll']:.4f} | "
+            f"{m['test_nll']:.4f} | {m['piece_mean_nll']['test']:.4f} | {paper_test} |")
+    lines += ["", "NLL in nats per time step (total nats / total steps), lower is better. "
+              "Re-score a winner (its test NLL above):", ""]
+    for kind, m in models.items():
+        if "checkpoint" in m:
+            lines.append(f"    python -m gru_lib evaluate --checkpoint {dest.as_posix()}/"
+                         f"{m['checkpoint']} --dataset {summary['dataset']} "
+                         f"--data ../shared/data/music")
+    return "\n".join(lines) + "\n"
+
+
+def install(run: Path, dest: Path, note: str = "") -> list[Path]:
+    summary = json.loads((run / "results.json").read_text())
+    written = []
+    for name in ("results.json", "curves.png"):
+        if (run / name).is_file():
+            copy(run / name, dest / name)
+            written.append(dest / name)
+    for kind, m in summary["models"].items():
+        if "checkpoint" in m:
+            winner = Path(m["checkpoint"]).parent
+            for name in ("best.pt", "result.json"):
+                copy(run / winner / name, dest / winner / name)
+                written.append(dest / winner / name)
+        for records in sorted((run / kind).glob("lr*/records.json")):
+            target = dest / records.relative_to(run)
+            copy(records, target)
+            written.append(target)
+    (dest / "COMMAND.md.tmp").write_text(command_md(summary, dest, note))
+    os.replace(dest / "COMMAND.md.tmp", dest / "COMMAND.md")
+    return written + [dest / "COMMAND.md"]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="a reproduce --out folder holding results.json")
+    parser.add_argument("dest", type=Path, help="where under data/results/ it goes")
+    parser.add_argument("--note", default="", help="a paragraph for COMMAND.md: the machine, "
+                                                   "how the run was split over sessions")
+    args = parser.parse_args()
+    if not (args.run / "results.json").is_file():
+        print(f"error: {args.run} holds no results.json: the run has not finished (or give the "
+              f"folder passed as --out)", file=sys.stderr)
+        sys.exit(2)
+    for path in install(args.run, args.dest, args.note):
+        print(path)

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The long runs of issues 14 and 17 (the paper's full protocol on every set), as a queue that
+# survives the end of a session. Start it once per core:
+#
+#     nohup bash runs/paper_queue.sh > logs/queue-a.log 2>&1 &
+#     nohup bash runs/paper_queue.sh > logs/queue-b.log 2>&1 &
+#
+# Each copy takes the next job nobody holds (flock: a lock dies with its process, so a session
+# that ends hard leaves nothing claimed), runs it with --resume (candidates continue from their
+# last.pt), and marks it done in runs/queue-done/ (commit that folder with the run folders).
+# A set's last job ("assemble") waits for its per-model jobs, then scores the winners and
+# writes one results.json for all its models; runs/install_results.py copies that into
+# data/results/. SIGTERM stops a copy cleanly (the running job saves its candidates).
+set -u
+cd "$(dirname "$0")/.."
+. .venv/bin/activate
+export OMP_NUM_THREADS=1
+mkdir -p runs/queue-done runs/.locks logs
+
+# name | dataset | models | out   (one job per model, then the set's assemble job)
+JOBS="
+nottingham-lstm|nottingham|lstm|runs/nottingham-paper
+nottingham-tanh|nottingham|tanh|runs/nottingham-paper
+nottingham|nottingham|gru,lstm,tanh|runs/nottingham-paper
+musedata-gru|musedata|gru|runs/musedata-paper
+musedata-lstm|musedata|lstm|runs/musedata-paper
+musedata-tanh|musedata|tanh|runs/musedata-paper
+musedata|musedata|gru,lstm,tanh|runs/musedata-paper
+piano-midi-gru|piano-midi|gru|runs/piano-midi-paper
+piano-midi-lstm|piano-midi|lstm|runs/piano-midi-paper
+piano-midi-tanh|piano-midi|tanh|runs/piano-midi-paper
+piano-midi|piano-midi|gru,lstm,tanh|runs/piano-midi-paper
+nottingham-mingru|nottingham|mingru|runs/minimal-paper-nottingham
+nottingham-minlstm|nottingham|minlstm|runs/minimal-paper-nottingham
+nottingham-mingru-2|nottingham|mingru-2|runs/minimal-paper-nottingham
+nottingham-minlstm-2|nottingham|minlstm-2|runs/minimal-paper-nottingham
+nottingham-minimal|nottingham|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-nottingham
+musedata-mingru|musedata|mingru|runs/minimal-paper-musedata
+musedata-minlstm|musedata|minlstm|runs/minimal-paper-musedata
+musedata-mingru-2|musedata|mingru-2|runs/minimal-paper-musedata
+musedata-minlstm-2|musedata|minlstm-2|runs/minimal-paper-musedata
+musedata-minimal|musedata|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-musedata
+piano-midi-mingru|piano-midi|mingru|runs/minimal-paper-piano-midi
+piano-midi-minlstm|piano-midi|minlstm|runs/minimal-paper-piano-midi
+piano-midi-mingru-2|piano-midi|mingru-2|runs/minimal-paper-piano-midi
+piano-midi-minlstm-2|piano-midi|minlstm-2|runs/minimal-paper-piano-midi
+piano-midi-minimal|piano-midi|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-piano-midi
+"
+
+stopping=0
+child=
+trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
+
+done_() { [ -e "runs/queue-done/$1" ]; }
+
+ready() {   # an assemble job (models with a comma) waits for its set's per-model jobs
+  local dataset=$1 models=$2
+  case $models in *,*) ;; *) return 0 ;; esac
+  for m in ${models//,/ }; do done_ "$dataset-$m" || return 1; done
+}
+
+while [ $stopping = 0 ]; do
+  ran=0
+  while IFS='|' read -r name dataset models out; do
+    [ -z "$name" ] && continue
+    done_ "$name" && continue
+    ready "$dataset" "$models" || continue
+    exec 9>"runs/.locks/$name.lock"
+    flock -n 9 || { exec 9>&-; continue; }          # another copy holds it
+    done_ "$name" && { exec 9>&-; continue; }      # finished while we looked
+    echo "$(date -u +%FT%TZ) start $name"
+    resume=; [ -e "$out/search.db" ] && resume=--resume
+    python -m gru_lib reproduce --dataset "$dataset" --budget paper --models "$models" \
+        --data ../shared/data/music --out "$out" --workers 1 --threads 1 --no-progress $resume \
+        >> "logs/$name.log" 2>&1 &
+    child=$!
+    wait "$child"; status=$?
+    [ $stopping = 1 ] && { wait "$child"; status=$?; }   # the trap interrupted wait: let it save
+    child=
+    exec 9>&-
+    if [ $status = 0 ]; then
+      date -u +%FT%TZ > "runs/queue-done/$name"
+      echo "$(date -u +%FT%TZ) done $name"
+    else
+      echo "$(date -u +%FT%TZ) $name stopped with status $status (see logs/$name.log)"
+      [ $stopping = 1 ] && break
+      sleep 60                                    # a failure: do not spin on it
+    fi
+    ran=1
+    break                                         # re-read the list: an assemble may be ready
+  done <<< "$JOBS"
+  [ $ran = 0 ] && { echo "$(date -u +%FT%TZ) nothing left to start"; break; }
+done
