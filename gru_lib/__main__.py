@@ -27,7 +27,7 @@ from .nn.kinds import ALL_KINDS, model_name
 from .nn.recurrent import BACKENDS
 from .paper import KINDS, SPLITS
 from .tasks import DATASETS
-from .training.callbacks import StopOnSignals
+from .training.callbacks import ctrl_c_once
 from .training.search import parse_lrs
 from .training.trainer import TrainingInterrupted, parse_setting
 
@@ -282,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    program = argv is None               # the program itself, not main([...]) called from Python
+    if program:
+        signal.signal(signal.SIGINT, ctrl_c_once)
     try:
         return args.func(args)
     except (ValueError, DownloadError) as err:   # bad input, no copy of the data: one line
@@ -290,30 +293,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:                    # Ctrl-C in evaluate or sample
         print("interrupted: Ctrl-C received; nothing was written", file=sys.stderr)
         return 130
-
-
-def _ctrl_c_once(signum, frame):
-    """The program's SIGINT handler: the first Ctrl-C stops the command (KeyboardInterrupt, as by
-    default); the ones after it, and any that come while training stops cleanly on a Ctrl-C (it
-    saves its checkpoints and ends in moments), are ignored. A KeyboardInterrupt raised into that
-    clean-up could land anywhere, even in a garbage-collector callback, and print a traceback."""
-    if StopOnSignals.signalled or getattr(_ctrl_c_once, "seen", False):
-        return
-    _ctrl_c_once.seen = True
-    raise KeyboardInterrupt
-
-
-def program() -> int:
-    """What ``python -m gru_lib`` and the ``gru-lib`` script run: main() with the program's
-    Ctrl-C handler (main() called from Python leaves the caller's handlers alone)."""
-    signal.signal(signal.SIGINT, _ctrl_c_once)
-    status = main()
-    # The work is done and reported; Python's shutdown puts back SIG_DFL (but keeps SIG_IGN), and
-    # a Ctrl-C during it would kill the process and turn the exit status into -SIGINT.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return status
+    finally:
+        # Reported and done. Python's shutdown puts SIG_DFL back (it keeps SIG_IGN), and a
+        # Ctrl-C during it would kill the process and turn the exit status into -SIGINT.
+        if program:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":
-    sys.exit(program())
+    sys.exit(main())
 

@@ -95,9 +95,8 @@ class StopOnSignals:
     default: KeyboardInterrupt at once). Any object with ``stop_reason`` and ``request_stop``
     will do: a Trainer or a PopulationTrainer.
 
-    ``StopOnSignals.signalled`` says whether any of them has received a signal in this process:
-    a program's own SIGINT handler (the command line's) reads it to ignore the Ctrl-Cs that come
-    while a requested stop is under way, instead of raising KeyboardInterrupt into the clean-up."""
+    ``StopOnSignals.signalled`` says whether any of them has received a signal in this process;
+    ``ctrl_c_once`` (a program's handler) reads it."""
 
     signalled = False
 
@@ -124,3 +123,15 @@ class StopOnSignals:
     def __exit__(self, *exc):
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+def ctrl_c_once(signum, frame):
+    """A program's SIGINT handler (the command line's): the first Ctrl-C raises
+    KeyboardInterrupt, as by default; the ones after it, and any that come while a StopOnSignals
+    stop is under way (the trainer saves its checkpoints and ends in moments), are ignored. A
+    KeyboardInterrupt raised into that clean-up could land anywhere, even in a garbage-collector
+    callback, where Python prints it as a traceback and goes on."""
+    if StopOnSignals.signalled or getattr(ctrl_c_once, "seen", False):
+        return
+    ctrl_c_once.seen = True
+    raise KeyboardInterrupt

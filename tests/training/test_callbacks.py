@@ -1,11 +1,12 @@
 """StopOnSignals: the first SIGINT/SIGTERM asks for a clean stop; a second Ctrl-C does what
-Ctrl-C did before (the command line's handler ignores it, the default raises)."""
+Ctrl-C did before (the default raises). ctrl_c_once, the command line's handler: it raises once,
+and never while a clean stop is under way."""
 import os
 import signal
 
 import pytest
 
-from gru_lib.training.callbacks import StopOnSignals
+from gru_lib.training.callbacks import StopOnSignals, ctrl_c_once
 
 
 class Stoppable:
@@ -55,3 +56,14 @@ def test_second_ctrl_c_is_ignored_where_it_was_and_raises_by_default(sigint_hand
         with StopOnSignals(Stoppable()):
             os.kill(os.getpid(), signal.SIGINT)
             os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_once_raises_once_and_never_into_a_clean_stop(monkeypatch):
+    monkeypatch.setattr(StopOnSignals, "signalled", False)
+    monkeypatch.delattr(ctrl_c_once, "seen", raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        ctrl_c_once(signal.SIGINT, None)
+    assert ctrl_c_once(signal.SIGINT, None) is None                     # the second: ignored
+    monkeypatch.delattr(ctrl_c_once, "seen")
+    monkeypatch.setattr(StopOnSignals, "signalled", True)               # a stop under way
+    assert ctrl_c_once(signal.SIGINT, None) is None
