@@ -172,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "population")
     r.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, "
                                                     "cuda:N or mps (default: auto)")
-    r.add_argument("--out", default="runs/reproduce", help="output folder (default: runs/reproduce)")
+    r.add_argument("--out", default="runs/reproduce",
+                   help="output folder: new, empty, or a run to continue with --resume "
+                        "(default: runs/reproduce)")
     r.add_argument("--data", default=None,
                    help="your copy of the data: a folder holding the data file under its usual "
                         "name (e.g. JSB_Chorales.mat, jsb-chorales-quarter.pkl), or the file "
@@ -259,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=_positive_int, default=64, help="new time steps (default 64)")
     s.add_argument("--out", default="sample.mid",
                    help="MIDI file to write (speech: OUT.wav); the WAV (speech: the PNG) goes "
-                        "next to it; its folder is created if missing")
+                        "next to it; its folder is created if missing; an existing file is never "
+                        "written over")
     s.add_argument("--prime", default=None, help="music: a MIDI file to continue (optional); "
                                                  "speech: a WAV file (any rate, mono or stereo)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

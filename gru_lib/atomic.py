@@ -5,6 +5,9 @@ download that failed its check never sits at the name a user would trust.
 
     >>> write_atomically("song.mid", midi.write)      # any writer that takes a binary file
     >>> atomic_write("results.json", json.dumps(d))   # bytes or text
+
+And a file the library did not write is never written over: ``refuse_to_overwrite`` is called
+with every path a command is about to create, before it computes anything.
 """
 from __future__ import annotations
 
@@ -37,3 +40,14 @@ def atomic_write(path, data: bytes | str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode() if isinstance(data, str) else data
     write_atomically(path, lambda f: f.write(payload))
+
+
+def refuse_to_overwrite(paths, what: str = "out") -> None:
+    """ValueError if any of ``paths`` exists: a user's file at a name we were given (a typo in
+    --out, README.md) must survive, and a file cannot say who wrote it, so none is replaced."""
+    there = [str(p) for p in map(Path, paths) if p.exists()]
+    if there:
+        raise ValueError(f"{what}: {', '.join(repr(p) for p in there)} already "
+                         f"{'exists' if len(there) == 1 else 'exist'}; gru_lib never writes over "
+                         f"a file: give another name, or move {'it' if len(there) == 1 else 'them'} "
+                         f"away first")

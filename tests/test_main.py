@@ -411,6 +411,53 @@ def test_sample_prime_that_does_not_exist_and_out_folder_that_does_not(tmp_path)
     assert voice.is_file() and voice.with_suffix(".png").is_file()
 
 
+def test_sample_never_writes_over_a_file(tmp_path):
+    """A user's file at --out (or at the WAV / PNG beside it), or the sample of an earlier run:
+    refused before anything is computed, every byte left as it was."""
+    music_ckpt, speech_ckpt = _music_checkpoint(tmp_path / "m.pt"), _speech_checkpoint(tmp_path / "s.pt")
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes")
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", music_ckpt, "--out", notes),
+                    "'" + str(notes) + "' already exists", "never writes over a file")
+    (tmp_path / "song.wav").write_bytes(b"my recording")       # beside the MIDI we would write
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", music_ckpt, "--out",
+                         tmp_path / "song.mid"), "song.wav' already exists")
+    assert not (tmp_path / "song.mid").exists()
+    (tmp_path / "voice.png").write_bytes(b"my picture")        # beside the speech WAV
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", speech_ckpt, "--out",
+                         tmp_path / "voice.wav"), "voice.png' already exists")
+    assert not (tmp_path / "voice.wav").exists()
+    first = tmp_path / "first.mid"
+    assert _cli(tmp_path, "sample", "--checkpoint", music_ckpt, "--steps", "8", "--out",
+                first).returncode == 0
+    before = first.read_bytes(), first.with_suffix(".wav").read_bytes()
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", music_ckpt, "--steps", "8", "--seed",
+                         "1", "--out", first), "already exist", "give another name")
+    assert (first.read_bytes(), first.with_suffix(".wav").read_bytes()) == before
+    assert notes.read_text() == "my notes" and (tmp_path / "song.wav").read_bytes() == b"my recording"
+
+
+def test_reproduce_out_must_be_a_new_or_empty_folder_or_a_run(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes")
+    _one_line_error(_cli(tmp_path, "reproduce", *QUICK, "--out", notes), "is a file")
+    _one_line_error(_cli(tmp_path, "reproduce", *QUICK, "--out", notes / "run"),
+                    "a part of its path is a file")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "results.json").write_text("{}")                    # someone else's results
+    _one_line_error(_cli(tmp_path, "reproduce", *QUICK, "--out", mine),
+                    "holds files but no run to resume")
+    assert (mine / "results.json").read_text() == "{}" and sorted(mine.iterdir()) == [mine / "results.json"]
+    assert notes.read_text() == "my notes"
+
+
+def test_reproduce_params_below_one_unit_says_the_least(tmp_path):
+    _one_line_error(_cli(tmp_path, "reproduce", *QUICK, "--params", "100", "--out", tmp_path / "r"),
+                    "params: 100 is below the smallest gru", "give at least 270")
+    assert not (tmp_path / "r").exists()
+
+
 def test_prime_seconds_longer_than_the_prime_says_so(tmp_path):
     wavfile.write(tmp_path / "short.wav", 8000, (sine(8000) * 20000).astype(np.int16))   # 0.5 s
     _one_line_error(_cli(tmp_path, "sample", "--checkpoint", _speech_checkpoint(tmp_path / "s.pt"),

@@ -69,7 +69,8 @@ def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=
     it gains nothing from an accelerator.
 
     A missing ``prime`` file is a ValueError; the folder of ``out`` is created if it does
-    not exist (as ``reproduce`` creates its output folder), but ``out`` must not be a folder.
+    not exist (as ``reproduce`` creates its output folder), but ``out`` must not be a folder,
+    and no file it would write may exist yet (ValueError: nothing is ever written over).
     """
     if prime is not None and not Path(prime).is_file():
         raise ValueError(f"prime: no such file {str(prime)!r}")

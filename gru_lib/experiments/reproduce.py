@@ -41,7 +41,7 @@ from .. import paper
 from ..atomic import atomic_write
 from ..checks import one_of, positive_int
 from ..device import pick_device
-from ..nn.budget import task_units
+from ..nn.budget import TASK_INPUT_SIZE, count_parameters, task_units
 from ..nn.cells import RECURRENT_INITS
 from ..nn.kinds import ALL_KINDS, MINIMAL_KINDS, model_name
 from ..paper import KINDS, SPLITS
@@ -185,10 +185,26 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
                          f"gates read x_t only); train them in a run of their own")
     target = pick_device(device)     # a device that is not there fails before anything else
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out: {str(out)!r} is a file; give the folder to write the run to "
+                         f"(it is created if missing)")
+    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        raise ValueError(f"out: cannot create {str(out)!r}: a part of its path is a file")
+    if params is not None:
+        for kind in models:
+            smallest = count_parameters(model_name(kind)[0], TASK_INPUT_SIZE[task.name], 1,
+                                        model_name(kind)[1])
+            if smallest > params:
+                raise ValueError(f"params: {params} is below the smallest {kind} ({smallest} "
+                                 f"recurrent parameters at 1 unit); give at least {smallest}")
     db = out / "search.db"
     if storage is None and db.exists() and not resume:
         raise ValueError(f"out: {out} already holds a run ({db}); pass --resume to continue it "
                          f"(or to add a worker), or choose another --out")
+    if storage is None and not db.exists() and out.is_dir() and any(out.iterdir()):
+        # results.json, curves.png, MODEL/ would land among files that are not a run's
+        raise ValueError(f"out: {str(out)!r} holds files but no run to resume (no search.db); "
+                         f"give a new or empty folder")
     lrs = given_lrs(lrs)
     if lrs is not None and candidates is not None and candidates != len(lrs):
         raise ValueError(f"candidates: {candidates}, but {len(lrs)} learning rates given "

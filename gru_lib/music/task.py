@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from scipy.io import wavfile
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, refuse_to_overwrite
 from ..checks import one_of, positive_int, positive_number
 from ..nn.budget import task_units
 from ..nn.kinds import model_name
@@ -87,6 +87,8 @@ class MusicTask:
         line offers them all) are ignored.
         """
         positive_number("tempo", tempo)
+        out = Path(out)
+        refuse_to_overwrite([out, out.with_suffix(".wav")] if wav else [out])
         key_range = self.key_range_of(model)
         if prime is not None:
             # A user's MIDI may hold notes outside the model's keys: drop those, keep the rest.
@@ -95,7 +97,6 @@ class MusicTask:
         roll = model.sample(steps, prime=prime, generator=torch.Generator().manual_seed(seed))
         if prime is not None:
             roll = torch.cat([prime.to(roll), roll])
-        out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)       # like reproduce's --out folder
         save_midi(roll, out, key_range=key_range, tempo=tempo)
         written = [out]

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from .. import paper
+from ..atomic import refuse_to_overwrite
 from ..checks import number_in, one_of
 from ..nn.kinds import model_name
 from .data import CREDIT, FRAME, RATE, load_frames, load_speech, step_count
@@ -95,6 +96,9 @@ class SpeechTask:
         """
         number_in("prime_seconds", prime_seconds, 0, 600, low_open=True)
         number_in("seconds", seconds, 0, 600, low_open=True)
+        out = Path(out)
+        out = out if out.suffix.lower() == ".wav" else out.with_suffix(".wav")
+        refuse_to_overwrite([out, out.with_suffix(".png")])
         if prime is not None:
             wave, credit, source = read_wav(prime), None, Path(prime).name
         else:
@@ -112,8 +116,6 @@ class SpeechTask:
         full = continue_wave(model, prime_wave, seconds=seconds,
                              generator=torch.Generator().manual_seed(seed), temperature=temperature)
         used = len(prime_wave) // model.frame_size * model.frame_size   # whole frames only
-        out = Path(out)
-        out = out if out.suffix.lower() == ".wav" else out.with_suffix(".wav")
         out.parent.mkdir(parents=True, exist_ok=True)       # like reproduce's --out folder
         write_wav(out, full)
         plot_wave(full, prime=used, credit=credit, path=out.with_suffix(".png"),
