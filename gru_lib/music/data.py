@@ -24,7 +24,7 @@ from .. import download
 from ..paper import SPLITS
 from .chorales import load_chorales
 from .files import read_mat, read_music_file, read_pickle
-from .keys import check_dataset_name, crop_to_keys, key_layout
+from .keys import DATASETS, check_dataset_name, crop_to_keys, key_layout
 
 # -----------------------------------------------------------------------------
 # the public loader
@@ -53,6 +53,7 @@ def load_full(name, folder=None, source=None, progress=True):
     if folder is not None:
         folder = Path(folder).expanduser()
         if folder.is_file():                       # the user's own copy, under any name
+            _not_another_datasets_file(folder, name)
             return read_music_file(folder)
         if not folder.is_dir():
             raise ValueError(f"data: {str(folder)!r} is neither a file nor a folder")
@@ -73,6 +74,21 @@ def load_full(name, folder=None, source=None, progress=True):
 
     download.fetch(entry, folder=folder, progress=progress, check=check)
     return parsed[0]
+
+
+def _not_another_datasets_file(path: Path, name: str) -> None:
+    """A file under any name is the user's copy of ``name``, unless its sha256 says it is the
+    registry's file of ANOTHER set (--dataset jsb --data Nottingham.mat would train and report
+    Nottingham as JSB). A file the registry does not know is taken as given."""
+    digest = download.sha256sum(path)
+    for other in DATASETS:
+        if other in ("chorales", name):
+            continue
+        for entry in download.dataset_info(other)["sources"]:
+            if entry.get("sha256") == digest:
+                raise ValueError(f"data: {str(path)!r} is the {other} file ({entry['filename']}, "
+                                 f"by its sha256), not {name}'s; give {name}'s file, or "
+                                 f"--dataset {other}")
 
 
 def _nothing_usable(folder: Path, name: str, wanted: list) -> str:

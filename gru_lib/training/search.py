@@ -157,6 +157,7 @@ def _storage(url: str, heartbeat_interval: float = HEARTBEAT_INTERVAL,
         raise ValueError(f"grace_period ({grace_period!r} s) must be longer than "
                          f"heartbeat_interval ({heartbeat_interval!r} s), or live workers are "
                          f"taken for dead ones")
+    url = _with_installed_driver(url)
     sqlite = url.startswith("sqlite")
     # SQLite: see _one_writer_at_a_time; isolation_level=None stops pysqlite's own BEGINs.
     engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else {}
@@ -177,10 +178,37 @@ def _storage(url: str, heartbeat_interval: float = HEARTBEAT_INTERVAL,
             if sqlite:
                 sqlalchemy.event.listen(store.engine, "begin", _one_writer_at_a_time)
             return store
-        except SQLAlchemyError:    # two workers creating the tables at once: one of them loses
-            if attempt == 19:
-                raise
+        except ImportError as err:       # the URL names a driver that is not installed
+            raise ValueError(f"storage: {_hide_password(url)!r} needs a database driver that is "
+                             f"not installed ({err.__cause__ or err}); install it (PostgreSQL: "
+                             f"pip install psycopg2-binary, as requirements.txt does; MySQL: pip "
+                             f"install pymysql) or name the one you have, e.g. "
+                             f"'postgresql+psycopg2://...'") from None
+        except SQLAlchemyError as err:   # two workers creating the tables at once: one loses
+            if attempt == 19:            # not that: no server, a wrong password, no database
+                reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+                raise ValueError(f"storage: cannot open {_hide_password(url)!r}: {reason}; "
+                                 f"check that the server is running and the URL (user, host, "
+                                 f"port, database name)") from None
             time.sleep(0.05 * (attempt + 1))
+
+
+def _with_installed_driver(url: str) -> str:
+    """A plain 'postgresql://' URL means SQLAlchemy's default driver, psycopg (version 3) since
+    SQLAlchemy 2.1; requirements.txt installs psycopg2. Use that one when it is the one there."""
+    import importlib.util
+    if (url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None
+            and importlib.util.find_spec("psycopg2") is not None):
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
+def _hide_password(url: str) -> str:
+    """The URL as an error message may show it: user:password@ becomes user:***@."""
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:                    # noqa: BLE001 -- unparsable: show the scheme only
+        return url.split("://", 1)[0] + "://..."
 
 
 def _one_writer_at_a_time(connection) -> None:

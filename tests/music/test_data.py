@@ -101,6 +101,11 @@ def test_a_folder_the_user_names_is_never_a_download(data_dir, tmp_path, monkeyp
         music.load_music("jsb", folder=tmp_path / "bad.pkl")
     with pytest.raises(ValueError, match="neither a file nor a folder"):
         music.load_music("jsb", folder=tmp_path / "nope")
+    # ... unless its sha256 says it is another set's file: Nottingham trained as "jsb"
+    with pytest.raises(ValueError, match=r"my_copy.mat' is the nottingham file \(Nottingham.mat, "
+                                         r"by its sha256\), not jsb's; give jsb's file, or "
+                                         r"--dataset nottingham"):
+        music.load_music("jsb", folder=tmp_path / "mine" / "my_copy.mat")
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

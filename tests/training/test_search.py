@@ -231,3 +231,20 @@ def test_a_killed_workers_population_is_trained_again_by_a_survivor(tmp_path):
                                 heartbeat_interval=0.2, grace_period=1.0)
     assert calls == [[0, 1, 2]]                        # queued again, trained as one population
     assert [r["state"] for r in res.candidates] == ["COMPLETE"] * 3
+
+
+def test_a_storage_that_cannot_open_is_one_clear_error(monkeypatch):
+    """A closed port on 127.0.0.1 (a real refused connection), a driver that is not installed:
+    ValueErrors that name the URL (never its password) and what to check."""
+    import socket
+    with socket.socket() as s:                  # a free port, closed again: nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)       # the retries, at once
+    with pytest.raises(ValueError, match=rf"storage: cannot open .*:\*\*\*@127.0.0.1:{port}/x.*"
+                                         r"Connection refused.*check that the server is running"):
+        open_study("s", f"postgresql://me:secret@127.0.0.1:{port}/x", 2)
+    with pytest.raises(ValueError, match=r"needs a database driver that is not installed .*"
+                                         r"MySQLdb.*pip install pymysql") as err:
+        open_study("s", "mysql://me:secret@127.0.0.1:1/x", 2)
+    assert "secret" not in str(err.value)

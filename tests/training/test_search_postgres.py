@@ -226,3 +226,12 @@ def test_workers_popping_at_full_speed_never_take_one_candidate_twice(backend, t
     assert Counter(trained) == Counter(range(24))                  # none lost, none twice
     study = optuna.load_study(study_name="quick", storage=storage)
     assert [r["state"] for r in summarize(study).candidates] == ["COMPLETE"] * 24
+
+
+def test_a_plain_postgresql_url_uses_the_installed_driver(postgres_url):
+    """'postgresql://' is SQLAlchemy's default driver (psycopg 3 since SQLAlchemy 2.1);
+    requirements.txt installs psycopg2, and the plain URL the docs show must work with it."""
+    from gru_lib.training.search import open_study
+    plain = postgres_url.replace("postgresql+psycopg2://", "postgresql://")
+    study = open_study("plain-url", plain, 3, lrs=[1e-3, 2e-3, 3e-3])
+    assert len(study.trials) == 3
