@@ -150,7 +150,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
     models: model names (nn.kinds.model_name): the paper's KINDS, the minimal kinds, each
-    optionally "-L" for L stacked layers ("mingru-2"); each at the task's budget.
+    optionally "-L" for L stacked layers ("mingru-2"); each at the task's budget. A string is
+    read as the command line reads it: "gru" or "gru,lstm".
     candidates: overrides the budget's number. storage: an Optuna storage URL (default: sqlite in OUT), shared by workers on several machines.
     resume: continue the run in OUT (finished candidates are kept). workers: processes on this
     machine (this one and workers - 1 more), each training the next model whose candidates are
@@ -169,6 +170,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     plan = budget_for(dataset, budget)
     positive_int("workers", workers)
     positive_int("params", params, allow_none=True)
+    if isinstance(models, str):          # "gru" or "gru,lstm", as at the command line
+        models = [m.strip() for m in models.split(",") if m.strip()]
     models = list(models)
     if not models:
         raise ValueError(f"models: expected at least one of {', '.join(ALL_KINDS)}, got none")

@@ -104,9 +104,12 @@ def given_lrs(lrs) -> list[float] | None:
     lrs = list(lrs)
     bad = [lr for lr in lrs if isinstance(lr, bool) or not isinstance(lr, (int, float))
            or not math.isfinite(lr) or lr <= 0]
-    if not lrs or bad:
-        raise ValueError(f"lrs: expected positive finite learning rates, got "
-                         f"{bad[0] if bad else 'none'!r} in {lrs!r}")
+    if not lrs:
+        raise ValueError("lrs: expected at least one learning rate, e.g. [2.8e-4, 5.9e-4], got "
+                         "none (to draw the candidates instead, leave lrs out)")
+    if bad:
+        raise ValueError(f"lrs: expected positive finite learning rates, got {bad[0]!r} in "
+                         f"{lrs!r}")
     if len(set(lrs)) != len(lrs):
         raise ValueError(f"lrs: each learning rate once, got {lrs!r}")
     return [float(lr) for lr in lrs]

@@ -201,11 +201,18 @@ def test_quick_reproduce_trains_the_minimal_units_and_stacks(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("models,message", [(["mingru-0"], "optionally with -L"),
-                                            (["gru", "gru"], "each model once")])
+                                            (["gru", "gru"], "each model once"),
+                                            ("gru,gru", "each model once"),
+                                            ("", "at least one")])
 def test_reproduce_refuses_bad_model_names(tmp_path, models, message):
     with pytest.raises(ValueError, match=message):
         reproduce("jsb", models=models, budget="quick", out=tmp_path / "r", device="cpu",
                   progress=False, log=lambda line: None)
+
+
+def test_models_may_be_given_as_the_command_line_writes_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    assert list(quick(tmp_path / "r", models="tanh, gru")["models"]) == ["tanh", "gru"]
 
 
 def test_orthogonal_recurrent_init_reaches_the_models_and_the_results(tmp_path, monkeypatch):

@@ -61,7 +61,7 @@ def test_hand_chosen_learning_rates_are_the_candidates_even_outside_the_range(tm
 
 
 @pytest.mark.parametrize("lrs, message", [
-    ("1e-3", "expected a list"), ([], "got 'none'"), ([1e-3, -1.0], "got -1.0"),
+    ("1e-3", "expected a list"), ([], "at least one learning rate"), ([1e-3, -1.0], "got -1.0"),
     ([float("nan")], "got nan"), ([True], "got True"), ([1e-3, 1e-3], "each learning rate once"),
 ])
 def test_hand_chosen_learning_rates_are_checked(lrs, message):
