@@ -186,6 +186,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         raise ValueError(f"recurrent_init: {recurrent_init!r} sets U, and {', '.join(stateless)} "
                          f"{'has' if len(stateless) == 1 else 'have'} none (the minimal units' "
                          f"gates read x_t only); train them in a run of their own")
+    if task.name == "speech" and key_range != "88":
+        raise ValueError(f"key_range: {dataset} is speech and has no keys, got {key_range!r}; "
+                         f"leave it out (--key-range is for the music sets)")
     target = pick_device(device)     # a device that is not there fails before anything else
     out = Path(out)
     if out.exists() and not out.is_dir():

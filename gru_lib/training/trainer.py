@@ -134,6 +134,8 @@ class TrainConfig:
         number_in("TrainConfig.lr_decay_to", self.lr_decay_to, 0, 1, low_open=True)  # 1 = no decay
         positive_number("TrainConfig.max_seconds", self.max_seconds, allow_none=True)
         non_negative_int("TrainConfig.seed", self.seed)
+        for name in ("eval_train", "progress"):
+            instance(f"TrainConfig.{name}", getattr(self, name), bool, "bool (True or False)")
 
     def replace(self, **changes) -> TrainConfig:
         unknown = sorted(set(changes) - {f.name for f in fields(self)})

@@ -210,6 +210,13 @@ def test_reproduce_refuses_bad_model_names(tmp_path, models, message):
                   progress=False, log=lambda line: None)
 
 
+def test_a_key_range_for_speech_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="key_range: fsdd is speech and has no keys"):
+        reproduce("fsdd", models=["gru"], budget="quick", out=tmp_path / "r", device="cpu",
+                  key_range="paper", progress=False, log=lambda line: None)
+    assert not (tmp_path / "r").exists()
+
+
 def test_models_may_be_given_as_the_command_line_writes_them(tmp_path, monkeypatch):
     monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
     assert list(quick(tmp_path / "r", models="tanh, gru")["models"]) == ["tanh", "gru"]

@@ -184,6 +184,13 @@ def test_bad_config_values_name_the_field(field, value):
         TrainConfig(**{field: value})
 
 
+@pytest.mark.parametrize("field", ["eval_train", "progress"])
+def test_switches_must_be_bools(field):
+    """--set eval_train=maybe reaches TrainConfig as the word 'maybe': truthy, never checked."""
+    with pytest.raises(ValueError, match=f"TrainConfig.{field} must be a bool .*got str"):
+        TrainConfig(**{field: "maybe"})
+
+
 def test_bad_data_is_rejected_early():
     model = make_model("gru", K, 4)
     with pytest.raises(ValueError, match="train_rolls"):
