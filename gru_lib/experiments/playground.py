@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import music
-from ..checks import instance, one_of, positive_int
+from ..checks import instance, number_in, one_of, positive_int
 from ..music.keys import KEYS
 from ..music.model import PianoRollModel, make_model, shift_right
 from ..nn.budget import count_parameters, units_for_budget
@@ -69,7 +69,11 @@ class ModelSpec:
     def __post_init__(self):
         one_of("ModelSpec.kind", self.kind, KINDS)
         positive_int("ModelSpec.units", self.units)
+        for name in ("peepholes", "coupled"):
+            instance(f"ModelSpec.{name}", getattr(self, name), bool, "bool (True or False)")
+        number_in("ModelSpec.forget_bias", self.forget_bias, -100, 100)
         self.fixed_gates = dict(self.fixed_gates or {})
+        self.cell_options()                        # an unknown gate fails here, not at build
 
     def cell_options(self) -> dict:
         """The keyword arguments of ``make_cell`` for this kind (only those that apply)."""

@@ -243,3 +243,12 @@ def test_clipping_experiment_shows_the_explosion():
                                              max_pieces=8), updates=1)["clip"] == 1.0
     with pytest.raises(ValueError, match="updates"):
         P.clipping_experiment(config, updates=0)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"fixed_gates": {"bogus": 1.0}}, "unknown gate"),
+    ({"peepholes": "no"}, "ModelSpec.peepholes must be a bool"),
+    ({"forget_bias": float("nan")}, "ModelSpec.forget_bias must be a number")])
+def test_a_model_spec_is_checked_when_made_not_when_built(options, message):
+    with pytest.raises(ValueError, match=message):
+        P.ModelSpec(**options)
