@@ -6,22 +6,26 @@
 #     nohup bash runs/paper_queue.sh > logs/queue-b.log 2>&1 &
 #
 # Each copy takes the next job nobody holds (flock: a lock dies with its process, so a session
-# that ends hard leaves nothing claimed), runs it with --resume (candidates continue from their
-# last.pt), and marks it done in runs/queue-done/ (commit that folder with the run folders).
+# that ends hard leaves nothing claimed), runs it with --resume (always: a new folder starts,
+# a folder another copy is filling is joined, candidates continue from their last.pt), and marks it done in runs/queue-done/ (commit that folder with the run folders).
 # A set's last job ("assemble") waits for its per-model jobs, then scores the winners and
 # writes one results.json for all its models; runs/install_results.py copies that into
 # data/results/. SIGTERM stops a copy cleanly (the running job saves its candidates).
+# The whole script is one { ...; exit; } block: bash reads it in full before running it, so
+# editing this file while copies run cannot change what they execute.
+{
 set -u
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 export OMP_NUM_THREADS=1
 mkdir -p runs/queue-done runs/.locks logs
 
-# name | dataset | models | out   (one job per model, then the set's assemble job)
+# name | dataset | models | out | extra options   (one job per model, then the set's assemble job)
 JOBS="
 nottingham-lstm|nottingham|lstm|runs/nottingham-paper
 nottingham-tanh|nottingham|tanh|runs/nottingham-paper
 nottingham|nottingham|gru,lstm,tanh|runs/nottingham-paper
+recipe-lr-decay|recipe|gru|runs/recipe/nottingham-gru-lr-decay|--lrs 2.8069837153073707e-4,5.861824389231328e-4,1.2289828703722077e-3 --set lr_decay_to=0.01
 musedata-gru|musedata|gru|runs/musedata-paper
 musedata-lstm|musedata|lstm|runs/musedata-paper
 musedata-tanh|musedata|tanh|runs/musedata-paper
@@ -61,17 +65,17 @@ ready() {   # an assemble job (models with a comma) waits for its set's per-mode
 
 while [ $stopping = 0 ]; do
   ran=0
-  while IFS='|' read -r name dataset models out; do
+  while IFS='|' read -r name dataset models out extra; do
     [ -z "$name" ] && continue
     done_ "$name" && continue
     ready "$dataset" "$models" || continue
+    [ "$dataset" = recipe ] && dataset=nottingham     # a recipe variant: never assembled
     exec 9>"runs/.locks/$name.lock"
     flock -n 9 || { exec 9>&-; continue; }          # another copy holds it
     done_ "$name" && { exec 9>&-; continue; }      # finished while we looked
     echo "$(date -u +%FT%TZ) start $name"
-    resume=; [ -e "$out/search.db" ] && resume=--resume
     python -m gru_lib reproduce --dataset "$dataset" --budget paper --models "$models" \
-        --data ../shared/data/music --out "$out" --workers 1 --threads 1 --no-progress $resume \
+        --data ../shared/data/music --out "$out" --workers 1 --threads 1 --no-progress --resume $extra \
         >> "logs/$name.log" 2>&1 &
     child=$!
     wait "$child"; status=$?
@@ -89,5 +93,8 @@ while [ $stopping = 0 ]; do
     ran=1
     break                                         # re-read the list: an assemble may be ready
   done <<< "$JOBS"
+  [ $stopping = 1 ] && { echo "$(date -u +%FT%TZ) stopped: start the queue again to continue"; break; }
   [ $ran = 0 ] && { echo "$(date -u +%FT%TZ) nothing left to start"; break; }
 done
+exit
+}
