@@ -88,13 +88,29 @@ def cache_dir(create=True):
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         path = Path(base) / "gru_lib"
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:           # a file at that name, a path through one, no permission
+            where = "GRU_LIB_DATA" if env else "the cache folder"
+            why = "it is a file" if path.is_file() else (err.strerror or str(err))
+            raise ValueError(f"{where}: cannot use {str(path)!r} for the data cache "
+                             f"({why}); set GRU_LIB_DATA to a folder you can "
+                             f"write, or give your copy of the data with --data") from None
     return path
 
 
+OFFLINE_WORDS = {"1": True, "true": True, "yes": True, "on": True,
+                 "": False, "0": False, "false": False, "no": False, "off": False}
+
+
 def offline():
-    """True when ``GRU_LIB_OFFLINE`` is set to 1 / true / yes: no download is attempted."""
-    return os.environ.get("GRU_LIB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    """True when ``GRU_LIB_OFFLINE`` is set to 1 / true / yes / on: no download is attempted
+    (0 / false / no / off or unset: downloads allowed; anything else is a ValueError)."""
+    value = os.environ.get("GRU_LIB_OFFLINE", "").strip().lower()
+    if value not in OFFLINE_WORDS:
+        raise ValueError(f"GRU_LIB_OFFLINE: expected 1 or 0 (true/false, yes/no, on/off), got "
+                         f"{os.environ['GRU_LIB_OFFLINE']!r}")
+    return OFFLINE_WORDS[value]
 
 
 # -----------------------------------------------------------------------------

@@ -166,6 +166,25 @@ def test_cache_dir_follows_env_and_platform_default(tmp_path, monkeypatch):
         assert path == tmp_path / "xdg" / "gru_lib"
 
 
+
+def test_a_cache_that_cannot_be_a_folder_and_an_unknown_offline_word_are_clear(tmp_path,
+                                                                                monkeypatch):
+    (tmp_path / "notes.md").write_text("mine")
+    monkeypatch.setenv("GRU_LIB_DATA", str(tmp_path / "notes.md"))
+    with pytest.raises(ValueError, match=r"GRU_LIB_DATA: cannot use .*notes.md.* \(it is a file\)"):
+        download.cache_dir()
+    monkeypatch.setenv("GRU_LIB_DATA", str(tmp_path / "notes.md" / "cache"))
+    with pytest.raises(ValueError, match="GRU_LIB_DATA: cannot use"):
+        download.cache_dir()
+    assert (tmp_path / "notes.md").read_text() == "mine"
+    for word, expected in (("1", True), ("Yes", True), ("off", False), ("", False)):
+        monkeypatch.setenv("GRU_LIB_OFFLINE", word)
+        assert download.offline() is expected
+    monkeypatch.setenv("GRU_LIB_OFFLINE", "maybe")
+    with pytest.raises(ValueError, match="GRU_LIB_OFFLINE: expected 1 or 0 .* got 'maybe'"):
+        download.offline()
+
+
 # -----------------------------------------------------------------------------
 # success paths
 
