@@ -51,3 +51,10 @@ def refuse_to_overwrite(paths, what: str = "out") -> None:
                          f"{'exists' if len(there) == 1 else 'exist'}; gru_lib never writes over "
                          f"a file: give another name, or move {'it' if len(there) == 1 else 'them'} "
                          f"away first")
+
+
+def refuse_a_file_in_the_path(path, what: str = "out") -> None:
+    """ValueError if a part of ``path``'s folder is a file (nothing could be created there)."""
+    path = Path(path)
+    if any(parent.exists() and not parent.is_dir() for parent in path.parents):
+        raise ValueError(f"{what}: cannot write {str(path)!r}: a part of its path is a file")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..atomic import refuse_a_file_in_the_path
 from ..checks import one_of, positive_int
 from ..paper import SPLITS
 from ..tasks import load_model, task_for, task_of
@@ -78,7 +79,6 @@ def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=
     if out.is_dir():
         raise ValueError(f"out: {str(out)!r} is a folder; give the name of the file to write, "
                          f"e.g. {str(out / 'sample.mid')!r}")
-    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
-        raise ValueError(f"out: cannot write {str(out)!r}: a part of its folder is a file")
+    refuse_a_file_in_the_path(out)
     model, _ = load_model(checkpoint, device="cpu")
     return task_of(model).sample(model, out, steps=steps, seed=seed, prime=prime, **options)

@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from .. import paper
-from ..atomic import atomic_write
+from ..atomic import atomic_write, refuse_a_file_in_the_path
 from ..checks import one_of, positive_int
 from ..device import pick_device
 from ..nn.budget import TASK_INPUT_SIZE, count_parameters, task_units
@@ -194,8 +194,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     if out.exists() and not out.is_dir():
         raise ValueError(f"out: {str(out)!r} is a file; give the folder to write the run to "
                          f"(it is created if missing)")
-    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
-        raise ValueError(f"out: cannot create {str(out)!r}: a part of its path is a file")
+    refuse_a_file_in_the_path(out)
     if params is not None:
         for kind in models:
             smallest = count_parameters(model_name(kind)[0], TASK_INPUT_SIZE[task.name], 1,
