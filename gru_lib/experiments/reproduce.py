@@ -269,9 +269,18 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         per_piece = {s: evaluate_per_piece(model, splits[s]) for s in SPLITS}
         run = json.loads((run_dir / "result.json").read_text())
         curves[kind] = run["records"]
-        # Each population's wall time once (its trials all carry it).
-        populations = {tuple(r["population"]["trials"]): r["population"]["seconds"]
-                       for r in found.candidates if "population" in r}
+        # Each population's wall time once. Its members share one clock that a resumed run
+        # carries on (result.json "seconds"), so the population took as long as its last member
+        # to stop; the search's own timing only saw the last session of a resumed run.
+        populations = {}
+        for r in found.candidates:
+            if "population" in r:
+                trials = tuple(r["population"]["trials"])
+                member = out / kind / f"lr{r['candidate']}" / "result.json"
+                clock = (json.loads(member.read_text())["seconds"] if member.is_file()
+                         else r["population"]["seconds"])
+                populations[trials] = max(populations.get(trials, 0.0), clock,
+                                          r["population"]["seconds"])
         results[kind] = {
             "units": units,
             "params": sum(p.numel() for p in model.rnn.parameters()),  # recurrent: as Table 1
