@@ -132,6 +132,13 @@ def test_an_interrupted_population_reproduce_resumes_and_reuses_finished_work(tm
     resumed = quick(out, resume=True)
     assert calls[10:] == [2, 2]                    # only gru's last 2 updates run again
     assert numbers(resumed) == numbers(reference)
+    # The population's wall time is its members' carried clock, not the resumed session's
+    # (the search only timed the last 2 updates): at least the longest member's seconds.
+    clocks = [json.loads((out / "gru" / f"lr{c}" / "result.json").read_text())["seconds"]
+              for c in range(2)]
+    session = trials(out, "gru")[0].user_attrs["population"]["seconds"]
+    assert resumed["models"]["gru"]["population_seconds"] >= round(max(clocks), 1)
+    assert max(clocks) > session
 
 
 def test_a_diverging_candidate_is_a_failed_trial_and_never_wins(tmp_path, monkeypatch):
