@@ -116,14 +116,15 @@ def test_an_interrupted_population_reproduce_resumes_and_reuses_finished_work(tm
     reference = quick(tmp_path / "whole")          # never interrupted
     update, calls = PopulationTrainer._update, []   # every update of the run loop goes through it
 
-    def counted(self, rolls, lengths, stop_at=None):
+    def counted(self, rolls, lengths, stop_at=None, slow=0.0):
         calls.append(len(self.live))
         if len(calls) == stop_at:
             self.request_stop("test stop")         # as SIGINT would: last.pt saved, then raise
+        time.sleep(slow)                           # the interrupted session's updates are slow
         return update(self, rolls, lengths)
     # Quick budget: 12 pieces / batch 4 = 3 updates an epoch, 2 epochs; tanh first, then gru.
     monkeypatch.setattr(PopulationTrainer, "_update",
-                        lambda self, r, n: counted(self, r, n, stop_at=6 + 4))
+                        lambda self, r, n: counted(self, r, n, stop_at=6 + 4, slow=0.1))
     out = tmp_path / "run"
     with pytest.raises(TrainingInterrupted):
         quick(out)
@@ -133,7 +134,8 @@ def test_an_interrupted_population_reproduce_resumes_and_reuses_finished_work(tm
     assert calls[10:] == [2, 2]                    # only gru's last 2 updates run again
     assert numbers(resumed) == numbers(reference)
     # The population's wall time is its members' carried clock, not the resumed session's
-    # (the search only timed the last 2 updates): at least the longest member's seconds.
+    # (the search only timed the last 2 fast updates; the members' clocks carry 4 slow ones,
+    # >= 0.4 s): at least the longest member's seconds.
     clocks = [json.loads((out / "gru" / f"lr{c}" / "result.json").read_text())["seconds"]
               for c in range(2)]
     session = trials(out, "gru")[0].user_attrs["population"]["seconds"]
