@@ -21,34 +21,40 @@ export OMP_NUM_THREADS=1
 mkdir -p runs/queue-done runs/.locks logs
 
 # name | dataset | models | out | extra options   (one job per model, then the set's assemble job)
+# From MuseData on, "--set prune=True" stops the candidates that cannot catch their population's
+# leader (TrainConfig.prune; `python runs/replay_pruning.py` replays it on the finished
+# populations whose every member is committed, Nottingham's three and JSB's minGRU-2 and
+# minLSTM-2: no winner changes, the last member stops at epoch 258-479 instead of 500, 58-73%
+# of the member-epochs). An assemble job carries the
+# same options as its set's jobs, so results.json's command is the one that trained them.
 JOBS="
 nottingham-lstm|nottingham|lstm|runs/nottingham-paper
 nottingham-tanh|nottingham|tanh|runs/nottingham-paper
 nottingham|nottingham|gru,lstm,tanh|runs/nottingham-paper
 recipe-lr-decay|recipe|gru|runs/recipe/nottingham-gru-lr-decay|--lrs 2.8069837153073707e-4,5.861824389231328e-4,1.2289828703722077e-3 --set lr_decay_to=0.01
-musedata-gru|musedata|gru|runs/musedata-paper
-musedata-lstm|musedata|lstm|runs/musedata-paper
-musedata-tanh|musedata|tanh|runs/musedata-paper
-musedata|musedata|gru,lstm,tanh|runs/musedata-paper
-piano-midi-gru|piano-midi|gru|runs/piano-midi-paper
-piano-midi-lstm|piano-midi|lstm|runs/piano-midi-paper
-piano-midi-tanh|piano-midi|tanh|runs/piano-midi-paper
-piano-midi|piano-midi|gru,lstm,tanh|runs/piano-midi-paper
-nottingham-mingru|nottingham|mingru|runs/minimal-paper-nottingham
-nottingham-minlstm|nottingham|minlstm|runs/minimal-paper-nottingham
-nottingham-mingru-2|nottingham|mingru-2|runs/minimal-paper-nottingham
-nottingham-minlstm-2|nottingham|minlstm-2|runs/minimal-paper-nottingham
-nottingham-minimal|nottingham|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-nottingham
-musedata-mingru|musedata|mingru|runs/minimal-paper-musedata
-musedata-minlstm|musedata|minlstm|runs/minimal-paper-musedata
-musedata-mingru-2|musedata|mingru-2|runs/minimal-paper-musedata
-musedata-minlstm-2|musedata|minlstm-2|runs/minimal-paper-musedata
-musedata-minimal|musedata|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-musedata
-piano-midi-mingru|piano-midi|mingru|runs/minimal-paper-piano-midi
-piano-midi-minlstm|piano-midi|minlstm|runs/minimal-paper-piano-midi
-piano-midi-mingru-2|piano-midi|mingru-2|runs/minimal-paper-piano-midi
-piano-midi-minlstm-2|piano-midi|minlstm-2|runs/minimal-paper-piano-midi
-piano-midi-minimal|piano-midi|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-piano-midi
+musedata-gru|musedata|gru|runs/musedata-paper|--set prune=True
+musedata-lstm|musedata|lstm|runs/musedata-paper|--set prune=True
+musedata-tanh|musedata|tanh|runs/musedata-paper|--set prune=True
+musedata|musedata|gru,lstm,tanh|runs/musedata-paper|--set prune=True
+piano-midi-gru|piano-midi|gru|runs/piano-midi-paper|--set prune=True
+piano-midi-lstm|piano-midi|lstm|runs/piano-midi-paper|--set prune=True
+piano-midi-tanh|piano-midi|tanh|runs/piano-midi-paper|--set prune=True
+piano-midi|piano-midi|gru,lstm,tanh|runs/piano-midi-paper|--set prune=True
+nottingham-mingru|nottingham|mingru|runs/minimal-paper-nottingham|--set prune=True
+nottingham-minlstm|nottingham|minlstm|runs/minimal-paper-nottingham|--set prune=True
+nottingham-mingru-2|nottingham|mingru-2|runs/minimal-paper-nottingham|--set prune=True
+nottingham-minlstm-2|nottingham|minlstm-2|runs/minimal-paper-nottingham|--set prune=True
+nottingham-minimal|nottingham|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-nottingham|--set prune=True
+musedata-mingru|musedata|mingru|runs/minimal-paper-musedata|--set prune=True
+musedata-minlstm|musedata|minlstm|runs/minimal-paper-musedata|--set prune=True
+musedata-mingru-2|musedata|mingru-2|runs/minimal-paper-musedata|--set prune=True
+musedata-minlstm-2|musedata|minlstm-2|runs/minimal-paper-musedata|--set prune=True
+musedata-minimal|musedata|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-musedata|--set prune=True
+piano-midi-mingru|piano-midi|mingru|runs/minimal-paper-piano-midi|--set prune=True
+piano-midi-minlstm|piano-midi|minlstm|runs/minimal-paper-piano-midi|--set prune=True
+piano-midi-mingru-2|piano-midi|mingru-2|runs/minimal-paper-piano-midi|--set prune=True
+piano-midi-minlstm-2|piano-midi|minlstm-2|runs/minimal-paper-piano-midi|--set prune=True
+piano-midi-minimal|piano-midi|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-piano-midi|--set prune=True
 "
 
 stopping=0

@@ -113,6 +113,10 @@ class TrainConfig:
     # to 0.01, the paper does not mention it, so it is off (1.0) by default.
     lr_decay_to: float = 1.0
     max_seconds: float | None = None  # stop (after the epoch) once this much time is spent
+    # A population member stops ("pruned") once even its fastest recent progress, kept up to
+    # max_epochs, would not reach the population's best validation NLL so far (see hopeless).
+    # Off by default: the paper trains every candidate until it stops by itself.
+    prune: bool = False
     seed: int = 0                 # batch order and weight noise (model init: see make_model)
     device: str = "auto"
     eval_train: bool = True       # clean NLL on the training set each epoch (Table 2 "train")
@@ -134,7 +138,7 @@ class TrainConfig:
         number_in("TrainConfig.lr_decay_to", self.lr_decay_to, 0, 1, low_open=True)  # 1 = no decay
         positive_number("TrainConfig.max_seconds", self.max_seconds, allow_none=True)
         non_negative_int("TrainConfig.seed", self.seed)
-        for name in ("eval_train", "progress"):
+        for name in ("prune", "eval_train", "progress"):
             instance(f"TrainConfig.{name}", getattr(self, name), bool, "bool (True or False)")
 
     def replace(self, **changes) -> TrainConfig:
@@ -276,6 +280,30 @@ def settle_epoch(state: TrainState, config: TrainConfig, record: dict) -> bool:
     return improved
 
 
+# Windows (epochs) over which a member's recent progress is measured for pruning; none is
+# judged before it has 2 × the shortest behind it.
+PRUNE_WINDOWS = (10, 20, 40)
+
+
+def hopeless(records: list, max_epochs: int, leader_best: float) -> bool:
+    """True if a member cannot catch the population's leader, judged optimistically: its best
+    validation NLL so far, falling on at its FASTEST rate of the last 10, 20 or 40 epochs all
+    the way to max_epochs, still ends above ``leader_best`` (the best validation NLL any member
+    has reached so far). Learning curves flatten, so the straight line overestimates what is
+    left to gain; a member it stops is worse than the leader already, so it could never have
+    been chosen at the epoch it stops. ``records``: the member's epochs (epoch 0 = untrained,
+    as records.json holds them)."""
+    best, bests = math.inf, []
+    for r in records:
+        best = min(best, r["valid_nll"])
+        bests.append(best)
+    epoch = len(bests) - 1
+    if epoch < 2 * min(PRUNE_WINDOWS) or not math.isfinite(leader_best):
+        return False
+    rate = max((bests[epoch - w] - bests[epoch]) / w for w in PRUNE_WINDOWS if epoch >= w)
+    return bests[epoch] - rate * max(max_epochs - epoch, 0) > leader_best
+
+
 def best_payload(meta: dict, weights: dict, state: TrainState) -> dict:
     """What best.pt holds (gru_lib.tasks.load_model reads it)."""
     return {"meta": meta, "model": weights, "epoch": state.best_epoch, "valid_nll": state.best_valid}
@@ -355,7 +383,7 @@ class TrainResult:
     epochs: int                   # epochs completed
     updates: int
     seconds: float
-    # "early-stopping", "max-epochs" or "max-seconds"; "interrupted" if request_stop() ended
+    # "early-stopping", "max-epochs", "max-seconds" or "pruned" (TrainConfig.prune); "interrupted" if request_stop() ended
     # Trainer.fit early (a Trainer with resume=True continues it); None while still running.
     stopped: str | None
     records: list = field(default_factory=list)
@@ -693,11 +721,28 @@ class Trainer:
             record["seconds"] = round(m.state.seconds, 3)
             if settle_epoch(m.state, m.config, record):       # early stopping keeps the best epoch
                 self._keep_best(s)
+        if self.config.prune:                                 # once every member has its epoch
+            self._prune()
+        for s, (m, record) in enumerate(zip(self.live, records)):
+            if record is None:
+                continue
             self._save_last(s)
             if m.out_dir is not None:
                 write_records(m.state.records, m.out_dir)
         self._remove_ended()
         self._trigger("on_epoch_end")
+
+    def _prune(self) -> None:
+        """Stop the live members that cannot catch the leader (``hopeless``). The leader is the
+        best validation NLL of every member that has not failed, those that stopped included
+        (a resumed run reads theirs from their last.pt), so the decision is the same whether
+        or not the run was interrupted."""
+        leader = min((m.state.best_valid for m in self.members if m.failure is None),
+                     default=math.inf)
+        for m in self.live:
+            if m.state.stopped is None and m.failure is None and \
+                    hopeless(m.state.records, m.config.max_epochs, leader):
+                m.state.stopped = "pruned"
 
     def _remove_ended(self) -> None:
         """Members that stopped or failed leave ``live`` (their files are written first)."""

@@ -293,3 +293,70 @@ def test_a_population_of_minimal_models_is_its_members_alone(kind, layers, backe
         alone, expected = solo(make, lr, config)
         assert_same_records(result.records, expected.records)
         assert_same_weights(model, alone.model)
+
+
+def test_pruning_stops_the_hopeless_member_and_leaves_the_others_exactly_as_they_were(tmp_path):
+    # lr 1e-7 hardly moves: at epoch 20, the first it is judged, even its fastest progress
+    # kept up to epoch 24 cannot reach the leader (lr 0.01); lr 0.03 has stalled above the
+    # leader by epoch 21. The leader itself is never hopeless and runs to max_epochs.
+    lrs = [1e-7, 0.01, 0.03]
+    config = BASE.replace(max_epochs=24, prune=True)
+    dirs = [tmp_path / "full" / str(i) for i in range(3)]
+    models = [gru() for _ in lrs]
+    results = train_population(models, TRAIN, VALID, [config.replace(lr=lr) for lr in lrs],
+                               out_dirs=dirs)
+    assert [r.stopped for r in results] == ["pruned", "max-epochs", "pruned"]
+    assert [r.epochs for r in results] == [20, 24, 21]
+    assert json.loads((dirs[0] / "result.json").read_text())["stopped"] == "pruned"
+    assert all(results[i].best_valid_nll > results[1].best_valid_nll for i in (0, 2))
+    for i, lr in enumerate(lrs):                                # pruning changes nothing else:
+        alone, expected = solo(gru, lr, config.replace(prune=False))   # the run without it
+        assert_same_records(results[i].records, expected.records[:results[i].epochs + 1])
+        if results[i].stopped == "max-epochs":
+            assert_same_weights(models[i], alone.model)
+    # Interrupted after the pruning and resumed: the same run (the leader is read back from
+    # every member's last.pt, the pruned one's included).
+    cut = [tmp_path / "cut" / str(i) for i in range(3)]
+    trainer = PopulationTrainer([gru() for _ in lrs], TRAIN, VALID,
+                                [config.replace(lr=lr) for lr in lrs], out_dirs=cut)
+    trainer.add_callback("on_epoch_end", lambda t: t.live[0].state.epoch == 22 and
+                         t.request_stop())
+    trainer.fit()
+    assert trainer.interrupted and trainer.members[0].state.stopped == "pruned"
+    resumed = PopulationTrainer([gru(seed=99) for _ in lrs], TRAIN, VALID,
+                                [config.replace(lr=lr) for lr in lrs], out_dirs=cut,
+                                resume=True).fit()
+    for a, b in zip(resumed, results):
+        assert a.stopped == b.stopped and a.epochs == b.epochs
+        assert_same_records(a.records, b.records)
+
+
+def test_without_pruning_the_hopeless_member_trains_on():
+    lrs = [1e-7, 0.01]
+    config = BASE.replace(max_epochs=22)
+    results = PopulationTrainer([gru() for _ in lrs], TRAIN, VALID,
+                                [config.replace(lr=lr) for lr in lrs]).fit()
+    assert [r.stopped for r in results] == ["max-epochs", "max-epochs"]
+
+
+def test_the_replay_script_predicts_what_pruning_does(tmp_path):
+    """runs/replay_pruning.py (what the README quotes) replays pruning on an unpruned run's
+    records: it must stop the same members at the same epochs as a pruned run."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "replay_pruning", Path(__file__).resolve().parents[2] / "runs" / "replay_pruning.py")
+    replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(replay)
+    lrs = [1e-7, 0.01, 0.03]
+    config = BASE.replace(max_epochs=24)
+    for prune in (False, True):
+        train_population([gru() for _ in lrs], TRAIN, VALID,
+                         [config.replace(lr=lr, prune=prune) for lr in lrs],
+                         out_dirs=[tmp_path / str(prune) / f"lr{i}" for i in range(3)])
+    got = replay.replay(tmp_path / "False", max_epochs=24)
+    pruned = {f"lr{i}": json.loads((tmp_path / "True" / f"lr{i}" / "result.json").read_text())
+              for i in range(3)}
+    assert got["pruned_at"] == {n: r["epochs"] for n, r in pruned.items() if r["stopped"] == "pruned"}
+    assert got["pruned_at"] == {"lr0": 20, "lr2": 21} and got["winner"] == "lr1" and got["winner_kept"]
+    assert got["last_epoch"] == 24 and got["member_epochs"] == 20 + 24 + 21

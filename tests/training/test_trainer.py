@@ -2,6 +2,7 @@
 seeds, resume, divergence, records; the Trainer's callbacks, stop requests and typed state."""
 import csv
 import json
+import math
 import os
 import signal
 import threading
@@ -16,7 +17,7 @@ from gru_lib.tasks import load_model
 from gru_lib.training.batching import batches
 from gru_lib.training.checkpoints import load_checkpoint
 from gru_lib.training.trainer import (DivergedError, Trainer, TrainConfig, TrainingInterrupted,
-                                      TrainState, train)
+                                      TrainState, hopeless, train)
 from tests.speech.helpers import small_clips
 
 K = 6
@@ -184,7 +185,7 @@ def test_bad_config_values_name_the_field(field, value):
         TrainConfig(**{field: value})
 
 
-@pytest.mark.parametrize("field", ["eval_train", "progress"])
+@pytest.mark.parametrize("field", ["prune", "eval_train", "progress"])
 def test_switches_must_be_bools(field):
     """--set eval_train=maybe reaches TrainConfig as the word 'maybe': truthy, never checked."""
     with pytest.raises(ValueError, match=f"TrainConfig.{field} must be a bool .*got str"):
@@ -374,3 +375,30 @@ def test_training_step_survives_exploding_and_nan_gradients(waves):
         assert all(torch.isfinite(p).all() for p in model.parameters())
         changed = any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
         assert changed == moves
+
+
+def falling(values):
+    """records.json rows with these validation NLLs (epoch 0 first)."""
+    return [{"epoch": e, "valid_nll": v} for e, v in enumerate(values)]
+
+
+def test_hopeless_is_a_member_whose_fastest_recent_progress_cannot_reach_the_leader():
+    flat = falling([5.0] * 31)                                  # 30 epochs, no progress
+    assert hopeless(flat, 500, leader_best=4.9)
+    assert not hopeless(flat, 500, leader_best=5.0)             # level with the leader: kept
+    assert not hopeless(flat[:20], 500, leader_best=1.0)        # judged from epoch 20 on
+    assert not hopeless(flat, 500, leader_best=math.inf)        # no leader yet
+    # 0.01 an epoch for 480 more epochs could still gain 4.8 nats (7.8 -> 3.0): kept, unless
+    # the leader is further ahead than that.
+    slope = falling([8.0 - 0.01 * e for e in range(21)])
+    assert not hopeless(slope, 500, leader_best=3.1)
+    assert hopeless(slope, 500, leader_best=2.9)
+    assert hopeless(slope, 30, leader_best=7.0)                 # 10 epochs left: 0.1 to gain
+    # The FASTEST window counts: stalled for the last 10 epochs after falling for 30 is judged
+    # by the last 40 (3 nats: 0.075 an epoch), not by the stall (0 over the last 10).
+    stalled = falling([9.0 - 0.1 * e for e in range(31)] + [6.0] * 10)
+    assert not hopeless(stalled, 100, leader_best=2.0)
+    assert hopeless(stalled, 45, leader_best=5.0)               # 5 epochs left: 5.6 at best
+    # The best so far, not the last epoch: a noisy curve is judged by its running minimum.
+    noisy = falling([5.0 if e % 2 else 6.0 for e in range(31)])
+    assert hopeless(noisy, 500, leader_best=4.9) and not hopeless(noisy, 500, leader_best=5.0)
