@@ -235,8 +235,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or default_storage(db)
     log(f"{dataset}: {len(splits['train'])}/{len(splits['valid'])}/{len(splits['test'])} "
-        f"{task.describe(splits)}; budget {budget}: {n_candidates} learning-rate candidates "
-        f"per model, trained as one population"
+        f"{task.describe(splits)}; budget {budget}: {n_candidates} learning-rate "
+        f"{'candidate' if n_candidates == 1 else 'candidates'} per model, trained as one "
+        f"population"
         + (f"; {workers} worker processes" if workers > 1 else ""))
     if task.credit:
         log(task.credit)

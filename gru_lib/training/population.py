@@ -33,7 +33,9 @@ supplies only the layout:
 
 The shared protocol then gives each member its own run: clipping by its own gradient norm,
 never the population's joint norm; early stopping, max_epochs, max_seconds per member
-(seconds are the shared wall time); and divergence: a NaN/inf loss or validation NLL fails
+(seconds are the shared wall time); with ``prune=True``, the one rule that looks across
+members: a member that cannot catch the leader stops (trainer.hopeless), which changes nothing
+for the others; and divergence: a NaN/inf loss or validation NLL fails
 THAT member, with the message a single Trainer's DivergedError carries; the others go on
 unchanged.
 
@@ -277,8 +279,8 @@ class PopulationTrainer(Trainer):
             m.model.load_state_dict(self.member_weights(s))
 
     def fit(self) -> list:
-        """Train until every member has stopped (early stopping, max_epochs, max_seconds) or
-        failed, or until a stop request; returns ``results()``."""
+        """Train until every member has stopped (early stopping, max_epochs, max_seconds,
+        pruning) or failed, or until a stop request; returns ``results()``."""
         super().fit()
         return self.results()
 
