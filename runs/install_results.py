@@ -37,7 +37,8 @@ def command_md(summary: dict, dest: Path, note: str) -> str:
     if "command" in summary:
         lines += [f"    {summary['command']}", ""]
     config = summary["config"]
-    lines += [f"{summary['candidates']} learning-rate candidates per model, trained as one "
+    n = summary["candidates"]
+    lines += [f"{n} learning-rate {'candidate' if n == 1 else 'candidates'} per model, trained as one "
               f"population: batch size {config['batch_size']}, up to {config['max_epochs']} "
               f"epochs, patience {config['patience']}, weight noise {config['weight_noise']}, "
               f"gradient norm clipped to {config['clip_norm']}."]
