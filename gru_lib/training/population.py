@@ -76,11 +76,13 @@ from .trainer import (
     TrainingInterrupted,
     check_data,
     divergence_message,
+    hopeless,
     noisy_parameters,
     step_clip,
 )
 
-__all__ = ["FailedResult", "PopulationTrainer", "PopulationUpdate", "train_population"]
+__all__ = ["FailedResult", "PopulationTrainer", "PopulationUpdate", "replay_pruning",
+           "train_population"]
 
 
 @dataclass
@@ -308,3 +310,36 @@ def train_population(models: list, train_rolls: list, valid_rolls: list, configs
             if m.best_state is not None:
                 m.model.load_state_dict(m.best_state)          # in memory: end on the best weights
     return results
+
+
+def replay_pruning(records: dict, max_epochs: int) -> dict:
+    """What ``prune=True`` would have done to a population that trained without it.
+
+    records: {member name: its per-epoch records (records.json: epoch 0 first)}, every member
+    of ONE population. The replay walks the epochs as ``PopulationTrainer`` does: after each,
+    the leader is the best validation NLL any member has reached so far (stopped members
+    included), and a member still training stops when ``hopeless`` says so. A member's records
+    are the same with or without pruning up to the epoch it stops, so the replay is exact.
+    Returns {"winner": the member with the best validation NLL, "winner_kept": whether pruning
+    would have left it to finish, "pruned_at": {member: epoch it stops}, "last_epoch" and
+    "member_epochs" (with pruning) beside "last_epoch_unpruned", "member_epochs_unpruned"}."""
+    if len(records) < 2:
+        raise ValueError(f"records: expected the records of every member of a population (2 or "
+                         f"more), got {len(records)}")
+    last = {name: len(rows) - 1 for name, rows in records.items()}      # epochs each trained
+    stopped = {}
+    for epoch in range(1, max(last.values()) + 1):
+        seen = {name: rows[:min(epoch, stopped.get(name, last[name])) + 1]
+                for name, rows in records.items()}
+        leader = min(min(r["valid_nll"] for r in rows) for rows in seen.values())
+        for name in records:
+            if name not in stopped and last[name] >= epoch and \
+                    hopeless(seen[name], max_epochs, leader):
+                stopped[name] = epoch
+    best = lambda name, upto: min(r["valid_nll"] for r in records[name][:upto + 1])
+    winner = min(records, key=lambda n: best(n, last[n]))
+    kept = min(records, key=lambda n: best(n, stopped.get(n, last[n])))
+    ends = {n: stopped.get(n, last[n]) for n in records}
+    return {"winner": winner, "winner_kept": kept == winner, "pruned_at": stopped,
+            "last_epoch": max(ends.values()), "last_epoch_unpruned": max(last.values()),
+            "member_epochs": sum(ends.values()), "member_epochs_unpruned": sum(last.values())}

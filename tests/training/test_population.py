@@ -360,3 +360,5 @@ def test_the_replay_script_predicts_what_pruning_does(tmp_path):
     assert got["pruned_at"] == {n: r["epochs"] for n, r in pruned.items() if r["stopped"] == "pruned"}
     assert got["pruned_at"] == {"lr0": 20, "lr2": 21} and got["winner"] == "lr1" and got["winner_kept"]
     assert got["last_epoch"] == 24 and got["member_epochs"] == 20 + 24 + 21
+    with pytest.raises(ValueError, match="every member of a population"):
+        replay.replay_pruning({"lr0": got}, max_epochs=24)
