@@ -69,6 +69,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps, 0 or more, got "
+                                         f"{text!r}")
+    return value
+
+
 def _learning_rates(text: str) -> list[float]:
     """--lrs 2.8e-4,5.9e-4, checked by the library (training.search.parse_lrs)."""
     try:
@@ -97,7 +108,7 @@ def cmd_reproduce(args) -> int:
                   candidates=args.candidates, storage=args.storage, resume=args.resume,
                   progress=not args.no_progress, workers=args.workers,
                   overrides=dict(args.set or []), recurrent_init=args.recurrent_init,
-                  lrs=args.lrs, params=args.params)
+                  lrs=args.lrs, params=args.params, chunk=args.chunk)
     except (TrainingInterrupted, KeyboardInterrupt) as err:     # one line, no traceback
         # the library's own hint names the API (resume=True); here the option is --resume
         text = str(err).replace("; run again with resume to continue", "")
@@ -198,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "sizes (Table 1: ≈ 20K for music, ≈ 169K for speech), e.g. --params "
                         "60000 for a capacity study; recorded in results.json as "
                         "'params_budget'")
+    r.add_argument("--chunk", type=_non_negative_int, default=None, metavar="STEPS",
+                   help="cut the training pieces into chunks of at most STEPS steps (the state "
+                        "restarts at each) instead of the budget's (standard: 100; paper: whole "
+                        "pieces); 0 keeps them whole. A recipe study, recorded in results.json "
+                        "as 'chunk'")
     r.add_argument("--storage", default=None,
                    help="Optuna storage URL for the search (default: sqlite:///OUT/search.db). "
                         "Give a PostgreSQL/MySQL URL and run the same command on several machines "

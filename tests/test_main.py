@@ -162,6 +162,14 @@ def test_reproduce_params_must_be_a_positive_count(capsys):
     assert exit_.value.code == 2 and "expected a positive integer, got '20k'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("steps", ["-1", "ten", "2.5"])
+def test_reproduce_chunk_must_be_a_whole_number_of_steps(steps, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--dataset", "jsb", "--chunk", steps])
+    assert exit_.value.code == 2
+    assert f"expected a whole number of steps, 0 or more, got '{steps}'" in capsys.readouterr().err
+
+
 def test_reproduce_lrs_and_a_different_candidates_count_is_one_line(tmp_path, capsys):
     assert main(["reproduce", "--dataset", "jsb", "--budget", "quick", "--device", "cpu",
                  "--data", str(MUSIC), "--out", str(tmp_path / "r"), "--lrs", "1e-3,2e-3",
@@ -195,7 +203,8 @@ def test_the_command_line_is_argparse_only():
     """__main__.py: argument types, one cmd_* per command that calls the library and prints,
     build_parser and main. No other function, no class, no import inside a function."""
     tree = ast.parse((GRU_LIB / "__main__.py").read_text())
-    helpers = {"_choice", "_model_list", "_positive_int", "_setting", "_learning_rates",
+    helpers = {"_choice", "_model_list", "_positive_int", "_non_negative_int", "_setting",
+               "_learning_rates",
                "build_parser", "main"}
     assert not [n for n in tree.body if isinstance(n, ast.ClassDef)]
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]

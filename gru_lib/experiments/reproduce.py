@@ -39,7 +39,7 @@ import torch
 
 from .. import paper
 from ..atomic import atomic_write, refuse_a_file_in_the_path
-from ..checks import one_of, positive_int
+from ..checks import non_negative_int, one_of, positive_int
 from ..device import pick_device
 from ..nn.budget import TASK_INPUT_SIZE, count_parameters, task_units
 from ..nn.cells import RECURRENT_INITS
@@ -145,7 +145,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
               candidates: int | None = None, storage: str | None = None, resume: bool = False,
               progress: bool = True, workers: int = 1, overrides: dict | None = None,
               recurrent_init: str = "uniform", lrs=None, params: int | None = None,
-              log=print) -> dict:
+              chunk: int | None = None, log=print) -> dict:
     """Train each model with the learning-rate search of the paper; write OUT/results.json,
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
@@ -165,11 +165,17 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     the final table go. params: every model at this many recurrent parameters instead of the
     task's budget (Table 1's sizes for the paper's three): a capacity study, recorded in
     results.json as "params_budget" (each model's "units" and "params" say what it became).
+    chunk: cut the training pieces into chunks of at most this many steps instead of the
+    budget's (standard: 100, paper: whole pieces); 0 keeps them whole. A recipe study of the
+    update's length, recorded in results.json as "chunk" (the budget's when not given).
     """
     task = task_for(dataset)
     plan = budget_for(dataset, budget)
     positive_int("workers", workers)
     positive_int("params", params, allow_none=True)
+    non_negative_int("chunk", chunk, allow_none=True)
+    if chunk is not None:
+        plan = replace(plan, chunk=chunk or None)
     if isinstance(models, str):          # "gru" or "gru,lstm", as at the command line
         models = [m.strip() for m in models.split(",") if m.strip()]
     models = list(models)
@@ -301,12 +307,12 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": width,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
                "population": True, "overrides": overrides, "recurrent_init": recurrent_init,
-               "lrs": lrs, "params_budget": params,
+               "lrs": lrs, "params_budget": params, "chunk": plan.chunk,
                "command": reproduce_command(dataset, models, budget, out, data=data,
                                             key_range=key_range, seed=seed,
                                             candidates=candidates, overrides=overrides,
                                             recurrent_init=recurrent_init, lrs=lrs,
-                                            params=params),
+                                            params=params, chunk=chunk),
                "paper": paper.TABLE2.get(dataset),
                "models": results}
     if task.paper_reference is not None:     # another corpus: shown for reference, never subtracted
@@ -320,7 +326,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
 
 def reproduce_command(dataset: str, models, budget: str, out, data=None, key_range: str = "88",
                       seed: int = 0, candidates: int | None = None, overrides: dict | None = None,
-                      recurrent_init: str = "uniform", lrs=None, params: int | None = None) -> str:
+                      recurrent_init: str = "uniform", lrs=None, params: int | None = None,
+                      chunk: int | None = None) -> str:
     """The command line that makes a run again, as results.json records it ("command"): what
     decides the numbers, each option only where it differs from its default -- not how the run
     went (--resume, --workers, --threads, --device, --storage, --no-progress). A path that is
@@ -344,6 +351,8 @@ def reproduce_command(dataset: str, models, budget: str, out, data=None, key_ran
         parts += ["--candidates", str(candidates)]
     if params is not None:
         parts += ["--params", str(params)]
+    if chunk is not None:
+        parts += ["--chunk", str(chunk)]
     if recurrent_init != "uniform":
         parts += ["--recurrent-init", recurrent_init]
     for name, value in (overrides or {}).items():

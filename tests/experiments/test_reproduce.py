@@ -270,6 +270,27 @@ def test_a_parameter_budget_sizes_every_model_and_is_recorded(tmp_path, monkeypa
     assert not (tmp_path / "z").exists()
 
 
+def test_a_chunk_length_replaces_the_budgets_and_is_recorded(tmp_path, monkeypatch):
+    """--chunk: the training pieces cut into pieces of at most N steps (more, shorter updates
+    per epoch: the pieces here are 5-19 steps long), recorded with the command; 0 keeps them
+    whole, like the budget's own (quick: no chunks)."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    whole = quick(tmp_path / "w", models=("gru",))
+    cut = quick(tmp_path / "c", models=("gru",), chunk=4)
+    kept = quick(tmp_path / "k", models=("gru",), chunk=0)
+    assert (whole["chunk"], cut["chunk"], kept["chunk"]) == (None, 4, None)
+    assert "--chunk 4" in cut["command"] and "--chunk 0" in kept["command"]
+    assert "--chunk" not in whole["command"]
+    updates = lambda summary: summary["models"]["gru"]["candidates"][0]   # noqa: E731
+    assert numbers(kept) == numbers(whole)
+    assert cut["models"]["gru"]["updates"] > whole["models"]["gru"]["updates"]
+    assert updates(cut)["lr"] == updates(whole)["lr"]            # the same candidates
+    assert numbers(cut)["gru"]["valid_nll"] != numbers(whole)["gru"]["valid_nll"]
+    with pytest.raises(ValueError, match="chunk must be a non-negative integer"):
+        quick(tmp_path / "z", models=("gru",), chunk=-1)
+    assert not (tmp_path / "z").exists()
+
+
 def test_results_record_the_command_that_makes_them_again(tmp_path, monkeypatch):
     from gru_lib.__main__ import main
     monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
