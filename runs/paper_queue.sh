@@ -27,6 +27,8 @@ mkdir -p runs/queue-done runs/.locks logs
 # minLSTM-2: no winner changes, the last member stops at epoch 258-479 instead of 500, 58-73%
 # of the member-epochs). An assemble job carries the
 # same options as its set's jobs, so results.json's command is the one that trained them.
+# recipe-batch16-chunks: the paper protocol with the standard budget's batching (chunks of
+# <= 100 steps, batches of 16) instead of whole pieces one at a time (issue 14's recipe study).
 JOBS="
 nottingham-lstm|nottingham|lstm|runs/nottingham-paper
 nottingham-tanh|nottingham|tanh|runs/nottingham-paper
@@ -36,6 +38,7 @@ musedata-gru|musedata|gru|runs/musedata-paper|--set prune=True
 musedata-lstm|musedata|lstm|runs/musedata-paper|--set prune=True
 musedata-tanh|musedata|tanh|runs/musedata-paper|--set prune=True
 musedata|musedata|gru,lstm,tanh|runs/musedata-paper|--set prune=True
+recipe-batch16-chunks|recipe|gru|runs/recipe/nottingham-gru-batch16-chunks|--chunk 100 --set batch_size=16 --set prune=True
 piano-midi-gru|piano-midi|gru|runs/piano-midi-paper|--set prune=True
 piano-midi-lstm|piano-midi|lstm|runs/piano-midi-paper|--set prune=True
 piano-midi-tanh|piano-midi|tanh|runs/piano-midi-paper|--set prune=True
