@@ -39,7 +39,10 @@ def command_md(summary: dict, dest: Path, note: str) -> str:
     config = summary["config"]
     n = summary["candidates"]
     lines += [f"{n} learning-rate {'candidate' if n == 1 else 'candidates'} per model, trained as one "
-              f"population: batch size {config['batch_size']}, up to {config['max_epochs']} "
+              f"population: batch size {config['batch_size']}"
+              + (f" (training pieces cut into chunks of at most {summary['chunk']} steps)"
+                 if summary.get("chunk") else "")
+              + f", up to {config['max_epochs']} "
               f"epochs, patience {config['patience']}, weight noise {config['weight_noise']}, "
               f"gradient norm clipped to {config['clip_norm']}."]
     if note:
