@@ -28,7 +28,8 @@ mkdir -p runs/queue-done runs/.locks logs
 # of the member-epochs). An assemble job carries the
 # same options as its set's jobs, so results.json's command is the one that trained them.
 # recipe-batch16-chunks: the paper protocol with the standard budget's batching (chunks of
-# <= 100 steps, batches of 16) instead of whole pieces one at a time (issue 14's recipe study).
+# <= 100 steps, batches of 16) instead of whole pieces one at a time (issue 14's recipe study);
+# recipe-noise-*: the weight noise's std, a third and twice the paper's 0.075, read at epoch 15.
 JOBS="
 nottingham-lstm|nottingham|lstm|runs/nottingham-paper
 nottingham-tanh|nottingham|tanh|runs/nottingham-paper
@@ -39,6 +40,8 @@ musedata-lstm|musedata|lstm|runs/musedata-paper|--set prune=True
 musedata-tanh|musedata|tanh|runs/musedata-paper|--set prune=True
 musedata|musedata|gru,lstm,tanh|runs/musedata-paper|--set prune=True
 recipe-batch16-chunks|recipe|gru|runs/recipe/nottingham-gru-batch16-chunks|--chunk 100 --set batch_size=16 --set prune=True
+recipe-noise-0.025|recipe|gru|runs/recipe/nottingham-gru-noise-0.025|--set weight_noise=0.025 --set max_epochs=15
+recipe-noise-0.15|recipe|gru|runs/recipe/nottingham-gru-noise-0.15|--set weight_noise=0.15 --set max_epochs=15
 piano-midi-gru|piano-midi|gru|runs/piano-midi-paper|--set prune=True
 piano-midi-lstm|piano-midi|lstm|runs/piano-midi-paper|--set prune=True
 piano-midi-tanh|piano-midi|tanh|runs/piano-midi-paper|--set prune=True
