@@ -1,21 +1,23 @@
-"""One training update of a population of minimal units: the loop against the log-space scan.
+"""One training update of a population of minimal units: the loop, the scan, the hand-written backward.
 
     python benchmarks/bench_minimal_training.py --json data/results/benchmarks/minimal_training_cpu_1thread.json
-    python benchmarks/bench_minimal_training.py --P 10 --batch 1 --T 250 1000 --repeats 3
+    python benchmarks/bench_minimal_training.py --shapes 10x1x250 10x1x1000 --repeats 3
 
 ``reproduce`` trains a model's learning-rate candidates as one population (vmap over stacked
 weights, gru_lib/training/population.py). What is timed is ONE UPDATE of such a population,
 exactly as training runs it (weight noise, forward, backward, clipping, the RMSProp step), for
 minGRU and minLSTM at the music budget (112 and 75 units) on backend="python" (the loop over
-``cell.step``) and backend="scan" (nn/scan.py), beside the paper's GRU (46 units, "bptt").
+``cell.step``), backend="scan" (nn/scan.py) and backend="bptt" (every step's gates at once,
+then the linear recurrence alone with its backward written by hand, nn/bptt.py), beside the
+paper's GRU (46 units, "bptt").
 Shapes are those of the two budgets: the paper's batch 1 with population 10 and whole pieces
 (T = 250: Nottingham's mean length; 1,000: Piano-midi.de's), the standard budget's batch 16
 with population 4 and chunks of T = 100. Runs alternate, so all see the same load; each number
 is the median of ``--repeats`` rounds after ``--warmup``.
 
 This is what ``reproduce`` chooses its backend by (``experiments.reproduce.training_backend``):
-bench_scan.py times one sequence of one layer, where the scan wins; here the population shares
-each loop step's overhead, and the scan's logcumsumexp is what costs.
+bench_scan.py times one sequence of one layer, where the scan beats the loop; here the
+population shares each loop step's overhead, and the scan's logcumsumexp is what costs.
 """
 from __future__ import annotations
 
@@ -41,7 +43,9 @@ from gru_lib.training.trainer import TrainConfig  # noqa: E402
 KEYS = 88
 # (label, kind, backend): what is timed at each shape.
 RUNS = [("mingru python", "mingru", "python"), ("mingru scan", "mingru", "scan"),
+        ("mingru bptt", "mingru", "bptt"),
         ("minlstm python", "minlstm", "python"), ("minlstm scan", "minlstm", "scan"),
+        ("minlstm bptt", "minlstm", "bptt"),
         ("gru bptt", "gru", "bptt")]
 
 

@@ -5,9 +5,10 @@
 
 For minGRU and minLSTM (gru_lib/nn/minimal.py) at the music size (D = 88) and the speech size
 (D = 20), units from the budget derivation (nn.budget.task_units), one forward + backward of a
-batch of sequences of length T is timed on backend="python" (the loop over ``cell.step``) and
-backend="scan" (log-space scan, nn/scan.py), beside the paper's GRU at Table 1's size on its
-fastest backend ("bptt"). Runs alternate (benchmarks/timing.py), so all see the same load;
+batch of sequences of length T is timed on backend="python" (the loop over ``cell.step``),
+backend="scan" (log-space scan, nn/scan.py) and backend="bptt" (the gates of all steps at once,
+then the linear recurrence alone, with its backward written by hand: nn/bptt.py), beside the
+paper's GRU at Table 1's size on its fastest backend ("bptt"). Runs alternate (benchmarks/timing.py), so all see the same load;
 each number is a median of ``--repeats`` after ``--warmup``. Reported: seconds per sequence
 (the batch's time / B). One torch thread by default.
 """
@@ -31,7 +32,9 @@ from gru_lib.nn.budget import TASK_INPUT_SIZE, task_units  # noqa: E402
 
 # (label, kind, backend): what is timed at each size.
 RUNS = [("mingru python", "mingru", "python"), ("mingru scan", "mingru", "scan"),
+        ("mingru bptt", "mingru", "bptt"),
         ("minlstm python", "minlstm", "python"), ("minlstm scan", "minlstm", "scan"),
+        ("minlstm bptt", "minlstm", "bptt"),
         ("gru bptt", "gru", "bptt")]
 
 

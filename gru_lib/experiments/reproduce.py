@@ -362,23 +362,23 @@ def reproduce_command(dataset: str, models, budget: str, out, data=None, key_ran
 
 def training_backend(kind: str, device: torch.device, batch_size: int) -> str:
     """The recurrent backend ``kind``'s candidates train on: "auto" (the hand-written backward
-    where the cell has one, the log-space scan for the minimal units), except on a CPU for the
-    minimal GRU, and for the minimal LSTM in batches, which train faster on the loop
-    ("python"). Both backends compute the same function (tests/nn/test_minimal.py).
+    where the cell has one, the log-space scan for the minimal units), except for the minimal
+    units on a CPU, which train fastest on the hand-written backward of their linear
+    recurrence ("bptt", nn/bptt.py's LinearRecurrenceThroughTime). All backends compute the
+    same function (tests/nn/test_minimal.py).
 
-    Why: the candidates train as one population under vmap, so every op of the loop runs on
-    P members at once and its per-step overhead is shared, while torch's CPU logcumsumexp costs
-    tens of nanoseconds per element, forward and backward. One population update on this
+    Why: the candidates train as one population under vmap, so every op of a loop runs on P
+    members at once and its per-step overhead is shared, while torch's CPU logcumsumexp costs
+    tens of nanoseconds per element, forward and backward. "bptt" computes every step's gates
+    at once and leaves one fused op per step in each direction. One population update on this
     project's CPU (benchmarks/bench_minimal_training.py, data/results/benchmarks/
-    minimal_training_cpu_1thread.json): minGRU 2.2-3.1x faster on the loop at both budgets'
-    shapes; minLSTM, whose loop step is longer, 1.2x faster on the loop in batches of 16 and
-    1.2-1.6x faster on the scan at batch size 1. One sequence of one layer is another matter:
-    there the scan wins (benchmarks/bench_scan.py).
+    minimal_training_cpu_1thread.json) is fastest on "bptt" at both budgets' shapes. One
+    sequence of one layer is another matter: there the scan wins (benchmarks/bench_scan.py).
     """
     kind = model_name(kind)[0]
     if kind not in MINIMAL_KINDS or torch.device(device).type != "cpu":
         return "auto"
-    return "python" if kind == "mingru" or batch_size > 1 else "auto"
+    return "bptt"
 
 
 def _pack(rolls: list) -> tuple:

@@ -50,12 +50,13 @@ import torch
 from torch import Tensor
 
 from .cells import GRUCell, LSTMCell, RecurrentCell, TanhCell
+from .minimal import MinimalCell
 from .padding import real_steps
 
 
 def why_not(cell: RecurrentCell) -> str | None:
     """None if ``cell`` has a hand-written backward here, else the reason it does not."""
-    if isinstance(cell, TanhCell):
+    if isinstance(cell, (TanhCell, MinimalCell)):
         return None
     if isinstance(cell, GRUCell):
         return f"its gates are fixed ({cell.fixed_gates})" if cell.fixed_gates else None
@@ -63,8 +64,8 @@ def why_not(cell: RecurrentCell) -> str | None:
         if cell.fixed_gates:
             return f"its gates are fixed ({cell.fixed_gates})"
         return "its input gate is coupled to the forget gate" if cell.coupled else None
-    return (f"a {cell.kind or type(cell).__name__} cell has none (only the tanh, GRU and LSTM "
-            f"cells do)")
+    return (f"a {cell.kind or type(cell).__name__} cell has none (only the tanh, GRU, LSTM and "
+            f"minimal cells do)")
 
 
 def run(cell: RecurrentCell, x: Tensor, lengths: Tensor | None, state: tuple) -> tuple:
@@ -78,7 +79,11 @@ def run(cell: RecurrentCell, x: Tensor, lengths: Tensor | None, state: tuple) ->
     are vmap's batched tensors, and the Functions' ``vmap`` rules run the whole population.
     """
     xw = cell.input_projection(x)                                # (T, B, G*H), all steps at once
-    if isinstance(cell, TanhCell):
+    if isinstance(cell, MinimalCell):
+        # The gates read x_t only, so all their arithmetic runs at once under autograd; the
+        # loop is left with the linear recurrence h_t = a_t ⊙ h_{t-1} + b_t alone.
+        states = (LinearRecurrenceThroughTime.apply(*cell.coefficients(xw), state[0]),)
+    elif isinstance(cell, TanhCell):
         states = (TanhThroughTime.apply(xw, state[0], cell.weight_hh.t()),)
     elif isinstance(cell, GRUCell) and cell.variant == "paper":
         states = (PaperGRUThroughTime.apply(xw, state[0], cell.weight_hh.t())[0],)  # hs, not the gates
@@ -198,6 +203,50 @@ def _vmap_rule(function, info, in_dims: tuple, args: tuple, out_dims):
     rest = [None if x is None else _population(x, in_dim, P, dim=0).contiguous()
             for x, in_dim in zip(rest, in_dims[1:])]
     return function.apply(xw, *rest), out_dims
+
+
+class LinearRecurrenceThroughTime(torch.autograd.Function):
+    """h_t = a_t ⊙ h_{t-1} + b_t: the minimal cells' recurrence (nn/minimal.py), a_t and b_t
+    computed beforehand from x_t alone.
+
+    Backward: the gradient flows back through the same linear map, transposed (it is
+    diagonal, so transposing changes nothing): dh_t = dout_t + a_{t+1} ⊙ dh_{t+1}, ONE
+    fused op per step. Then, for all steps at once, db_t = dh_t, da_t = dh_t ⊙ h_{t-1}, and
+    dh_0 = a_1 ⊙ dh_1. The loops hold no gate arithmetic: on a CPU, where each step of the
+    python loop costs the launches of its ~10 ops and their autograd records, this is what
+    a step can cost at least, and the scan's logcumsumexp is not needed.
+    Shapes are for one model; a population adds P in front of B.
+    """
+
+    @staticmethod
+    def forward(a, b, h0):                                       # (T, B, H), (T, B, H), (B, H)
+        hs = b.new_empty(b.shape)                                # (T, B, H)
+        h_at, a_at, b_at = hs.unbind(0), a.unbind(0), b.unbind(0)
+        h = h0
+        for t in range(b.shape[0]):
+            h = torch.addcmul(b_at[t], a_at[t], h, out=h_at[t])  # h_t = a_t ⊙ h_{t-1} + b_t
+        return hs
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        a, _, h0 = inputs
+        ctx.save_for_backward(a, h0, output)
+
+    @staticmethod
+    def backward(ctx, d_out):                                    # d_out: (T, B, H)
+        a, h0, hs = ctx.saved_tensors
+        d_h = torch.empty_like(hs)
+        d_h_at, d_out_at, a_at = d_h.unbind(0), d_out.unbind(0), a.unbind(0)
+        d_h_at[-1].copy_(d_out_at[-1])
+        for t in range(hs.shape[0] - 2, -1, -1):
+            torch.addcmul(d_out_at[t], a_at[t + 1], d_h_at[t + 1], out=d_h_at[t])  # dh_t
+        return d_h * _shifted(h0, hs), d_h, a[0] * d_h[0]        # da, db, dh_0
+
+    @staticmethod
+    def vmap(info, in_dims, a, b, h0):
+        P = info.batch_size
+        a, b = (_population(x, d, P, dim=1) for x, d in zip((a, b), in_dims))   # (T, P, B, H)
+        return LinearRecurrenceThroughTime.apply(a, b, _population(h0, in_dims[2], P, dim=0)), 1
 
 
 class TanhThroughTime(torch.autograd.Function):

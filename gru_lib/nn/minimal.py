@@ -62,7 +62,8 @@ class MinimalCell(RecurrentCell):
     """What minGRU and minLSTM share: gates from x_t only, h_t = a_t ⊙ h_{t−1} + b_t.
 
     Subclasses set ``kind`` and ``GATES`` and implement ``step`` (the loop's form, each
-    equation beside its line) and ``log_coefficients`` (the scan's form).
+    equation beside its line), ``coefficients`` (a_t and b_t for all steps, for the
+    hand-written backward) and ``log_coefficients`` (the scan's form).
     """
 
     GATES: tuple = ()
@@ -89,6 +90,11 @@ class MinimalCell(RecurrentCell):
         """h̃ from its pre-activation k = Linear_h(x): g(k), or k itself ("linear")."""
         return g(k) if self.candidate == "g" else k
 
+    def coefficients(self, xw: Tensor) -> tuple[Tensor, Tensor]:
+        """(a, b), each (T, B, H), of h_t = a_t ⊙ h_{t−1} + b_t, from xw (T, B, G*H): every
+        step's gate arithmetic at once, for the hand-written backward (backend="bptt")."""
+        raise NotImplementedError
+
     def log_coefficients(self, xw: Tensor) -> tuple[Tensor, Tensor]:
         """(log a, log b), each (T, B, H), of h_t = a_t ⊙ h_{t−1} + b_t, from xw (T, B, G*H)."""
         raise NotImplementedError
@@ -111,6 +117,11 @@ class MinGRUCell(MinimalCell):
         h = torch.lerp(h_prev, cand, z)
         self._record(record, update=z, candidate=cand)
         return (h,)
+
+    def coefficients(self, xw):
+        k_z, k_h = self.split_projection(xw)
+        # a_t = 1 − z_t = σ(−k_z): exact where z_t rounds to 1; b_t = z_t ⊙ h̃_t
+        return torch.sigmoid(-k_z), torch.sigmoid(k_z) * self.candidate_of(k_h)
 
     def log_coefficients(self, xw):
         k_z, k_h = self.split_projection(xw)
@@ -137,6 +148,12 @@ class MinLSTMCell(MinimalCell):
         h = f_n * h_prev + i_n * cand
         self._record(record, forget=f_n, input=i_n, candidate=cand)
         return (h,)
+
+    def coefficients(self, xw):
+        k_f, k_i, k_h = self.split_projection(xw)
+        f, i = torch.sigmoid(k_f), torch.sigmoid(k_i)    # f_t, i_t
+        total = f + i
+        return f / total, i / total * self.candidate_of(k_h)   # a_t = f'_t, b_t = i'_t ⊙ h̃_t
 
     def log_coefficients(self, xw):
         k_f, k_i, k_h = self.split_projection(xw)

@@ -312,12 +312,11 @@ def test_results_record_the_command_that_makes_them_again(tmp_path, monkeypatch)
 
 
 def test_training_backend_follows_the_population_benchmark():
-    """On a CPU the minimal GRU trains on the loop; the minimal LSTM on the loop in batches and
-    on the scan ("auto") at batch size 1; everything else, and every accelerator, on "auto"."""
+    """On a CPU the minimal units, one layer or stacked, any batch, train on the hand-written
+    backward of their linear recurrence; everything else, and every accelerator, on "auto"."""
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert training_backend("mingru", cpu, 1) == training_backend("mingru-2", cpu, 16) == "python"
-    assert training_backend("minlstm", cpu, 16) == "python"
-    assert training_backend("minlstm-3", cpu, 1) == "auto"
+    assert training_backend("mingru", cpu, 1) == training_backend("mingru-2", cpu, 16) == "bptt"
+    assert training_backend("minlstm", cpu, 16) == training_backend("minlstm-3", cpu, 1) == "bptt"
     assert training_backend("gru", cpu, 16) == training_backend("mingru", cuda, 1) == "auto"
 
 
@@ -326,6 +325,4 @@ def test_reproduce_records_the_backend_each_model_trained_on(tmp_path, monkeypat
     summary = reproduce("jsb", models=["mingru", "minlstm", "gru"], budget="quick",
                         out=tmp_path / "r", device="cpu", progress=False, log=lambda line: None)
     backends = {kind: m["backend"] for kind, m in summary["models"].items()}
-    batch = summary["config"]["batch_size"]
-    assert backends == {"mingru": "python", "minlstm": "python" if batch > 1 else "auto",
-                        "gru": "auto"}
+    assert backends == {"mingru": "bptt", "minlstm": "bptt", "gru": "auto"}

@@ -1,7 +1,8 @@
 """Tests of gru_lib.nn.minimal and gru_lib.nn.scan: minGRU and minLSTM (Feng et al. 2024), the
-loop over their ``step`` against the log-space parallel scan, in float64: outputs, final
-states and gradients agree to 1e-10, gradcheck passes, padding is sealed, and the scan stays
-finite and exact over MuseData's 4,273-step pieces."""
+loop over their ``step`` against the log-space parallel scan and against the hand-written
+backward of their linear recurrence (nn/bptt.py), in float64: outputs, final states and
+gradients agree to 1e-10, gradcheck passes, padding is sealed, and the scan stays finite and
+exact over MuseData's 4,273-step pieces."""
 import copy
 
 import pytest
@@ -10,11 +11,13 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state
 
 from gru_lib import MinGRUCell, MinLSTMCell, Recurrent, make_cell
+from gru_lib.nn.bptt import LinearRecurrenceThroughTime
 from gru_lib.nn.minimal import g, log_g
 from gru_lib.nn.padding import real_steps
 from gru_lib.nn.scan import linear_scan
 
 KINDS = ["mingru", "minlstm"]
+FAST = ["scan", "bptt"]             # the two backends that are checked against the loop
 T, B, D, H = 9, 4, 5, 6
 LENGTHS = torch.tensor([9, 3, 7, 1])
 
@@ -115,6 +118,19 @@ def test_log_coefficients_are_the_logs_of_the_steps_coefficients(kind):
     torch.testing.assert_close(log_b.exp(), b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("candidate", ["g", "linear"])
+def test_coefficients_are_the_steps_coefficients(kind, candidate):
+    cell = cell_of(kind, candidate=candidate)
+    xw = cell.input_projection(inputs())
+    a, b = cell.coefficients(xw)
+    zero = torch.zeros(T, B, H, dtype=torch.float64)
+    b_step = cell.step(cell.split_projection(xw), (zero,), ())[0]
+    a_step = cell.step(cell.split_projection(xw), (torch.ones_like(zero),), ())[0] - b_step
+    torch.testing.assert_close(a, a_step, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(b, b_step, rtol=1e-12, atol=1e-12)
+
+
 def test_cells_have_no_recurrent_weights_and_count_as_derived():
     assert not hasattr(make_cell("mingru", 88, 10), "weight_hh")
     assert isinstance(make_cell("mingru", 3, 2), MinGRUCell)
@@ -123,15 +139,33 @@ def test_cells_have_no_recurrent_weights_and_count_as_derived():
     assert sum(p.numel() for p in make_cell("minlstm", 88, 10).parameters()) == 3 * (10 * 88 + 10)
 
 
-# -- the loop and the scan compute the same function --------------------------------------------
+# -- the loop, the scan and the hand-written backward compute the same function ----------------
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("backend", FAST)
 @pytest.mark.parametrize("sign", ["positive", "zero", "mixed", None])
 @pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "padded"])
-def test_scan_equals_the_loop(kind, sign, lengths):
+def test_scan_and_bptt_equal_the_loop(kind, backend, sign, lengths):
     cell = cell_of(kind)
     h0 = None if sign is None else initial(sign)
-    assert_same(run(cell, "python", inputs(), lengths, h0), run(cell, "scan", inputs(), lengths, h0))
+    assert_same(run(cell, "python", inputs(), lengths, h0), run(cell, backend, inputs(), lengths, h0))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bptt_runs_the_paper_printed_candidate_too(kind):
+    """candidate="linear" (h̃ may be negative) has no log-space scan, but its recurrence is
+    still linear in h, so the hand-written backward takes it."""
+    cell = cell_of(kind, candidate="linear")
+    assert_same(run(cell, "python", inputs(), LENGTHS, initial("mixed")),
+                run(cell, "bptt", inputs(), LENGTHS, initial("mixed")))
+
+
+def test_linear_recurrence_gradcheck():
+    torch.manual_seed(0)
+    a = torch.rand(7, 2, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(7, 2, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(LinearRecurrenceThroughTime.apply, (a, b, h0))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -144,14 +178,15 @@ def test_auto_picks_the_scan_and_return_gates_runs_the_loop(kind):
     assert set(out.gates) == set(ref.gates) and "candidate" in out.gates
     torch.testing.assert_close(out.outputs, ref.outputs, rtol=0, atol=0)
     assert Recurrent(make_cell("gru", 3, 2), backend="auto").backend == "bptt"
-    assert Recurrent(make_cell("mingru", 3, 2, candidate="linear"), backend="auto").backend == "python"
+    assert Recurrent(make_cell("mingru", 3, 2, candidate="linear"), backend="auto").backend == "bptt"
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_gradcheck_through_the_scan(kind):
+@pytest.mark.parametrize("backend", FAST)
+def test_gradcheck_through_the_layer(kind, backend):
     torch.manual_seed(0)
     cell = make_cell(kind, 3, 2).double()
-    layer = Recurrent(cell, backend="scan")
+    layer = Recurrent(cell, backend=backend)
     x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(2, 2, dtype=torch.float64, requires_grad=True)      # mixed signs
     names = [n for n, _ in cell.named_parameters()]
@@ -192,7 +227,7 @@ def test_linear_scan_is_the_recurrence():
 # -- padding ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("backend", ["python", "scan"])
+@pytest.mark.parametrize("backend", ["python", *FAST])
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
 def test_non_finite_padding_reaches_no_output_state_or_gradient(kind, backend, value):
     cell = cell_of(kind)
@@ -232,6 +267,7 @@ def test_scan_is_stable_and_exact_over_4273_steps(kind):
     torch.testing.assert_close(loop[1], scan[1], rtol=1e-10, atol=1e-10)
     for u, v in zip(loop[2], scan[2]):
         assert (u - v).abs().max() <= 1e-9 * u.abs().max()
+    assert_same(loop, run(cell, "bptt", x, lengths, h0))      # the same loop, without autograd
     single = copy.deepcopy(cell).float()
     out = Recurrent(single, backend="scan")(x.float(), lengths, h0.float())
     assert torch.isfinite(out.outputs).all() and torch.isfinite(out.state[0]).all()
@@ -243,7 +279,7 @@ def test_scan_is_stable_and_exact_over_4273_steps(kind):
 # -- a population under torch.vmap -------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("backend", ["python", "scan"])
+@pytest.mark.parametrize("backend", ["python", *FAST])
 def test_a_vmapped_population_gives_each_member_its_own_numbers(kind, backend):
     layers = [Recurrent(cell_of(kind, seed=s), backend=backend) for s in range(3)]
     params, buffers = stack_module_state(layers)
@@ -275,7 +311,6 @@ def test_a_vmapped_population_gives_each_member_its_own_numbers(kind, backend):
      "needs a positive candidate"),
     (lambda: make_cell("minlstm", 3, 2, candidate="relu"), "candidate must be one of"),
     (lambda: make_cell("mingru", 3, 2, variant="paper"), "unknown option"),
-    (lambda: Recurrent(make_cell("mingru", 3, 2), backend="bptt"), "no hand-written backward"),
     (lambda: Recurrent(make_cell("minlstm", 3, 2), backend="native"), "torch twin"),
     (lambda: Recurrent(make_cell("mingru", 3, 2), backend="scan")(torch.zeros(4, 2, 3),
                                                                    state=torch.zeros(2, 3)),
