@@ -236,7 +236,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
             raise ValueError(f"overrides: {name!r} has its own argument (--{name}); "
                              f"set it there")
     base = base.replace(**overrides)          # unknown fields and bad values fail here
-    backends = {kind: training_backend(kind, target, base.batch_size) for kind in models}
+    backends = {kind: training_backend(kind, target, base.batch_size,
+                                       task_units(task.name, kind, params)) for kind in models}
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or default_storage(db)
@@ -360,25 +361,35 @@ def reproduce_command(dataset: str, models, budget: str, out, data=None, key_ran
     return shlex.join(parts)
 
 
-def training_backend(kind: str, device: torch.device, batch_size: int) -> str:
+# From about this many units per layer (the speech budget's minimal units: 2,683-4,024), a
+# batch's gates for all steps at once outgrow the CPU's caches (T x B x G*H floats, written
+# and read back), and the loop over cell.step, which works on one step's slice, trains faster
+# in batches than "bptt" (benchmarks/bench_scan.py, data/results/benchmarks/
+# scan_speech_cpu_1thread.md). The music budget's minimal units have 50-112.
+WIDE_UNITS = 1000
+
+
+def training_backend(kind: str, device: torch.device, batch_size: int, units: int = 0) -> str:
     """The recurrent backend ``kind``'s candidates train on: "auto" (the hand-written backward
     where the cell has one, the log-space scan for the minimal units), except for the minimal
-    units on a CPU, which train fastest on the hand-written backward of their linear
-    recurrence ("bptt", nn/bptt.py's LinearRecurrenceThroughTime). All backends compute the
-    same function (tests/nn/test_minimal.py).
+    units on a CPU: "bptt", the hand-written backward of their linear recurrence
+    (nn/bptt.py's LinearRecurrenceThroughTime), or the plain loop ("python") for layers of
+    ``WIDE_UNITS`` or more in batches. All backends compute the same function
+    (tests/nn/test_minimal.py).
 
     Why: the candidates train as one population under vmap, so every op of a loop runs on P
     members at once and its per-step overhead is shared, while torch's CPU logcumsumexp costs
     tens of nanoseconds per element, forward and backward. "bptt" computes every step's gates
     at once and leaves one fused op per step in each direction. One population update on this
     project's CPU (benchmarks/bench_minimal_training.py, data/results/benchmarks/
-    minimal_training_cpu_1thread.json) is fastest on "bptt" at both budgets' shapes. One
-    sequence of one layer is another matter: there the scan wins (benchmarks/bench_scan.py).
+    minimal_training_cpu_1thread.json) is fastest on "bptt" at both music budgets' shapes. One
+    sequence of one layer (benchmarks/bench_scan.py): "bptt" is the fastest at the music size
+    too; at the speech size the loop is, in batches.
     """
     kind = model_name(kind)[0]
     if kind not in MINIMAL_KINDS or torch.device(device).type != "cpu":
         return "auto"
-    return "bptt"
+    return "python" if batch_size > 1 and units >= WIDE_UNITS else "bptt"
 
 
 def _pack(rolls: list) -> tuple:
