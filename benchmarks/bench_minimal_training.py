@@ -9,7 +9,7 @@ exactly as training runs it (weight noise, forward, backward, clipping, the RMSP
 minGRU and minLSTM at the music budget (112 and 75 units) on backend="python" (the loop over
 ``cell.step``), backend="scan" (nn/scan.py) and backend="bptt" (every step's gates at once,
 then the linear recurrence alone with its backward written by hand, nn/bptt.py), beside the
-paper's GRU (46 units, "bptt").
+paper's GRU (46 units, "bptt"), and the two-layer stacks on "bptt".
 Shapes are those of the two budgets: the paper's batch 1 with population 10 and whole pieces
 (T = 250: Nottingham's mean length; 1,000: Piano-midi.de's), the standard budget's batch 16
 with population 4 and chunks of T = 100. Runs alternate, so all see the same load; each number
@@ -46,6 +46,7 @@ RUNS = [("mingru python", "mingru", "python"), ("mingru scan", "mingru", "scan")
         ("mingru bptt", "mingru", "bptt"),
         ("minlstm python", "minlstm", "python"), ("minlstm scan", "minlstm", "scan"),
         ("minlstm bptt", "minlstm", "bptt"),
+        ("mingru-2 bptt", "mingru-2", "bptt"), ("minlstm-2 bptt", "minlstm-2", "bptt"),
         ("gru bptt", "gru", "bptt")]
 
 
@@ -56,9 +57,11 @@ def measure(P, B, T, device, warmup, repeats):
     pieces = list(rolls.cpu().unbind(1))                 # the trainer wants a data set
     config = TrainConfig(lr=1e-4, batch_size=B, progress=False, device=str(device))
     runs = {}
-    for label, kind, backend in RUNS:
-        units = task_units("music", kind)
-        members = [make_model(kind, KEYS, units, seed=m, backend=backend) for m in range(P)]
+    for label, name, backend in RUNS:
+        kind, _, layers = name.partition("-")             # "mingru-2": two layers of mingru
+        units = task_units("music", name)
+        members = [make_model(kind, KEYS, units, layers=int(layers or 1), seed=m, backend=backend)
+                   for m in range(P)]
         population = PopulationTrainer(members, pieces, pieces,
                                        [config.replace(lr=1e-4 * (m + 1)) for m in range(P)])
         runs[label] = lambda pop=population: pop.update(rolls, lengths)

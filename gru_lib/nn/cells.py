@@ -96,7 +96,12 @@ class RecurrentCell(nn.Module):
 
     def input_projection(self, x: Tensor) -> Tensor:
         """W x + b for every gate: (..., D) -> (..., G*H). One matmul for all time steps."""
-        return F.linear(x, self.weight_ih, self.bias)
+        # Flattened to (T·B, D) by hand: the same matmul torch runs for a 3-D input, but under
+        # vmap (a population) a 3-D input that is itself batched (a stack's upper layer reads
+        # the layer below's per-member outputs) becomes P·T tiny matmuls against a weight
+        # copied T times; flat, it is one batched matmul (music/model.py's readout does the same).
+        flat = F.linear(x.reshape(-1, x.shape[-1]), self.weight_ih, self.bias)
+        return flat.view(*x.shape[:-1], flat.shape[-1])
 
     def split_projection(self, xw: Tensor) -> tuple:
         """Cut W x + b into the pieces ``step`` uses, once per sequence rather than per step."""
