@@ -1,7 +1,11 @@
 """Tests of gru_lib.nn.stack: L recurrent layers in a row behave as their composition, keep
-padding sealed, hand their states back, and one layer is a plain Recurrent."""
+padding sealed, hand their states back, train as a vmapped population member by member, and
+one layer is a plain Recurrent."""
+import copy
+
 import pytest
 import torch
+from torch.func import functional_call, stack_module_state
 
 from gru_lib import Recurrent
 from gru_lib.nn.padding import real_steps
@@ -33,6 +37,33 @@ def test_a_stack_is_its_layers_one_after_the_other(kind, backend):
     rest = rnn(x[3:], state=first.state)
     whole = rnn(x)
     torch.testing.assert_close(rest.outputs, whole.outputs[3:], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind,backend", [("mingru", "bptt"), ("minlstm", "scan"),
+                                          ("gru", "bptt"), ("lstm", "python")])
+def test_a_vmapped_population_of_stacks_gives_each_member_its_own_numbers(kind, backend):
+    """An upper layer reads the per-member outputs of the layer below: a batched input, which
+    the input projection must multiply by each member's own W (cells.input_projection)."""
+    stacks = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        stacks.append(make_layers(kind, 4, 5, 2, backend=backend).double())
+    params, buffers = stack_module_state(stacks)
+    skeleton = copy.deepcopy(stacks[0]).to("meta")
+    x = torch.randn(7, 3, 4, dtype=torch.float64)
+
+    def one(p):
+        out = functional_call(skeleton, (p, buffers), (x, LENGTHS))
+        return out.outputs.sin().sum(), out.outputs
+
+    losses, outputs = torch.vmap(one)(params)
+    losses.sum().backward()
+    for m, rnn in enumerate(stacks):
+        out = rnn(x, LENGTHS)
+        out.outputs.sin().sum().backward()
+        torch.testing.assert_close(outputs[m], out.outputs.detach(), rtol=1e-10, atol=1e-10)
+        for name, p in rnn.named_parameters():
+            torch.testing.assert_close(params[name].grad[m], p.grad, rtol=1e-10, atol=1e-10)
 
 
 def test_padding_stays_sealed_through_the_stack():
