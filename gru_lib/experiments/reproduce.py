@@ -382,9 +382,10 @@ def training_backend(kind: str, device: torch.device, batch_size: int, units: in
     tens of nanoseconds per element, forward and backward. "bptt" computes every step's gates
     at once and leaves one fused op per step in each direction. One population update on this
     project's CPU (benchmarks/bench_minimal_training.py, data/results/benchmarks/
-    minimal_training_cpu_1thread.json) is fastest on "bptt" at both music budgets' shapes. One
-    sequence of one layer (benchmarks/bench_scan.py): "bptt" is the fastest at the music size
-    too; at the speech size the loop is, in batches.
+    minimal_training_cpu_1thread.json) is fastest on "bptt" at the paper's batch size 1
+    (1.2-1.9x against the better of the other two) and about as fast as the loop in the standard
+    budget's batches of 16. One sequence of one layer (benchmarks/bench_scan.py): "bptt" is the
+    fastest at the music size too; at the speech size the loop is, in batches.
     """
     kind = model_name(kind)[0]
     if kind not in MINIMAL_KINDS or torch.device(device).type != "cpu":

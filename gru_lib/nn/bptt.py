@@ -42,7 +42,9 @@ an extra output, marked non-differentiable.
 ``Recurrent(cell, backend="bptt")`` uses this module. tests/nn/test_bptt.py checks every
 Function against the reference loop (autograd through ``cell.step``), in float64 and with
 gradcheck; tests/nn/test_population.py checks a vmapped population against its members run
-one by one. Cells with fixed or coupled gates, and ``return_gates``, stay on backend="python".
+one by one; tests/nn/test_minimal.py checks the minimal cells' LinearRecurrenceThroughTime
+against their loop and their scan. Cells with fixed or coupled gates, and ``return_gates``,
+stay on backend="python".
 """
 from __future__ import annotations
 

@@ -47,7 +47,9 @@ class Recurrent(nn.Module):
     nn.LSTM's fused kernel with the cell's own parameters -- same numbers, native speed.
     ``backend="bptt"`` runs the same equations with the backward pass through time written
     by hand (see gru_lib/nn/bptt.py): 1.05-3.4x faster than autograd through the loop (most at
-    batch 1; benchmarks/bench_cells.py), for every cell without fixed or coupled gates.
+    batch 1; benchmarks/bench_cells.py), for every cell without fixed or coupled gates; for the
+    minimal cells it computes all steps' gates at once and loops over h_t = a_t ⊙ h_{t-1} + b_t
+    alone, the fastest of their backends on a CPU (benchmarks/bench_scan.py).
     ``backend="scan"`` computes every step of a minimal cell (mingru, minlstm: gates that
     read x_t only, so h_t is linear in h_{t-1}) at once by a parallel scan in log space
     (gru_lib/nn/scan.py); the same numbers as the loop over its ``step``.
