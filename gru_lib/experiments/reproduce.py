@@ -365,16 +365,16 @@ def reproduce_command(dataset: str, models, budget: str, out, data=None, key_ran
 # batch's gates for all steps at once outgrow the CPU's caches (T x B x G*H floats, written
 # and read back), and the loop over cell.step, which works on one step's slice, trains faster
 # in batches than "bptt" (benchmarks/bench_scan.py, data/results/benchmarks/
-# scan_speech_cpu_1thread.md). The music budget's minimal units have 50-112.
+# scan_speech_cpu_1thread.md). The music budget's minimal units have 39-112 (1-3 layers).
 WIDE_UNITS = 1000
 
 
-def training_backend(kind: str, device: torch.device, batch_size: int, units: int = 0) -> str:
+def training_backend(kind: str, device: torch.device, batch_size: int, units: int) -> str:
     """The recurrent backend ``kind``'s candidates train on: "auto" (the hand-written backward
     where the cell has one, the log-space scan for the minimal units), except for the minimal
     units on a CPU: "bptt", the hand-written backward of their linear recurrence
     (nn/bptt.py's LinearRecurrenceThroughTime), or the plain loop ("python") for layers of
-    ``WIDE_UNITS`` or more in batches. All backends compute the same function
+    ``units`` >= ``WIDE_UNITS`` in batches. All backends compute the same function
     (tests/nn/test_minimal.py).
 
     Why: the candidates train as one population under vmap, so every op of a loop runs on P

@@ -322,7 +322,7 @@ def test_training_backend_follows_the_population_benchmark():
     assert training_backend("mingru-2", cpu, 16, music) == "bptt"
     assert training_backend("minlstm-3", cpu, 1, speech) == "bptt"
     assert training_backend("minlstm", cpu, 16, speech) == "python"
-    assert training_backend("gru", cpu, 16) == training_backend("mingru", cuda, 1) == "auto"
+    assert training_backend("gru", cpu, 16, 46) == training_backend("mingru", cuda, 1, music) == "auto"
 
 
 def test_reproduce_records_the_backend_each_model_trained_on(tmp_path, monkeypatch):
