@@ -123,11 +123,13 @@ def cmd_reproduce(args) -> int:
 def cmd_evaluate(args) -> int:
     report = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, data=args.data,
                                  key_range=args.key_range, batch_size=args.batch_size,
-                                 device=args.device, backend=args.backend)
+                                 device=args.device, backend=args.backend, context=args.context)
+    context = "" if args.context is None else \
+        f"; with the state restarted every {args.context} steps: {report['context_nll']:.4f}"
     print(json.dumps(report) if args.json else
           f"{report['dataset']} {report['split']}: {report['nll']:.4f} {report['unit']} "
           f"({report['steps']} steps); mean over the {report['pieces']} pieces of each one's "
-          f"NLL per step: {report['piece_mean_nll']:.4f}")
+          f"NLL per step: {report['piece_mean_nll']:.4f}{context}")
     return 0
 
 
@@ -263,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the recurrent layers' backend: auto (default), python (the loop: "
                         "faster than the scan for a wide minimal unit on a CPU), native, bptt "
                         "or scan; the numbers are the same on any that fits the cell")
+    e.add_argument("--context", type=_positive_int, default=None, metavar="K",
+                   help="also score the split with the model's state restarted every K steps, "
+                        "so that no prediction sees more than K-1 steps back: how much of the "
+                        "NLL comes from the longer past (chapter 9's context curve)")
     e.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     e.set_defaults(func=cmd_evaluate)
 

@@ -16,10 +16,12 @@ matplotlib.use("Agg")  # no display in CI
 
 from gru_lib import music, paper, speech  # noqa: E402
 from gru_lib.__main__ import build_parser, main  # noqa: E402
+from gru_lib.experiments.context import nll_with_context  # noqa: E402
 from gru_lib.experiments.reproduce import BUDGETS, DATASETS  # noqa: E402
 from gru_lib.music.task import MUSIC as MUSIC_TASK  # noqa: E402
 from gru_lib.paper import KINDS as MODELS  # noqa: E402
 from gru_lib.paper import TABLE2 as PAPER_TABLE2  # noqa: E402
+from gru_lib.tasks import load_model  # noqa: E402
 from gru_lib.training.checkpoints import save_checkpoint  # noqa: E402
 from tests.speech.helpers import sine  # noqa: E402
 
@@ -113,6 +115,30 @@ def test_evaluate_backend_that_does_not_fit_the_cell_is_one_line(capsys, tmp_pat
                  "--backend", "scan"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: backend='scan' needs a recurrence linear in h") and "\n" not in err
+
+
+@pytest.mark.skipif(not (MUSIC / "JSB_Chorales.mat").is_file(), reason="needs ../shared/data/music")
+def test_evaluate_context_restarts_the_state_every_k_steps(capsys):
+    """The committed JSB winner: --context 16 reports chapter 9's context-curve point beside the
+    whole-piece metric, which it leaves unchanged."""
+    root = Path(__file__).resolve().parents[1] / "data" / "results" / "jsb" / "paper"
+    winner = json.loads((root / "results.json").read_text())["models"]["gru"]
+    args = ["evaluate", "--checkpoint", str(root / winner["checkpoint"]), "--dataset", "jsb",
+            "--data", str(MUSIC), "--device", "cpu"]
+    assert main(args + ["--context", "16", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    model, _ = load_model(root / winner["checkpoint"])
+    test = music.load_music("jsb", "test", folder=MUSIC, progress=False)
+    assert report["context"] == 16
+    assert report["context_nll"] == pytest.approx(nll_with_context(model, test, 16), rel=1e-9)
+    assert report["nll"] == pytest.approx(winner["test_nll"], abs=1e-4)
+    assert report["context_nll"] > report["nll"] + 0.1            # the past beyond 16 steps helps
+    assert main(args + ["--context", "16"]) == 0
+    assert "with the state restarted every 16 steps: " in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(args + ["--context", "0"])
+    assert exit_.value.code == 2
+    assert "argument --context: expected a positive integer, got '0'" in capsys.readouterr().err
 
 
 def test_missing_checkpoint_is_a_clear_error(capsys, tmp_path):

@@ -20,6 +20,7 @@ from ..paper import SPLITS
 from ..tasks import load_model, task_for, task_of
 from ..training.batching import batches
 from ..training.evaluation import evaluate, evaluate_per_piece
+from .context import nll_with_context
 from .reproduce import load_splits
 
 __all__ = ["evaluate_checkpoint", "sample_checkpoint"]
@@ -27,7 +28,8 @@ __all__ = ["evaluate_checkpoint", "sample_checkpoint"]
 
 def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None,
                         key_range: str | None = None, batch_size: int = 64,
-                        device: str = "auto", backend: str = "auto") -> dict:
+                        device: str = "auto", backend: str = "auto",
+                        context: int | None = None) -> dict:
     """The paper's metric for ``checkpoint`` on one split of ``dataset``.
 
     key_range: None infers it from the model's width (music). batch_size and backend (the
@@ -37,10 +39,14 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
     Returns {"checkpoint", "dataset", "split", "nll", "piece_mean_nll", "pieces", "steps",
     "metric", "unit"}: ``nll`` the average NLL over all ``steps`` predicted steps (total /
     total), ``piece_mean_nll`` the mean over the ``pieces`` of each one's NLL per step.
+    context: also report "context" and "context_nll", the same metric with the model's state
+    restarted every ``context`` steps (experiments/context.py): what is left of ``nll`` when
+    the model may not look further back than that.
     """
     task = task_for(dataset)
     one_of("split", split, SPLITS)
     positive_int("batch_size", batch_size)
+    positive_int("context", context, allow_none=True)
     model, _ = load_model(checkpoint, device=device, backend=backend)   # the device first
     if task_of(model) is not task:
         fits = task_of(model).datasets
@@ -54,9 +60,13 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
         raise ValueError(f"checkpoint: the model reads rows of {model.row_size} but {dataset} "
                          f"with key range {key_range} has rows of {sequences[0].shape[1]}")
     nll = evaluate(model, batches(sequences, batch_size, shuffle=False))
-    return {"checkpoint": str(checkpoint), "dataset": dataset, "split": split, "nll": nll,
-            "piece_mean_nll": evaluate_per_piece(model, sequences), "pieces": len(sequences),
-            "steps": task.steps(sequences), "metric": task.metric, "unit": task.unit}
+    report = {"checkpoint": str(checkpoint), "dataset": dataset, "split": split, "nll": nll,
+              "piece_mean_nll": evaluate_per_piece(model, sequences), "pieces": len(sequences),
+              "steps": task.steps(sequences), "metric": task.metric, "unit": task.unit}
+    if context is not None:
+        report.update(context=context,
+                      context_nll=nll_with_context(model, sequences, context, batch_size))
+    return report
 
 
 def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=None,
