@@ -51,16 +51,16 @@ nottingham-minlstm|nottingham|minlstm|runs/minimal-paper-nottingham|--set prune=
 nottingham-mingru-2|nottingham|mingru-2|runs/minimal-paper-nottingham|--set prune=True
 nottingham-minlstm-2|nottingham|minlstm-2|runs/minimal-paper-nottingham|--set prune=True
 nottingham-minimal|nottingham|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-nottingham|--set prune=True
-musedata-mingru|musedata|mingru|runs/minimal-paper-musedata|--set prune=True
-musedata-minlstm|musedata|minlstm|runs/minimal-paper-musedata|--set prune=True
-musedata-mingru-2|musedata|mingru-2|runs/minimal-paper-musedata|--set prune=True
-musedata-minlstm-2|musedata|minlstm-2|runs/minimal-paper-musedata|--set prune=True
-musedata-minimal|musedata|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-musedata|--set prune=True
 piano-midi-mingru|piano-midi|mingru|runs/minimal-paper-piano-midi|--set prune=True
 piano-midi-minlstm|piano-midi|minlstm|runs/minimal-paper-piano-midi|--set prune=True
 piano-midi-mingru-2|piano-midi|mingru-2|runs/minimal-paper-piano-midi|--set prune=True
 piano-midi-minlstm-2|piano-midi|minlstm-2|runs/minimal-paper-piano-midi|--set prune=True
 piano-midi-minimal|piano-midi|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-piano-midi|--set prune=True
+musedata-mingru|musedata|mingru|runs/minimal-paper-musedata|--set prune=True
+musedata-minlstm|musedata|minlstm|runs/minimal-paper-musedata|--set prune=True
+musedata-mingru-2|musedata|mingru-2|runs/minimal-paper-musedata|--set prune=True
+musedata-minlstm-2|musedata|minlstm-2|runs/minimal-paper-musedata|--set prune=True
+musedata-minimal|musedata|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-musedata|--set prune=True
 "
 
 stopping=0
