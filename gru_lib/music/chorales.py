@@ -189,9 +189,17 @@ def _check_chorales(path, d):
 def load_chorales(folder=None, progress=True):
     """The chorales: a built copy in ``folder`` if there is one, else the gru_lib cache's,
     built there on first use. A ``folder`` the user names for data files is only read, never
-    written: it may be a shared or read-only copy of the datasets."""
-    if folder is not None and (Path(folder) / _CHORALES_FILE).is_file():
-        return read_chorales(Path(folder) / _CHORALES_FILE)
+    written: it may be a shared or read-only copy of the datasets. ``folder`` may also be the
+    built .npz itself, under any name; a path that does not exist is a ValueError (a mistyped
+    --data must not quietly train on another copy)."""
+    if folder is not None:
+        folder = Path(folder).expanduser()
+        if folder.is_file():
+            return read_chorales(folder)
+        if not folder.is_dir():
+            raise ValueError(f"data: {str(folder)!r} is neither a file nor a folder")
+        if (folder / _CHORALES_FILE).is_file():
+            return read_chorales(folder / _CHORALES_FILE)
     path = download.cache_dir() / _CHORALES_FILE
     if path.is_file():
         try:

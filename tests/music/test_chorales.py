@@ -118,3 +118,18 @@ def test_a_data_folder_is_read_but_never_written(chorales_dir, tmp_path, monkeyp
     music.load_music("chorales", folder=folder)
     assert list(folder.iterdir()) == []
     assert (download.cache_dir() / music.chorales._CHORALES_FILE).is_file()
+
+
+def test_a_data_path_that_does_not_exist_is_an_error_not_the_cache(chorales_dir, tmp_path):
+    """A mistyped --data must not quietly train on the cache's copy instead."""
+    with pytest.raises(ValueError, match="is neither a file nor a folder"):
+        music.load_music("chorales", folder=tmp_path / "no-such-folder")
+    # the built file itself, under any name, is read (and checked) like the folder's copy
+    own = tmp_path / "my-chorales.npz"
+    own.write_bytes((chorales_dir / music.chorales._CHORALES_FILE).read_bytes())
+    assert [r.shape for r in music.load_music("chorales", "test", folder=own)] == \
+        [r.shape for r in music.load_music("chorales", "test", folder=chorales_dir)]
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not an archive")
+    with pytest.raises(ValueError, match="not a readable .npz file"):
+        music.load_music("chorales", folder=junk)
