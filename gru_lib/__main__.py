@@ -282,9 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
     s.add_argument("--steps", type=_positive_int, default=64, help="new time steps (default 64)")
     s.add_argument("--out", default="sample.mid",
-                   help="MIDI file to write (speech: OUT.wav); the WAV (speech: the PNG) goes "
-                        "next to it; its folder is created if missing; an existing file is never "
-                        "written over")
+                   help="MIDI file to write, ending in .mid or .midi (speech: OUT.wav); the WAV "
+                        "(speech: the PNG) goes next to it; its folder is created if missing; an "
+                        "existing file is never written over")
     s.add_argument("--prime", default=None, help="music: a MIDI file to continue (optional); "
                                                  "speech: a WAV file (any rate, mono or stereo)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -470,6 +470,10 @@ def test_sample_never_writes_over_a_file(tmp_path):
                          "1", "--out", first), "already exist", "give another name")
     assert (first.read_bytes(), first.with_suffix(".wav").read_bytes()) == before
     assert notes.read_text() == "my notes" and (tmp_path / "song.wav").read_bytes() == b"my recording"
+    # a music --out must name the MIDI file: "x.wav" would have been the MIDI, then the WAV
+    _one_line_error(_cli(tmp_path, "sample", "--checkpoint", music_ckpt, "--out",
+                         tmp_path / "take.wav"), "ends in .mid or .midi", "take.wav")
+    assert not (tmp_path / "take.wav").exists()
 
 
 def test_reproduce_out_must_be_a_new_or_empty_folder_or_a_run(tmp_path):

@@ -89,6 +89,9 @@ class MusicTask:
         positive_number("tempo", tempo)
         out = Path(out)
         refuse_to_overwrite([out, out.with_suffix(".wav")] if wav else [out])
+        if out.suffix.lower() not in (".mid", ".midi"):    # "x.wav" would be both files at once
+            raise ValueError(f"out: the sample is a MIDI file, so its name ends in .mid or .midi "
+                             f"(the WAV goes beside it); got {str(out)!r}")
         key_range = self.key_range_of(model)
         if prime is not None:
             # A user's MIDI may hold notes outside the model's keys: drop those, keep the rest.
