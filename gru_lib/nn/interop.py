@@ -23,14 +23,18 @@ from .native import TWINS, empty_twin, why_no_twin
 from .recurrent import Recurrent
 
 
-def _check_twin(cell: RecurrentCell, module: nn.Module) -> None:
+def _has_twin(cell: RecurrentCell) -> None:
     checks.instance("cell", cell, RecurrentCell, "gru_lib cell")
+    reason = why_no_twin(cell)
+    if reason:
+        raise ValueError(f"cell: {reason}, so its weights cannot be copied to or from torch")
+
+
+def _check_twin(cell: RecurrentCell, module: nn.Module) -> None:
+    _has_twin(cell)
     twin = TWINS[cell.kind]
     if type(module) is not twin:
         raise ValueError(f"a {cell.kind} cell copies to/from {twin.__name__}, got {type(module).__name__}")
-    reason = why_no_twin(cell)
-    if reason:
-        raise ValueError(reason)
     if isinstance(module, nn.RNN) and module.nonlinearity != "tanh":
         raise ValueError(f"nn.RNN must use nonlinearity='tanh', got {module.nonlinearity!r}")
     problems = []
@@ -81,6 +85,7 @@ def copy_to_torch(cell: RecurrentCell, module: nn.Module) -> nn.Module:
 
 def to_torch(cell: RecurrentCell) -> nn.Module:
     """A new nn.RNN / nn.GRU / nn.LSTM with the cell's weights, dtype and device."""
+    _has_twin(cell)
     return copy_to_torch(cell, empty_twin(cell).to(cell.weight_ih))
 
 

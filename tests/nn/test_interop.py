@@ -108,6 +108,16 @@ def test_fixed_gates_have_no_twin():
         to_torch(cell)
 
 
+@pytest.mark.parametrize("kind", ["mingru", "minlstm"])
+def test_minimal_cells_have_no_twin_and_say_so(kind):
+    """No torch module computes them: a clear ValueError, never a KeyError from inside."""
+    cell = make_cell(kind, 4, 3)
+    for call in (lambda: to_torch(cell), lambda: copy_to_torch(cell, nn.GRU(4, 3)),
+                 lambda: copy_from_torch(cell, nn.GRU(4, 3))):
+        with pytest.raises(ValueError, match=f"torch has no module computing a {kind} cell"):
+            call()
+
+
 def test_torch_form_gru_with_a_fixed_gate_still_runs_and_differentiates():
     """Fixed gates reach the torch form too (no twin, so gradcheck instead)."""
     cell = make_cell("gru", 3, 2, variant="torch", fixed_gates={"reset": 0.5}).double()
