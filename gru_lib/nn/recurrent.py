@@ -66,18 +66,15 @@ class Recurrent(nn.Module):
         if backend == "auto":
             backend = ("scan" if not scan.why_no_scan(cell) else
                        "bptt" if not bptt.why_not(cell) else "python")
-        no_twin = native.why_no_twin(cell) if backend == "native" else None
-        if no_twin:
-            raise ValueError(f"backend='native' needs a cell with a torch twin: {no_twin}. "
-                             f"Use backend='python' for this cell.")
-        no_bptt = bptt.why_not(cell) if backend == "bptt" else None
-        if no_bptt:
-            raise ValueError(f"backend='bptt' has no hand-written backward for this cell: "
-                             f"{no_bptt}. Use backend='python' for this cell.")
-        no_scan = scan.why_no_scan(cell) if backend == "scan" else None
-        if no_scan:
-            raise ValueError(f"backend='scan' needs a recurrence linear in h: {no_scan}. Use "
-                             f"backend='python' (or 'auto') for this cell.")
+        why = {"native": native.why_no_twin, "bptt": bptt.why_not, "scan": scan.why_no_scan}
+        needs = {"native": "needs a cell with a torch twin",
+                 "bptt": "has no hand-written backward for this cell",
+                 "scan": "needs a recurrence linear in h"}
+        reason = why[backend](cell) if backend in why else None
+        if reason:
+            fits = ["python"] + [b for b in why if not why[b](cell)]
+            raise ValueError(f"backend={backend!r} {needs[backend]}: {reason}. Use backend="
+                             + " or ".join(repr(b) for b in fits) + " for this cell (or 'auto').")
         self.cell = cell
         self.backend = backend
         # An empty twin on the meta device (no memory): its parameters are swapped for the cell's.
