@@ -53,6 +53,18 @@ def refuse_to_overwrite(paths, what: str = "out") -> None:
                          f"away first")
 
 
+def writable_new_file(path, overwrite: bool = False, what: str = "path") -> Path:
+    """``path`` as a Path, checked for a public writer such as ``save_midi``: not a folder, and
+    not an existing file unless ``overwrite`` (the caller's own file, named on purpose)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{what}: {str(path)!r} is a folder; give the name of the file to write")
+    if not overwrite and path.exists():
+        raise ValueError(f"{what}: {str(path)!r} already exists; gru_lib never writes over a "
+                         f"file unless told to: give another name, or pass overwrite=True")
+    return path
+
+
 def refuse_a_file_in_the_path(path, what: str = "out") -> None:
     """ValueError if a part of ``path``'s folder is a file (nothing could be created there)."""
     path = Path(path)

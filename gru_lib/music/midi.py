@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .. import checks
-from ..atomic import write_atomically
+from ..atomic import writable_new_file, write_atomically
 from .keys import as_binary_roll, key_layout
 
 # -----------------------------------------------------------------------------
@@ -68,8 +68,10 @@ def roll_to_midi(roll, *, key_range="88", steps_per_beat=1, tempo=100.0, program
     return pm
 
 
-def save_midi(roll, path, **kwargs):
-    """Write a roll as a .mid file (via a temporary file); kwargs go to ``roll_to_midi``."""
+def save_midi(roll, path, overwrite: bool = False, **kwargs):
+    """Write a roll as a .mid file (via a temporary file); kwargs go to ``roll_to_midi``.
+    An existing file at ``path`` is an error unless ``overwrite=True``."""
+    path = writable_new_file(path, overwrite)
     pm = roll_to_midi(roll, **kwargs)
     return write_atomically(path, pm.write)
 

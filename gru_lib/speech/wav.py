@@ -20,7 +20,7 @@ import numpy as np
 from torch import Tensor
 
 from .. import checks
-from ..atomic import write_atomically
+from ..atomic import writable_new_file, write_atomically
 from ..style import COLUMN_WIDTH
 from .data import CREDIT, FRAME, MIN_SAMPLES, RATE, READ
 
@@ -115,10 +115,12 @@ def read_wav(path, rate=RATE):
     return x
 
 
-def write_wav(path, wave, rate=RATE):
-    """Write a float waveform in [-1, 1] as 16-bit mono PCM (clipped), atomically."""
+def write_wav(path, wave, rate=RATE, overwrite: bool = False):
+    """Write a float waveform in [-1, 1] as 16-bit mono PCM (clipped), atomically. An existing
+    file at ``path`` is an error unless ``overwrite=True``."""
     from scipy.io import wavfile
 
+    path = writable_new_file(path, overwrite)
     wave = np.asarray(wave.detach().cpu().numpy() if isinstance(wave, Tensor) else wave, dtype=np.float64)
     if wave.ndim != 1 or len(wave) == 0:
         raise ValueError(f"wave: expected a non-empty 1-D waveform, got shape {wave.shape}")
@@ -138,13 +140,17 @@ def audio(wave, rate=RATE):
     return Audio(np.clip(wave, -1, 1), rate=rate, normalize=False)
 
 
-def plot_wave(wave, rate=RATE, prime=None, title=None, credit=CREDIT, path=None):
+def plot_wave(wave, rate=RATE, prime=None, title=None, credit=CREDIT, path=None,
+              overwrite: bool = False):
     """Waveform above spectrogram; a dashed line where the prime ends and sampling starts.
 
     prime: number of samples that came from a real clip (None: no line).
     credit: a line printed under the figure (FSDD's attribution by default; None for none).
-    path: write a PNG there (atomically). Returns the matplotlib Figure.
+    path: write a PNG there (atomically; an existing file only with ``overwrite=True``).
+    Returns the matplotlib Figure.
     """
+    if path is not None:                       # before drawing: an open figure would leak
+        path = writable_new_file(path, overwrite)
     import matplotlib.pyplot as plt
 
     wave = np.asarray(wave.detach().cpu().numpy() if isinstance(wave, Tensor) else wave, dtype=np.float32)

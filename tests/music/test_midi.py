@@ -129,3 +129,19 @@ def test_synthesize_and_audio(data_dir):
     else:
         player = music.audio(roll, fs=8000)
         assert "audio" in player._repr_html_()
+
+
+def test_save_midi_never_writes_over_a_file_unless_told(tmp_path):
+    """A user's file at the name given survives; overwrite=True is the caller saying it is theirs."""
+    roll = torch.zeros(8, 88)
+    roll[:4, 40] = 1
+    mine = tmp_path / "notes.mid"
+    mine.write_text("my notes")
+    with pytest.raises(ValueError, match="already exists.*overwrite=True"):
+        music.save_midi(roll, mine)
+    assert mine.read_text() == "my notes"
+    with pytest.raises(ValueError, match="is a folder"):
+        music.save_midi(roll, tmp_path)
+    music.save_midi(roll, mine, overwrite=True)
+    assert torch.equal(music.midi_to_roll(mine), roll)
+    assert not list(tmp_path.glob(".*part"))

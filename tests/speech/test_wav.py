@@ -36,6 +36,14 @@ def test_wav_round_trip_and_bad_files(tmp_path, waves):
     wave = waves["test"]["9_nicolas_4.wav"].numpy()
     speech.write_wav(tmp_path / "out.wav", wave)
     assert np.array_equal(speech.read_wav(tmp_path / "out.wav"), wave)     # int16 exact
+    # a file already there is never written over unless the caller says so
+    with pytest.raises(ValueError, match="already exists.*overwrite=True"):
+        speech.write_wav(tmp_path / "out.wav", -wave)
+    with pytest.raises(ValueError, match="already exists.*overwrite=True"):
+        speech.plot_wave(wave, path=tmp_path / "out.wav")
+    assert np.array_equal(speech.read_wav(tmp_path / "out.wav"), wave)
+    speech.write_wav(tmp_path / "out.wav", -wave, overwrite=True)
+    assert np.array_equal(speech.read_wav(tmp_path / "out.wav"), -wave)
     (tmp_path / "text.wav").write_text("not audio")
     with pytest.raises(ValueError, match="not a readable WAV file"):
         speech.read_wav(tmp_path / "text.wav")
