@@ -4,6 +4,22 @@ from __future__ import annotations
 import torch
 
 
+NAMES = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+
+
+def check_device_name(what: str, device) -> None:
+    """ValueError unless ``device`` is "auto" or a name torch can parse ("cpu", "cuda:1", ...);
+    whether that device exists here is ``pick_device``'s question, asked when it is used."""
+    if isinstance(device, torch.device) or device == "auto":
+        return
+    if not isinstance(device, str):
+        raise ValueError(f"{what} must be {NAMES}, got {device!r}")
+    try:
+        torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"{what}: {device!r} is not a device name; use {NAMES}") from None
+
+
 def pick_device(device: str | torch.device = "auto") -> torch.device:
     """Resolve "auto" (CUDA, then MPS, then CPU) or check that a named device exists."""
     if isinstance(device, torch.device):

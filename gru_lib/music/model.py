@@ -124,6 +124,16 @@ class PianoRollModel(nn.Module):
         T, B, H = out.shape
         return self.readout(out.reshape(T * B, H)).view(T, B, -1)  # (T, B, K)
 
+    @staticmethod
+    def check_rows(roll: Tensor, where: str = "roll") -> None:
+        """ValueError unless ``roll`` holds only 0 and 1: the loss is a Bernoulli likelihood
+        per key, which other values would quietly turn into a number that is not one."""
+        bad = (roll != 0) & (roll != 1)
+        if bool(bad.any()):
+            t, k = (int(i) for i in bad.nonzero()[0])
+            raise ValueError(f"{where}: a piano roll holds only 0 and 1, got {float(roll[t, k])} "
+                             f"at step {t}, key {k} (threshold it first, e.g. (x > 0).float())")
+
     def nll_sum(self, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
         """(total nats, number of real steps) for one padded batch."""
         return nll_sum(self(rolls, lengths), rolls, lengths)

@@ -60,7 +60,7 @@ from ..checks import (
     positive_int,
     positive_number,
 )
-from ..device import pick_device
+from ..device import check_device_name, pick_device
 from ..nn.stack import recurrent_weights
 from .batching import batches
 from .callbacks import ProgressBars, StopOnSignals
@@ -138,6 +138,7 @@ class TrainConfig:
         number_in("TrainConfig.lr_decay_to", self.lr_decay_to, 0, 1, low_open=True)  # 1 = no decay
         positive_number("TrainConfig.max_seconds", self.max_seconds, allow_none=True)
         non_negative_int("TrainConfig.seed", self.seed)
+        check_device_name("TrainConfig.device", self.device)    # it must exist only when used
         for name in ("prune", "eval_train", "progress"):
             instance(f"TrainConfig.{name}", getattr(self, name), bool, "bool (True or False)")
 
@@ -405,9 +406,26 @@ def check_data(model, train_rolls, valid_rolls) -> None:
         if not isinstance(rolls, (list, tuple)) or not rolls:
             raise ValueError(f"{name} must be a non-empty list of (T, row_size) tensors, got "
                              f"{type(rolls).__name__}{'' if rolls else ' (empty)'}")
-        if rolls[0].dim() != 2 or rolls[0].shape[1] != model.row_size:
-            raise ValueError(f"{name}[0] has shape {tuple(rolls[0].shape)}; the model expects "
-                             f"(T, row_size={model.row_size})")
+        # Every sequence, once, before the first update: a bad one found in epoch 30 (or a NaN
+        # that silently turns the loss into NaN) would cost the run.
+        for i, roll in enumerate(rolls):
+            where = f"{name}[{i}]"
+            if not isinstance(roll, torch.Tensor):
+                kind = type(roll)
+                kind = kind.__name__ if kind.__module__ == "builtins" else \
+                    f"{kind.__module__.split('.')[0]}.{kind.__name__}"
+                raise ValueError(f"{where} is a {kind}, not a torch tensor; "
+                                 f"convert it first, e.g. torch.as_tensor(x, dtype=torch.float32)")
+            if roll.dim() != 2 or roll.shape[0] == 0 or roll.shape[1] != model.row_size:
+                raise ValueError(f"{where} has shape {tuple(roll.shape)}; the model expects "
+                                 f"(T, row_size={model.row_size}) with T >= 1")
+            if not roll.is_floating_point():
+                raise ValueError(f"{where} has dtype {roll.dtype}; the model reads floating-point "
+                                 f"rows: use x.float()")
+            if not bool(torch.isfinite(roll).all()):
+                raise ValueError(f"{where} holds NaN or infinite values")
+            if hasattr(model, "check_rows"):
+                model.check_rows(roll, where)           # what the task's rows must hold
 
 
 @dataclass

@@ -168,18 +168,25 @@ def test_nan_loss_stops_with_a_clear_error_and_no_update(tmp_path):
         train(model, TRAIN, VALID, cfg, out_dir=tmp_path)
     after = model.state_dict()
     assert all(torch.allclose(before[k], after[k], equal_nan=True) for k in before)  # no update
-    # And a NaN that first appears in the training loss stops at that update, unapplied.
+    # And a NaN that first appears in the training loss stops at that update, unapplied. (NaN
+    # in the data is refused before training starts: test_bad_data_is_rejected_early.)
     model2 = make_model("gru", K, 4, seed=0)
-    poisoned = [p.clone() for p in TRAIN]
-    poisoned[0][0, 0] = float("nan")
+    clean = model2.nll_sum
+
+    def nan_when_training(rolls, lengths=None):          # scoring (no grad) stays finite
+        total, steps = clean(rolls, lengths)
+        return (total * float("nan") if torch.is_grad_enabled() else total), steps
+
+    model2.nll_sum = nan_when_training
     with pytest.raises(DivergedError, match="training loss is nan"):
-        train(model2, poisoned, VALID, cfg)
+        train(model2, TRAIN, VALID, cfg)
     assert all(torch.isfinite(p).all() for p in model2.parameters())
 
 
 @pytest.mark.parametrize("field, value", [("lr", 0), ("lr", -1e-3), ("batch_size", 0),
                                           ("clip_norm", 0.0), ("momentum", 1.0), ("rms_decay", -0.1),
-                                          ("noise_on", "bias"), ("patience", 0), ("lr_decay_to", 0)])
+                                          ("noise_on", "bias"), ("patience", 0), ("lr_decay_to", 0),
+                                          ("device", "tpu"), ("device", 3)])
 def test_bad_config_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=f"TrainConfig.{field}.*{value!r}"):
         TrainConfig(**{field: value})
@@ -198,6 +205,25 @@ def test_bad_data_is_rejected_early():
         train(model, [], VALID, TrainConfig(**FAST))
     with pytest.raises(ValueError, match=r"row_size=6"):
         train(model, [torch.zeros(5, 7)], VALID, TrainConfig(**FAST))
+    # every sequence is checked, not just the first, before any update
+    nan, wide = torch.zeros(5, K), torch.zeros(4, K + 1)
+    nan[2, 1] = float("nan")
+    for rolls, message in [
+            (TRAIN + [wide], rf"train_rolls\[{len(TRAIN)}\] has shape \(4, 7\)"),
+            (TRAIN + [torch.zeros(0, K)], rf"train_rolls\[{len(TRAIN)}\] .* T >= 1"),
+            (TRAIN + [nan], rf"train_rolls\[{len(TRAIN)}\] holds NaN"),
+            ([r.numpy() for r in TRAIN], r"train_rolls\[0\] is a numpy.ndarray, not a torch tensor"),
+            ([r.long() for r in TRAIN], r"dtype torch.int64.*x.float\(\)"),
+            ([r * 0.5 for r in TRAIN], r"a piano roll holds only 0 and 1, got 0.5")]:
+        with pytest.raises(ValueError, match=message):
+            train(model, rolls, VALID, TrainConfig(**FAST))
+    with pytest.raises(ValueError, match=r"valid_rolls\[0\] holds NaN"):
+        train(model, TRAIN, [nan] + VALID, TrainConfig(**FAST))
+    # speech frames are real numbers: only the piano roll asks for 0/1
+    sm = speech.SpeechModel("gru", 4)
+    frames = [torch.full((3, sm.row_size), 0.25)]
+    assert speech.SpeechModel.__dict__.get("check_rows") is None
+    train(sm, frames, frames, TrainConfig(**FAST))
 
 
 def test_a_signal_during_the_final_evaluation_is_not_lost(tmp_path, monkeypatch):
