@@ -72,6 +72,9 @@ class ModelSpec:
         for name in ("peepholes", "coupled"):
             instance(f"ModelSpec.{name}", getattr(self, name), bool, "bool (True or False)")
         number_in("ModelSpec.forget_bias", self.forget_bias, -100, 100)
+        if self.fixed_gates is not None and not isinstance(self.fixed_gates, dict):
+            raise ValueError(f"ModelSpec.fixed_gates must be a dict of gate name -> constant in "
+                             f"[0, 1], e.g. {{'reset': 1.0}}; got {self.fixed_gates!r}")
         self.fixed_gates = dict(self.fixed_gates or {})
         self.cell_options()                        # an unknown gate fails here, not at build
 

@@ -64,6 +64,8 @@ def test_matched_units_are_the_budget_sizes():
     (dict(kind="rnn"), "ModelSpec.kind"),
     (dict(units=0), "ModelSpec.units"),
     (dict(units=True), "ModelSpec.units"),
+    (dict(fixed_gates=[1.0]), r"ModelSpec.fixed_gates must be a dict.*\[1.0\]"),
+    (dict(fixed_gates="reset"), "ModelSpec.fixed_gates must be a dict"),
 ])
 def test_spec_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
