@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 
-NAMES = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+DEVICE_NAMES = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
 
 
 def check_device_name(what: str, device) -> None:
@@ -13,11 +13,11 @@ def check_device_name(what: str, device) -> None:
     if isinstance(device, torch.device) or device == "auto":
         return
     if not isinstance(device, str):
-        raise ValueError(f"{what} must be {NAMES}, got {device!r}")
+        raise ValueError(f"{what} must be {DEVICE_NAMES}, got {device!r}")
     try:
         torch.device(device)
     except RuntimeError:
-        raise ValueError(f"{what}: {device!r} is not a device name; use {NAMES}") from None
+        raise ValueError(f"{what}: {device!r} is not a device name; use {DEVICE_NAMES}") from None
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:

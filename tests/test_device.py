@@ -23,3 +23,15 @@ def test_nonsense_device():
         pick_device("gpu0")
     with pytest.raises(ValueError, match="device must be"):
         pick_device(3)
+
+
+def test_a_device_name_is_checked_without_asking_for_the_device():
+    """A config names a device it may use later, on another machine: only the name is checked."""
+    from gru_lib.device import check_device_name
+
+    for name in ("auto", "cpu", "cuda", "cuda:1", "mps", torch.device("cpu")):
+        check_device_name("device", name)
+    with pytest.raises(ValueError, match="device: 'tpu' is not a device name"):
+        check_device_name("device", "tpu")
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu'"):
+        check_device_name("device", None)
