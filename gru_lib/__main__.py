@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from . import __version__
 from .download import DownloadError
 from .experiments.checkpoint_tools import evaluate_checkpoint, sample_checkpoint
 from .experiments.reproduce import BUDGETS, reproduce
@@ -150,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m gru_lib",
         description="Reproduce Chung et al. (2014): tanh-RNN vs GRU vs LSTM on polyphonic music "
                     "and raw speech.")
+    parser.add_argument("--version", action="version",
+                        version=f"gru_lib {__version__} (torch {torch.__version__})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     r = sub.add_parser(

@@ -555,3 +555,11 @@ def test_ctrl_c_in_reproduce_is_one_line_and_status_130(data_dir, tmp_path, sign
     _one_line_error(done, "run the same command with --resume", status=130, prefix="interrupted:")
     assert "Trial" not in stderr + stdout and "KeyboardInterrupt" not in stderr + stdout
     assert (out / "search.db").is_file()                       # the run is there to resume
+
+
+def test_version_names_gru_lib_and_torch(tmp_path):
+    import gru_lib
+
+    done = _cli(tmp_path, "--version")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == f"gru_lib {gru_lib.__version__} (torch {torch.__version__})"
