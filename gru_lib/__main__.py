@@ -18,7 +18,6 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
 from .download import DownloadError
 from .experiments.checkpoint_tools import evaluate_checkpoint, sample_checkpoint
 from .experiments.reproduce import BUDGETS, reproduce
@@ -146,13 +145,22 @@ def cmd_sample(args) -> int:
 
 # -- the parser --------------------------------------------------------------------------------
 
+def _installed_version() -> str:
+    """The version pip installed (pyproject.toml's); the package root is a layer above."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("gru_lib")
+    except PackageNotFoundError:
+        return "(not installed: run from a checkout)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gru_lib",
         description="Reproduce Chung et al. (2014): tanh-RNN vs GRU vs LSTM on polyphonic music "
                     "and raw speech.")
     parser.add_argument("--version", action="version",
-                        version=f"gru_lib {__version__} (torch {torch.__version__})")
+                        version=f"gru_lib {_installed_version()} (torch {torch.__version__})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     r = sub.add_parser(
