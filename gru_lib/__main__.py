@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 import time
+from importlib.metadata import distributions
 from pathlib import Path
 
 import torch
@@ -145,22 +146,16 @@ def cmd_sample(args) -> int:
 
 # -- the parser --------------------------------------------------------------------------------
 
-def _installed_version() -> str:
-    """The version pip installed (pyproject.toml's); the package root is a layer above."""
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("gru_lib")
-    except PackageNotFoundError:
-        return "(not installed: run from a checkout)"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gru_lib",
         description="Reproduce Chung et al. (2014): tanh-RNN vs GRU vs LSTM on polyphonic music "
                     "and raw speech.")
+    # The version pip installed (pyproject.toml's): the package root, which also holds it, is
+    # a layer above this module.
+    installed = next((d.version for d in distributions(name="gru_lib")), "(not installed)")
     parser.add_argument("--version", action="version",
-                        version=f"gru_lib {_installed_version()} (torch {torch.__version__})")
+                        version=f"gru_lib {installed} (torch {torch.__version__})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     r = sub.add_parser(
