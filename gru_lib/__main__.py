@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from .checks import OneLineParser
 from .download import DownloadError
 from .experiments.checkpoint_tools import evaluate_checkpoint, sample_checkpoint
 from .experiments.reproduce import BUDGETS, reproduce
@@ -27,7 +28,7 @@ from .nn.cells import RECURRENT_INITS
 from .nn.kinds import ALL_KINDS, model_name
 from .nn.recurrent import BACKENDS
 from .paper import KINDS, SPLITS
-from .tasks import DATASETS
+from .tasks import DATASETS, task_for
 from .training.callbacks import ctrl_c_once
 from .training.search import parse_lrs
 from .training.trainer import TrainingInterrupted, parse_setting
@@ -129,7 +130,8 @@ def cmd_evaluate(args) -> int:
         f"; with the state restarted every {args.context} steps: {report['context_nll']:.4f}"
     print(json.dumps(report) if args.json else
           f"{report['dataset']} {report['split']}: {report['nll']:.4f} {report['unit']} "
-          f"({report['steps']} steps); mean over the {report['pieces']} pieces of each one's "
+          f"({report['steps']} steps); mean over the {report['pieces']} "
+          f"{task_for(report['dataset']).sequences} of each one's "
           f"NLL per step: {report['piece_mean_nll']:.4f}{context}")
     return 0
 
@@ -147,7 +149,7 @@ def cmd_sample(args) -> int:
 # -- the parser --------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(          # errors: one line, not the usage block
         prog="python -m gru_lib",
         description="Reproduce Chung et al. (2014): tanh-RNN vs GRU vs LSTM on polyphonic music "
                     "and raw speech.")
@@ -286,11 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "continuation from the mixture, write OUT.wav (8 kHz) and "
                                    "OUT.png (waveform and spectrogram).")
     s.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
-    s.add_argument("--steps", type=_positive_int, default=64, help="new time steps (default 64)")
-    s.add_argument("--out", default="sample.mid",
-                   help="MIDI file to write, ending in .mid or .midi (speech: OUT.wav); the WAV "
-                        "(speech: the PNG) goes next to it; its folder is created if missing; an "
-                        "existing file is never written over")
+    s.add_argument("--steps", type=_positive_int, default=64,
+                   help="music: new time steps (default 64, at most 100000)")
+    s.add_argument("--out", default=None,
+                   help="MIDI file to write, ending in .mid or .midi (default sample.mid; speech: "
+                        "a .wav, default sample.wav); the WAV (speech: the PNG) goes next to "
+                        "it; its folder is created if missing; an existing file is never "
+                        "written over")
     s.add_argument("--prime", default=None, help="music: a MIDI file to continue (optional); "
                                                  "speech: a WAV file (any rate, mono or stereo)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -318,7 +322,9 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGINT, ctrl_c_once)
     try:
         return args.func(args)
-    except (ValueError, DownloadError) as err:   # bad input, no copy of the data: one line
+    except (ValueError, DownloadError, OSError) as err:  # bad input, no data, a path: one line
+        # OSError is the safety net for a file the library could not write or read (a folder
+        # such as /proc): its own messages name the path; never a traceback at the command line
         print("error: " + " ".join(str(err).split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:                    # Ctrl-C in evaluate or sample

@@ -16,13 +16,70 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path, write):
+class UnwritablePathError(ValueError, OSError):
+    """A file cannot be created where it was asked for: its folder is missing, is a file, or
+    cannot be written to. A ValueError, because the path is the caller's input (the command
+    line turns it into one line), and an OSError, because that is what it is to code that
+    already catches those around file writes."""
+
+
+def _unwritable(path: Path, err: OSError, what: str) -> UnwritablePathError:
+    """The error for ``path``, naming its folder: the temporary file the OS complained about
+    (".song.mid.x1y2.part") is ours, and its name would only mislead."""
+    folder = path.parent
+    if not folder.exists():
+        why = "does not exist"
+    elif not folder.is_dir():
+        why = "is not a folder"
+    else:
+        why = f"cannot be written to ({err.strerror or err})"
+    return UnwritablePathError(f"{what}: cannot write {str(path)!r}: its folder {str(folder)!r} "
+                               f"{why}; create the folder first, or give a path in a folder "
+                               f"you can write to")
+
+
+def make_folder(folder, what: str = "out") -> Path:
+    """``folder`` created with its parents (if missing); UnwritablePathError naming it if it
+    cannot be (a read-only place such as /proc, a file in the way), never a raw OSError."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UnwritablePathError(f"{what}: cannot create the folder {str(folder)!r} "
+                                  f"({err.strerror or err}); give a path in a folder you can "
+                                  f"write to") from None
+    return folder
+
+
+def check_creatable(path, what: str = "out") -> Path:
+    """UnwritablePathError now, before any work, if ``path`` plainly cannot be created: the
+    nearest existing folder above it is not a folder or not writable. (A best effort: root
+    passes the permission test everywhere, so writing can still fail later, with the same
+    clear error from ``write_atomically`` / ``make_folder``.)"""
+    path = Path(path)
+    existing = next((p for p in path.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UnwritablePathError(f"{what}: cannot write {str(path)!r}: {str(existing)!r} is a "
+                                  f"file, not a folder")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise UnwritablePathError(f"{what}: cannot write {str(path)!r}: the folder "
+                                  f"{str(existing)!r} is not writable; give a path in a folder "
+                                  f"you can write to")
+    return path
+
+
+def write_atomically(path, write, what: str = "path"):
     """Create ``path`` by calling ``write(f)`` on a temporary file beside it, then renaming.
 
-    A crash or an exception midway leaves no half-written file at ``path``.
+    A crash or an exception midway leaves no half-written file at ``path``. A folder that is
+    missing or cannot be written to is an UnwritablePathError naming it (``what``: the
+    argument's name, for the message).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as err:
+        raise _unwritable(path, err, what) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -37,7 +94,7 @@ def write_atomically(path, write):
 def atomic_write(path, data: bytes | str) -> None:
     """Write ``data`` (bytes, or text as UTF-8) to ``path``, creating its folder, atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, "path")
     payload = data.encode() if isinstance(data, str) else data
     write_atomically(path, lambda f: f.write(payload))
 
@@ -53,15 +110,22 @@ def refuse_to_overwrite(paths, what: str = "out") -> None:
                          f"away first")
 
 
-def writable_new_file(path, overwrite: bool = False, what: str = "path") -> Path:
+def writable_new_file(path, overwrite: bool = False, what: str = "path",
+                      creates_folder: bool = False) -> Path:
     """``path`` as a Path, checked for a public writer such as ``save_midi``: not a folder, and
-    not an existing file unless ``overwrite`` (the caller's own file, named on purpose)."""
+    not an existing file unless ``overwrite`` (the caller's own file, named on purpose); its
+    folder must exist (checked now, before the work of making the file), unless the caller
+    ``creates_folder`` itself, in which case it must be creatable (``check_creatable``)."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise ValueError(f"{what}: {str(path)!r} is a folder; give the name of the file to write")
     if not overwrite and path.exists():
         raise ValueError(f"{what}: {str(path)!r} already exists; gru_lib never writes over a "
                          f"file unless told to: give another name, or pass overwrite=True")
+    if creates_folder:
+        check_creatable(path, what)
+    elif not path.parent.is_dir():
+        raise _unwritable(path, FileNotFoundError(), what)
     return path
 
 
@@ -70,3 +134,17 @@ def refuse_a_file_in_the_path(path, what: str = "out") -> None:
     path = Path(path)
     if any(parent.exists() and not parent.is_dir() for parent in path.parents):
         raise ValueError(f"{what}: cannot write {str(path)!r}: a part of its path is a file")
+
+
+def set_aside(path) -> Path:
+    """Rename ``path`` to ``<name>.rejected`` (or .rejected-2, ...) and return the new path: a
+    file that fails its checks is moved out of the way of the one that replaces it, never
+    deleted (it may be the user's). ValueError if 999 such copies already lie beside it."""
+    path = Path(path)
+    for i in range(1, 1000):
+        new = path.with_name(path.name + (".rejected" if i == 1 else f".rejected-{i}"))
+        if not new.exists():
+            os.replace(path, new)
+            return new
+    raise ValueError(f"{path} fails its checks and too many rejected copies lie beside it; "
+                     f"remove the {path.name}.rejected* files")

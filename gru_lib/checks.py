@@ -12,6 +12,7 @@ number (``True`` is an ``int`` in Python, and ``units=True`` is always a mistake
 """
 from __future__ import annotations
 
+import argparse
 import math
 from typing import Any, Iterable
 
@@ -88,3 +89,26 @@ def instance(name: str, value, cls, what: str | None = None):
         what = what or (cls.__name__ if isinstance(cls, type) else " or ".join(c.__name__ for c in cls))
         raise ValueError(f"{name} must be a {what}, got {type(value).__name__}")
     return value
+
+
+# torch's generators take a seed in 64 bits; numpy's take no negative one. A seed that fits
+# both, checked where it comes in, so a huge one is a message naming it, not torch's
+# "Overflow when unpacking long long" from deep inside a sampler.
+SEED_MAX = 2 ** 63 - 1
+
+
+def seed(name: str, value):
+    """A random seed: an integer in 0..SEED_MAX (2**63 - 1)."""
+    if not is_int(value) or not 0 <= value <= SEED_MAX:
+        raise ValueError(f"{name} must be an integer in 0..{SEED_MAX} (2**63 - 1), got {value!r}")
+    return int(value)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2, like every
+    other error of the command line: argparse's own prints the whole usage block first, which
+    buries the line that says what is wrong. ``--help`` still shows the usage. Subcommands
+    (``add_subparsers``) get this class too."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")

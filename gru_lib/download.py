@@ -50,6 +50,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import checks
+from .atomic import set_aside
 
 _CHUNK = 1 << 16  # bytes read per call; small enough for a lively progress bar
 
@@ -239,17 +240,6 @@ def _strip(error, path):
     return text[len(f"{path}: "):] if text.startswith(f"{path}: ") else text
 
 
-def _set_aside(path):
-    """Rename a rejected file to ``<name>.rejected`` (or .rejected-2, ...); return the new path."""
-    for i in range(1, 1000):
-        new = path.with_name(path.name + (".rejected" if i == 1 else f".rejected-{i}"))
-        if not new.exists():
-            os.replace(path, new)
-            return new
-    raise DownloadError(f"{path} fails its checks and too many rejected copies lie beside it; "
-                        f"remove the {path.name}.rejected* files")
-
-
 def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.0, progress=True,
           check=None):
     """Return the local path of a registry file, downloading and verifying it if needed.
@@ -389,7 +379,10 @@ def _download_once(url, dest, entry, *, timeout, progress, check=None, stale=Non
                                f"it was not kept", False, content=True) from None
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache file need not be
         if dest.exists():
-            aside = _set_aside(dest)
+            try:
+                aside = set_aside(dest)       # never deleted: it may be the user's
+            except ValueError as err:         # 999 rejected copies already beside it
+                raise DownloadError(str(err)) from None
             warnings.warn(f"{dest} was unusable ({stale}); it was moved to {aside} and replaced "
                           f"by a verified download. Remove {aside} if you do not need it.",
                           stacklevel=4)

@@ -42,6 +42,8 @@ class Task(Protocol):
     metric: str                    # the metric's name ("NLL") ...
     unit: str                      # ... and its unit ("nats per time step")
     sequences: str                 # what one sequence is called in messages: "pieces", "clips"
+    sample_options: tuple          # the names of ``sample``'s own keyword options
+    default_out: str               # the file ``sample`` writes when none is named
     budgets: dict                  # {budget name: fields of experiments.reproduce.Budget this
     #                                task sets differently}; absent names use the generic ones
     paper_reference: dict | None   # paper numbers shown beside ours but not comparable to them
@@ -89,6 +91,19 @@ def task_for(dataset: str) -> Task:
     return _BY_DATASET[one_of("dataset", dataset, DATASETS)]
 
 
+def check_sample_options(options: dict) -> dict:
+    """``options`` for a task's ``sample``, checked by name: every task's own are accepted
+    (each task ignores the other's, because the command line offers them all), any other name
+    is a ValueError listing the valid ones -- a typo such as tmpo=200 would otherwise be
+    silently ignored, and the sample made with the default."""
+    valid = [name for task in TASKS for name in task.sample_options]
+    unknown = sorted(str(name) for name in options if name not in valid)
+    if unknown:
+        raise ValueError(f"unknown sampling option(s) {', '.join(unknown)}; valid options: "
+                         f"{', '.join(valid)}")
+    return options
+
+
 def task_of(model: nn.Module) -> Task:
     """The task whose model ``model`` is (by its ``checkpoint_kind``)."""
     kind = getattr(model, "checkpoint_kind", None)
@@ -115,7 +130,8 @@ def load_model(path, device="cpu", backend: str = "auto") -> tuple[nn.Module, di
         raise ValueError(f"checkpoint {str(path)!r} is not a gru_lib model checkpoint "
                          f"(keys: {sorted(map(str, ckpt))})")
     kind = ckpt["meta"].get("model", LEGACY_KIND)
-    if kind not in MODEL_CLASSES:
+    # a str first: a crafted meta["model"] = [1] would make the lookup below raise "unhashable"
+    if not isinstance(kind, str) or kind not in MODEL_CLASSES:
         raise ValueError(f"checkpoint {str(path)!r} holds an unknown model {kind!r} "
                          f"(known: {', '.join(MODEL_CLASSES)})")
     try:
@@ -134,12 +150,16 @@ def _check_weights(path, model: nn.Module, weights: dict) -> None:
     expected = model.state_dict()
     missing = [name for name in expected if name not in weights]
     unexpected = [str(name) for name in weights if name not in expected]
+    # A crafted file may hold a list (or anything) where a tensor belongs: say so, rather than
+    # fail on its missing .shape while describing the mismatch.
+    not_tensors = [f"{name} ({type(weights[name]).__name__})" for name in expected
+                   if name in weights and not isinstance(weights[name], Tensor)]
     wrong = [f"{name} {tuple(weights[name].shape)} (the model's is {tuple(shape.shape)})"
              for name, shape in expected.items()
-             if name in weights and (not isinstance(weights[name], Tensor)
-                                     or weights[name].shape != shape.shape)]
-    if missing or unexpected or wrong:
-        problems = ([f"shape mismatch: {', '.join(wrong)}"] if wrong else []) \
+             if isinstance(weights.get(name), Tensor) and weights[name].shape != shape.shape]
+    if missing or unexpected or wrong or not_tensors:
+        problems = ([f"not a tensor: {', '.join(not_tensors)}"] if not_tensors else []) \
+            + ([f"shape mismatch: {', '.join(wrong)}"] if wrong else []) \
             + ([f"missing: {', '.join(missing)}"] if missing else []) \
             + ([f"unexpected: {', '.join(unexpected)}"] if unexpected else [])
         raise ValueError(f"checkpoint {str(path)!r}: its weights do not fit the model its meta "

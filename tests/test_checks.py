@@ -90,3 +90,26 @@ def test_instance_names_the_argument_and_the_type_that_came():
     with pytest.raises(ValueError, match=r"^x must be a float, got bool$"):
         checks.instance("x", True, float)
     assert math.isnan(checks.instance("x", NAN, float))                          # a type check only
+
+
+def test_seed_is_checked_for_the_range_every_generator_takes():
+    assert checks.seed("seed", 0) == 0 and checks.seed("seed", np.int64(7)) == 7
+    assert checks.seed("seed", checks.SEED_MAX) == 2 ** 63 - 1
+    for bad in (2 ** 70, -1, "a", 1.0, True, None):
+        with pytest.raises(ValueError, match=re.escape("seed must be an integer in 0..")):
+            checks.seed("seed", bad)
+
+
+def test_one_line_parser_errors_are_one_line(capsys):
+    parser = checks.OneLineParser(prog="python -m gru_lib sample")
+    parser.add_argument("--steps", type=int)
+    with pytest.raises(SystemExit) as info:
+        parser.parse_args(["--steps", "x"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "usage" not in err
+    assert err.startswith("python -m gru_lib sample: error: argument --steps") \
+        and err.rstrip().endswith("(see --help)")
+    with pytest.raises(SystemExit) as info:
+        parser.parse_args(["--help"])
+    assert info.value.code == 0 and "usage:" in capsys.readouterr().out

@@ -563,3 +563,110 @@ def test_version_names_gru_lib_and_torch(tmp_path):
     done = _cli(tmp_path, "--version")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == f"gru_lib {gru_lib.__version__} (torch {torch.__version__})"
+
+
+# -- a second audit: every option is checked before anything is sampled or written, and a path
+# that cannot be written is one line naming it (in-process: main() returns the status)
+
+def _only_line(capsys):
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err + captured.out, captured.err
+    return lines[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("out, said", [("/proc/gru_lib_sample.mid", "its folder '/proc'"),
+                                       ("/proc/gru_lib_sample/s.mid", "'/proc/gru_lib_sample'")])
+def test_sample_into_a_place_that_cannot_be_written_names_it(tmp_path, capsys, out, said):
+    """Not the OS's complaint about our hidden temporary file ('/proc/.s.mid.x1y2.part')."""
+    ckpt = _music_checkpoint(tmp_path / "m.pt")
+    assert main(["sample", "--checkpoint", str(ckpt), "--steps", "4", "--out", out]) == 2
+    line = _only_line(capsys)
+    assert line.startswith("error:") and said in line and ".part" not in line
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_speech_sample_into_a_place_that_cannot_be_written_names_it(tmp_path, capsys):
+    wavfile.write(tmp_path / "mine.wav", 8000, (sine(8000) * 20000).astype(np.int16))
+    assert main(["sample", "--checkpoint", str(_speech_checkpoint(tmp_path / "s.pt")), "--prime",
+                 str(tmp_path / "mine.wav"), "--seconds", "0.05", "--out", "/proc/sp.wav"]) == 2
+    line = _only_line(capsys)
+    assert "cannot write '/proc/sp.wav'" in line and ".part" not in line
+
+
+def test_an_os_error_from_the_library_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """The safety net: any OSError that reaches main() is reported like bad input."""
+    def fails(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "s.mid"))
+    monkeypatch.setattr("gru_lib.__main__.sample_checkpoint", fails)
+    assert main(["sample", "--checkpoint", "x.pt", "--out", str(tmp_path / "s.mid")]) == 2
+    assert "Permission denied" in _only_line(capsys)
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--fs", "500"], "fs: expected a sample rate"),
+    (["--tempo", "2"], "tempo: expected beats per minute in [3.5763, 1000]"),
+    (["--tempo", "0.5", "--no-wav"], "16777215 µs"),
+    (["--seed", "99999999999999999999"], "seed must be an integer in 0..9223372036854775807"),
+    (["--steps", "100000000"], "steps: at most 100000 steps")])
+def test_sample_checks_every_option_before_writing_anything(tmp_path, capsys, args, said):
+    """A bad --fs used to be found after the MIDI file was written, and the corrected rerun was
+    then refused for that file."""
+    ckpt, song = _music_checkpoint(tmp_path / "m.pt"), tmp_path / "song.mid"
+    assert main(["sample", "--checkpoint", str(ckpt), "--out", str(song), *args]) == 2
+    assert said in _only_line(capsys)
+    assert not song.exists() and not song.with_suffix(".wav").exists()
+    assert main(["sample", "--checkpoint", str(ckpt), "--steps", "4", "--out", str(song)]) == 0
+
+
+def test_sample_prime_with_no_note_on_the_models_keys_is_an_error(tmp_path, capsys):
+    import pretty_midi
+    low = pretty_midi.PrettyMIDI()
+    low.instruments.append(pretty_midi.Instrument(0))
+    low.instruments[0].notes.append(pretty_midi.Note(100, 10, 0.0, 1.0))    # below A0
+    low.write(str(tmp_path / "low.mid"))
+    assert main(["sample", "--checkpoint", str(_music_checkpoint(tmp_path / "m.pt")), "--prime",
+                 str(tmp_path / "low.mid"), "--out", str(tmp_path / "s.mid")]) == 2
+    assert "prime:" in (line := _only_line(capsys)) and "all 1 note(s) lie outside" in line \
+        and "21..108" in line
+    assert not (tmp_path / "s.mid").exists()
+
+
+def test_speech_sample_options_are_named_as_on_the_command_line(tmp_path, capsys):
+    ckpt = str(_speech_checkpoint(tmp_path / "s.pt"))
+    wavfile.write(tmp_path / "mine.wav", 8000, (sine(8000) * 20000).astype(np.int16))
+    prime = ["--prime", str(tmp_path / "mine.wav")]
+    assert main(["sample", "--checkpoint", ckpt, *prime, "--prime-seconds", "0.001",
+                 "--out", str(tmp_path / "v.wav")]) == 2
+    assert "--prime-seconds" in (line := _only_line(capsys)) and "0.00375" in line
+    # a speech sample is a WAV: "x.mid" would have written x.wav and x.png instead
+    assert main(["sample", "--checkpoint", ckpt, *prime, "--out", str(tmp_path / "x.mid")]) == 2
+    assert "ends in .wav" in _only_line(capsys)
+    assert list(tmp_path.glob("x.*")) == []
+
+
+def test_evaluate_refuses_a_key_range_for_speech(tmp_path, capsys):
+    assert main(["evaluate", "--checkpoint", str(_speech_checkpoint(tmp_path / "s.pt")),
+                 "--dataset", "fsdd", "--key-range", "paper"]) == 2
+    assert "has no key range" in _only_line(capsys)
+
+
+def test_evaluate_says_clips_for_speech(capsys, monkeypatch):
+    report = {"dataset": "fsdd", "split": "test", "nll": 1.0, "unit": "nats per time step",
+              "steps": 10, "pieces": 3, "piece_mean_nll": 1.0}
+    monkeypatch.setattr("gru_lib.__main__.evaluate_checkpoint", lambda *a, **k: report)
+    assert main(["evaluate", "--checkpoint", "x.pt", "--dataset", "fsdd"]) == 0
+    assert "mean over the 3 clips" in capsys.readouterr().out
+
+
+def test_argparse_errors_are_one_line_and_help_still_shows_the_usage(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--checkpoint", "x.pt", "--dataset", "jsbb"])
+    assert exit_info.value.code == 2
+    line = _only_line(capsys)
+    assert line.startswith("python -m gru_lib evaluate: error: argument --dataset") \
+        and line.endswith("(see --help)") and "usage:" not in line
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sample", "--help"])
+    assert exit_info.value.code == 0 and "usage:" in capsys.readouterr().out

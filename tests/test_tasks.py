@@ -161,3 +161,28 @@ def test_load_model_names_weights_that_do_not_fit_or_are_not_finite(tmp_path):
     save_checkpoint({"meta": {"model": "speech"}, "model": {}}, path)
     with pytest.raises(ValueError, match="incomplete or malformed"):
         tasks.load_model(path)
+
+
+@pytest.mark.parametrize("value, said", [([0.0] * 12, "list"), (None, "NoneType"), (3, "int")])
+def test_load_model_names_a_weight_that_is_not_a_tensor(tmp_path, value, said):
+    """A crafted checkpoint: once an AttributeError on the missing .shape."""
+    model = music.make_model("gru", 12, 5, seed=0)
+    weights = {**model.state_dict(), "readout.bias": value}
+    save_checkpoint({"meta": model.meta(), "model": weights}, tmp_path / "best.pt")
+    with pytest.raises(ValueError, match=rf"do not fit.*not a tensor: readout\.bias \({said}\)"):
+        tasks.load_model(tmp_path / "best.pt")
+
+
+@pytest.mark.parametrize("kind", [[1], {"a": 1}, 5])
+def test_load_model_names_a_model_kind_that_is_not_a_name(tmp_path, kind):
+    """meta["model"] = [1] was a TypeError: unhashable type."""
+    model = music.make_model("tanh", 4, 3)
+    with pytest.raises(ValueError, match="holds an unknown model"):
+        _round_trip(model, tmp_path, meta={**model.meta(), "model": kind})
+
+
+def test_sampling_options_are_checked_by_name():
+    every = tasks.check_sample_options({"tempo": 90, "seconds": 1.0, "clip": "x"})
+    assert every == {"tempo": 90, "seconds": 1.0, "clip": "x"}       # both tasks' names pass
+    with pytest.raises(ValueError, match="unknown sampling option.* tmpo; valid options: tempo"):
+        tasks.check_sample_options({"tmpo": 200})

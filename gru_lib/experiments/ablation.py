@@ -37,8 +37,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .. import music
-from ..atomic import atomic_write
+from .. import checks, music
+from ..atomic import atomic_write, make_folder, refuse_to_overwrite
+from ..download import DownloadError
 from ..music.keys import KEYS
 from ..music.model import make_model
 from ..nn.budget import count_parameters, units_for_budget
@@ -108,6 +109,8 @@ class StudyConfig:
             raise ValueError(f"datasets: unknown {bad}; expected names from {list(music.DATASETS)}")
         if not self.seeds:
             raise ValueError("seeds: give at least one seed")
+        for seed in self.seeds:
+            checks.seed("seeds", seed)
         self.train_config(0)       # validates lr, epochs, clip_norm, ...
 
     def budget_params(self) -> int:
@@ -159,11 +162,12 @@ class RunStore:
     is refused, so a results table never mixes two protocols.
     """
 
+    FILE = "runs.json"
     PROTOCOL = ("epochs", "patience", "batch_size", "lr", "weight_noise", "clip_norm",
                 "max_seconds", "max_pieces")
 
     def __init__(self, out_dir, config: StudyConfig):
-        self.path = Path(out_dir) / "runs.json"
+        self.path = Path(out_dir) / self.FILE
         self.protocol = {k: getattr(config, k) for k in self.PROTOCOL}
         saved = json.loads(self.path.read_text()) if self.path.is_file() else {}
         if saved and saved.get("protocol") != self.protocol:
@@ -180,13 +184,31 @@ class RunStore:
 
 # -- the study ---------------------------------------------------------------------------------
 
+# The files run_study and run_sweeps write beside runs.json.
+STUDY_OUTPUTS = ("results.csv", "summary.csv", "summary.json", "summary.md")
+SWEEP_OUTPUTS = ("sweeps.csv", "sweeps.json", "units.png", "clipping.png")
+
+
+def _refuse_foreign_outputs(out_dir: Path, names) -> None:
+    """ValueError, before any training, if ``out_dir`` holds a file at one of the names we
+    are about to write and was not made by us: no runs.json (the store this module writes
+    first, after the first run) means the folder is the user's, and so is a summary.md or
+    results.csv in it -- never written over. With runs.json they are ours, from a previous
+    invocation, and are brought up to date."""
+    if not (out_dir / RunStore.FILE).is_file():
+        refuse_to_overwrite([out_dir / name for name in names], "out")
+
 def run_study(config: StudyConfig, out_dir, progress: bool = True) -> list:
     """Train every (variant, dataset, seed); write runs.json, results.csv, summary.csv/.md/.json.
 
     Returns the per-run rows.
     """
     out_dir = Path(out_dir)
+    _refuse_foreign_outputs(out_dir, STUDY_OUTPUTS)
+    make_folder(out_dir)          # a folder that cannot be made fails now, not after a run
     store = RunStore(out_dir, config)
+    for dataset in config.datasets:      # a missing or wrong data file fails now, before a run
+        _data(dataset, config.folder, config.max_pieces)
     budget = config.budget_params()
     variants = [v for v in VARIANTS if v.name in config.variants]
     jobs = [(v, d, s) for d in config.datasets for v in variants for s in config.seeds]
@@ -267,8 +289,11 @@ def run_sweeps(config: StudyConfig, out_dir, units=UNITS, budgets=BUDGETS, clips
     """Test NLL against units (fixed units and fixed budget) and against the clipping threshold,
     on ``config.datasets[0]`` with ``config.seeds[0]``. Writes sweeps.json/.csv and two PNGs."""
     out_dir = Path(out_dir)
+    _refuse_foreign_outputs(out_dir, SWEEP_OUTPUTS)
+    make_folder(out_dir)          # a folder that cannot be made fails now, not after a run
     store = RunStore(out_dir, config)
     dataset, seed = config.datasets[0], config.seeds[0]
+    _data(dataset, config.folder, config.max_pieces)   # a data problem fails before any run
     kinds = KINDS
     jobs = [("units", k, h, None) for h in units for k in kinds]
     jobs += [("budget", k, units_for_budget(k, b, KEYS), b) for b in budgets for k in kinds]
@@ -425,15 +450,27 @@ def load_summary(folder) -> dict:
     path = Path(folder) / "summary.json"
     if not path.is_file():
         raise ValueError(f"folder: no summary.json in {str(folder)!r}; run "
-                         f"`python -m gru_lib.ablation study --out {folder}` first")
+                         f"`python -m gru_lib.experiments.ablation study --out {folder}` first")
     return json.loads(path.read_text())
 
 
 # -- command line ------------------------------------------------------------------------------
 
+def _positive_int(text: str) -> int:
+    """--threads and --epochs: a whole number >= 1, refused by argparse (one line) otherwise."""
+    try:
+        return checks.positive_int("value", int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gru_lib.ablation", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The command line. Bad input (an unknown data set, a folder without the files, an output
+    folder that cannot be written or that holds a user's files) is one line on stderr and
+    exit status 2, Ctrl-C one line and 130, never a traceback: as ``python -m gru_lib``."""
+    parser = checks.OneLineParser(prog="python -m gru_lib.experiments.ablation",
+                                  description=__doc__.split("\n\n")[0],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("study", "sweeps", "all"), help="which experiment to run")
     parser.add_argument("--out", default=None, help="output folder (default data/results/ablation "
                         "for study, data/results/sweeps for sweeps; for all: OUT/ablation, OUT/sweeps)")
@@ -441,12 +478,26 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", nargs="+", default=None)
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--variants", nargs="+", default=None, choices=VARIANT_NAMES, metavar="NAME")
-    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)    # checked by StudyConfig
     parser.add_argument("--lr", type=float, default=None)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--threads", type=_positive_int, default=1,
+                        help="torch threads (default 1)")
     parser.add_argument("--fast", action="store_true",
                         help="a smoke test: 2 epochs on 16 pieces, one seed, few variants/sizes")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (ValueError, OSError, DownloadError) as err:   # bad input: one line, exit status 2
+        print("error: " + " ".join(str(err).split()), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:      # finished runs are in runs.json: the same command continues
+        print("interrupted: Ctrl-C received; run the same command again to continue",
+              file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    """What main does once the arguments parse."""
     torch.set_num_threads(args.threads)
     changes = {k: v for k, v in dict(datasets=args.datasets and tuple(args.datasets),
                                       seeds=args.seeds and tuple(args.seeds),
@@ -458,10 +509,7 @@ def main(argv=None) -> int:
         changes = {"seeds": (0,), "epochs": 2, "max_pieces": 16, "patience": None,
                    "variants": ("tanh", "GRU", "GRU reset=1", "LSTM"), **changes}
         sweep_sizes = dict(units=(8, 16), budgets=(2_000, 5_000), clips=(1.0, None), clip_kinds=("tanh",))
-    try:
-        config = StudyConfig(**changes)
-    except ValueError as e:
-        parser.error(str(e))
+    config = StudyConfig(**changes)
     base = Path(args.out) if args.out else None
     if args.what in ("study", "all"):
         out = (base / "ablation" if args.what == "all" else base) if base else Path("data/results/ablation")

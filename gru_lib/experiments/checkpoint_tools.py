@@ -16,8 +16,9 @@ from pathlib import Path
 
 from ..atomic import refuse_a_file_in_the_path
 from ..checks import one_of, positive_int
+from ..checks import seed as seed_check
 from ..paper import SPLITS
-from ..tasks import load_model, task_for, task_of
+from ..tasks import check_sample_options, load_model, task_for, task_of
 from ..training.batching import batches
 from ..training.evaluation import evaluate, evaluate_per_piece
 from .context import nll_with_context
@@ -54,6 +55,9 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
                          f"but {dataset} is a {task.name} data set; a {task_of(model).name} "
                          f"model fits {'the data set' if len(fits) == 1 else 'the data sets'} "
                          f"{', '.join(fits)}")
+    if key_range is not None and task.key_range_of(model) is None:   # as reproduce refuses it
+        raise ValueError(f"key_range: {dataset} is {task.name}, which has no key range; leave "
+                         f"it out (--key-range is for the music data sets)")
     key_range = key_range or task.key_range_of(model)
     sequences = load_splits(dataset, key_range=key_range, data=data)[split]
     if sequences[0].shape[1] != model.row_size:
@@ -79,16 +83,22 @@ def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=
     prime_seconds, clip, temperature, data). Sampling runs on the CPU: one step at a time,
     it gains nothing from an accelerator.
 
-    A missing ``prime`` file is a ValueError; the folder of ``out`` is created if it does
-    not exist (as ``reproduce`` creates its output folder), but ``out`` must not be a folder,
-    and no file it would write may exist yet (ValueError: nothing is ever written over).
+    ``out`` None: the task's ``default_out`` (sample.mid, sample.wav). Options are checked
+    by name (an unknown one is a ValueError listing the valid ones), and every value before
+    anything is sampled or written. A missing ``prime`` file is a ValueError; the folder of
+    ``out`` is created if it does not exist (as ``reproduce`` creates its output folder), but
+    ``out`` must not be a folder, and no file it would write may exist yet (ValueError:
+    nothing is ever written over).
     """
+    check_sample_options(options)         # a misspelt option is an error, not ignored
+    seed_check("seed", seed)
     if prime is not None and not Path(prime).is_file():
         raise ValueError(f"prime: no such file {str(prime)!r}")
-    out = Path(out)
+    model, _ = load_model(checkpoint, device="cpu")
+    task = task_of(model)
+    out = Path(task.default_out if out is None else out)     # None: the task's own default
     if out.is_dir():
         raise ValueError(f"out: {str(out)!r} is a folder; give the name of the file to write, "
-                         f"e.g. {str(out / 'sample.mid')!r}")
+                         f"e.g. {str(out / task.default_out)!r}")
     refuse_a_file_in_the_path(out)
-    model, _ = load_model(checkpoint, device="cpu")
-    return task_of(model).sample(model, out, steps=steps, seed=seed, prime=prime, **options)
+    return task.sample(model, out, steps=steps, seed=seed, prime=prime, **options)

@@ -33,12 +33,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import music
-from ..checks import instance, number_in, one_of, positive_int
+from ..checks import instance, is_int, non_negative_int, number_in, one_of, positive_int
 from ..music.keys import KEYS
 from ..music.model import PianoRollModel, make_model, shift_right
 from ..nn.budget import count_parameters, units_for_budget
 from ..nn.cells import GRUCell, LSTMCell
-from ..paper import KINDS
+from ..paper import KINDS, SPLITS
 from ..training.batching import batches
 from ..training.evaluation import evaluate
 from ..training.trainer import DivergedError, TrainConfig, Trainer
@@ -76,6 +76,8 @@ class ModelSpec:
             raise ValueError(f"ModelSpec.fixed_gates must be a dict of gate name -> constant in "
                              f"[0, 1], e.g. {{'reset': 1.0}}; got {self.fixed_gates!r}")
         self.fixed_gates = dict(self.fixed_gates or {})
+        for gate, value in self.fixed_gates.items():   # here, not at build (a slider's value)
+            number_in(f"ModelSpec.fixed_gates[{gate!r}] (a gate is a sigmoid)", value, 0, 1)
         self.cell_options()                        # an unknown gate fails here, not at build
 
     def cell_options(self) -> dict:
@@ -178,11 +180,17 @@ def load_splits(dataset: str = "chorales", folder=None) -> dict:
 
 def pick_piece(dataset: str = "chorales", index: int = 0, split: str = "valid", min_length: int = 0,
                folder=None) -> Tensor:
-    """The ``index``-th piece of a split among those at least ``min_length`` steps long: (T, 88)."""
+    """The ``index``-th piece of a split among those at least ``min_length`` steps long: (T, 88).
+    ``index`` and ``min_length`` may be numpy integers (a widget's or an array's value)."""
+    one_of("split", split, SPLITS)
+    min_length = non_negative_int("min_length", min_length)
+    if not is_int(index):
+        raise ValueError(f"index must be an integer, got {index!r}")
+    index = int(index)
     pieces = [r for r in load_splits(dataset, folder)[split] if r.shape[0] >= min_length]
     if not pieces:
         raise ValueError(f"min_length: no {dataset} {split} piece has {min_length} steps or more")
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(pieces):
+    if not 0 <= index < len(pieces):
         raise ValueError(f"index must be an integer in 0..{len(pieces) - 1} ({len(pieces)} {dataset} "
                          f"{split} pieces of >= {min_length} steps), got {index!r}")
     return pieces[index]
@@ -323,6 +331,7 @@ class Comparison:
         self.curves: dict = {}                    # run name -> records (for plot_curves)
 
     def add(self, session: TrainingSession) -> dict:
+        instance("session", session, TrainingSession)
         row = session.summary()
         name, i = row["run"], 2
         while name in self.curves:                # the same settings twice: #2, #3, ...
@@ -457,6 +466,10 @@ def clipping_experiment(config: RunConfig, updates: int = 50) -> dict:
 def figure_png(fig, dpi: int = 90) -> bytes:
     """A matplotlib figure as PNG bytes (for an ipywidgets.Image), then closed."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):       # None (a plot function's forgotten return) and such
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)

@@ -24,7 +24,11 @@ Writes OUT/results.json (the layout the committed results and the notebooks read
 dataset, budget, key_range, keys, seed, config, candidates, paper, models, and for a task
 with a reference corpus paper_reference and data_credit), OUT/curves.png, and a checkpoint
 per candidate, OUT/MODEL/lrN/best.pt (the population writes each member's files where a solo
-run would).
+run would). OUT/run.json, written when the run starts, holds the settings that decide what it
+trains (dataset, budget, seed, key range, candidates or lrs, params, chunk, recurrent init, the
+TrainConfig): ``resume`` continues a run only with the same ones, and may add models; a run made
+before run.json existed is checked against its results.json, study and checkpoints instead.
+results.json keeps the models of earlier commands on the same OUT that this one did not train.
 """
 from __future__ import annotations
 
@@ -38,8 +42,9 @@ from pathlib import Path
 import torch
 
 from .. import paper
-from ..atomic import atomic_write, refuse_a_file_in_the_path
+from ..atomic import atomic_write, make_folder, refuse_a_file_in_the_path
 from ..checks import non_negative_int, one_of, positive_int
+from ..checks import seed as check_seed
 from ..device import pick_device
 from ..nn.budget import TASK_INPUT_SIZE, count_parameters, task_units
 from ..nn.cells import RECURRENT_INITS
@@ -53,6 +58,8 @@ from ..training.population import FailedResult, train_population
 from ..training.search import SearchResult, default_storage, given_lrs, run_population_search
 from ..training.trainer import DivergedError, TrainConfig
 from .plotting import plot_curves
+from .run_settings import (MANIFEST, legacy_settings, previous_models, read_manifest,
+                           refuse_another_model, refuse_other_settings, run_settings)
 
 __all__ = ["BUDGETS", "DATASETS", "Budget", "ModelSearch", "budget_for", "format_table",
            "load_splits", "reproduce"]
@@ -153,7 +160,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     optionally "-L" for L stacked layers ("mingru-2"); each at the task's budget. A string is
     read as the command line reads it: "gru" or "gru,lstm".
     candidates: overrides the budget's number. storage: an Optuna storage URL (default: sqlite in OUT), shared by workers on several machines.
-    resume: continue the run in OUT (finished candidates are kept). workers: processes on this
+    resume: continue the run in OUT (finished candidates are kept) with the settings it was
+    started with (OUT/run.json; any other is refused, naming the option); other models may be
+    added, and the models in OUT's results.json that this call does not train stay in it. workers: processes on this
     machine (this one and workers - 1 more), each training the next model whose candidates are
     waiting; each uses this process's torch thread count. overrides: TrainConfig fields to set
     on top of the budget's, e.g. {"weight_noise": 0.0, "max_epochs": 20} (a recipe study; the
@@ -196,6 +205,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         raise ValueError(f"key_range: {dataset} is speech and has no keys, got {key_range!r}; "
                          f"leave it out (--key-range is for the music sets)")
     target = pick_device(device)     # a device that is not there fails before anything else
+    # before anything is written: a seed torch cannot take failed in the first model's init,
+    # after OUT/search.db was made (a half-started run that then asked for --resume)
+    check_seed("seed", seed)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"out: {str(out)!r} is a file; give the folder to write the run to "
@@ -208,11 +220,13 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
             if smallest > params:
                 raise ValueError(f"params: {params} is below the smallest {kind} ({smallest} "
                                  f"recurrent parameters at 1 unit); give at least {smallest}")
-    db = out / "search.db"
-    if storage is None and db.exists() and not resume:
-        raise ValueError(f"out: {out} already holds a run ({db}); pass --resume to continue it "
-                         f"(or to add a worker), or choose another --out")
-    if storage is None and not db.exists() and out.is_dir() and any(out.iterdir()):
+    db, manifest = out / "search.db", out / MANIFEST
+    started = db.exists() or manifest.exists()
+    if storage is None and started and not resume:
+        raise ValueError(f"out: {out} already holds a run ({db if db.exists() else manifest}); "
+                         f"pass --resume to continue it (or to add a worker), or choose another "
+                         f"--out")
+    if storage is None and not started and out.is_dir() and any(out.iterdir()):
         # results.json, curves.png, MODEL/ would land among files that are not a run's
         raise ValueError(f"out: {str(out)!r} holds files but no run to resume (no search.db); "
                          f"give a new or empty folder")
@@ -221,13 +235,6 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         raise ValueError(f"candidates: {candidates}, but {len(lrs)} learning rates given "
                          f"({', '.join(f'{lr:g}' for lr in lrs)}); give one or the other")
     n_candidates = len(lrs) if lrs is not None else candidates or plan.candidates
-
-    # Everything that can refuse to start (the data, the configuration) comes before OUT is
-    # created, so a failed start leaves nothing behind (no search.db that would then ask for
-    # --resume); a start that fails while opening the study removes OUT if it made it empty.
-    splits = load_splits(dataset, key_range=key_range, data=data, subset=plan.subset,
-                         crop=plan.crop, chunk=plan.chunk)
-    width = splits["train"][0].shape[1]
     base = TrainConfig(seed=seed, device=device, progress=progress,
                        **plan.train_config(n_candidates))
     overrides = dict(overrides or {})
@@ -236,10 +243,39 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
             raise ValueError(f"overrides: {name!r} has its own argument (--{name}); "
                              f"set it there")
     base = base.replace(**overrides)          # unknown fields and bad values fail here
+
+    # A run is trained with one set of settings: what OUT's candidates were trained with must be
+    # what this call would train, or the results would score (and publish) one run's models as
+    # another's. run.json holds them; a run made before it existed is read from its files.
+    settings = run_settings(dataset, budget, key_range, seed, n_candidates, lrs, params,
+                            plan.chunk, recurrent_init, overrides, base)
+    if manifest.exists():
+        saved, metas = read_manifest(manifest), {}
+    elif out.is_dir() and any(out.iterdir()):     # a run made before run.json: its files say
+        saved, metas = legacy_settings(out, db if storage is None else None)
+    else:
+        saved, metas = None, {}
+    if saved is not None:
+        refuse_other_settings(out, saved, settings)
+
+    # Everything that can refuse to start (the data, the configuration) comes before OUT is
+    # created, so a failed start leaves nothing behind (no search.db that would then ask for
+    # --resume); a start that fails while opening the study removes what it made.
+    splits = load_splits(dataset, key_range=key_range, data=data, subset=plan.subset,
+                         crop=plan.crop, chunk=plan.chunk)
+    width = splits["train"][0].shape[1]
     backends = {kind: training_backend(kind, target, base.batch_size,
                                        task_units(task.name, kind, params)) for kind in models}
+    for kind, (path, meta) in metas.items():   # an old run's models, against what we would build
+        expected = task.build_model(kind, width, seed=seed, units=task_units(task.name, kind,
+                                                                             params),
+                                    **cell_options).meta()
+        refuse_another_model(out, path, meta, expected)
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)                     # /proc/x, a read-only disk: a clear error, not OSError
+    wrote_manifest = not manifest.exists()
+    if wrote_manifest:                   # a new run, or an old one that now gets its run.json
+        atomic_write(manifest, json.dumps(settings, indent=1))
     storage = storage or default_storage(db)
     log(f"{dataset}: {len(splits['train'])}/{len(splits['valid'])}/{len(splits['test'])} "
         f"{task.describe(splits)}; budget {budget}: {n_candidates} learning-rate "
@@ -255,6 +291,10 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     try:
         searches, seconds = _search_all(search, models, workers, log)
     except BaseException:
+        # A start that failed before the study was made (a storage that cannot be opened)
+        # leaves nothing: the run.json this call wrote, then the folder if this call made it.
+        if wrote_manifest and [p.name for p in out.iterdir()] == [MANIFEST]:
+            manifest.unlink()
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()                  # only the empty folder this call made
         raise
@@ -303,13 +343,22 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
             "population_seconds": round(sum(populations.values()), 3),  # a quick run takes < 0.05 s
             "candidates": found.candidates,
         }
+    # The models this call did not train keep their entries (and curves): a run is filled one
+    # model at a time (runs/paper_queue.sh: --models gru, then --models lstm, ... on one --out),
+    # and the settings check above guarantees they were trained as these were.
+    for kind, entry in previous_models(out / "results.json", dataset).items():
+        if kind not in results:
+            results[kind] = entry
+            records = out / Path(entry.get("checkpoint", ".")).parent / "result.json"
+            if "checkpoint" in entry and records.is_file():
+                curves[kind] = json.loads(records.read_text())["records"]
     # "keys" is the width of a row (keys for music, samples per frame for speech): the name
     # the committed results.json files and the notebooks read.
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": width,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
                "population": True, "overrides": overrides, "recurrent_init": recurrent_init,
                "lrs": lrs, "params_budget": params, "chunk": plan.chunk,
-               "command": reproduce_command(dataset, models, budget, out, data=data,
+               "command": reproduce_command(dataset, list(results), budget, out, data=data,
                                             key_range=key_range, seed=seed,
                                             candidates=candidates, overrides=overrides,
                                             recurrent_init=recurrent_init, lrs=lrs,

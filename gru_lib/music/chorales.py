@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import download
-from ..atomic import write_atomically
+from ..atomic import make_folder, set_aside, writable_new_file, write_atomically
 from ..paper import SPLITS
 from .keys import N_MIDI
 
@@ -109,17 +109,21 @@ def _chorale_digest(rolls, lengths, ids, splits):
     return h.hexdigest()
 
 
-def build_chorales(path=None, progress=True):
+def build_chorales(path=None, progress=True, overwrite: bool = False):
     """Build the chorales set from the music21 corpus and save it as .npz; returns the path.
 
     Takes about half a minute (parsing ~400 MusicXML files). Only scores with a
     clear soprano / alto / tenor / bass are kept. Saved with numpy (no pickle), to
-    a temporary file renamed into place when complete.
+    a temporary file renamed into place when complete. ``path`` None: the gru_lib cache's
+    copy. An existing file at ``path`` is an error unless ``overwrite=True`` (as for
+    ``save_midi``): it may be the user's, and a file cannot say who wrote it.
     """
     import music21
     from music21 import converter, corpus
 
     path = Path(path) if path is not None else download.cache_dir() / _CHORALES_FILE
+    # checked now, not after the 30 s build
+    path = writable_new_file(path, overwrite, creates_folder=True)
     files = sorted((p for p in corpus.getComposer("bach") if p.suffix in (".mxl", ".xml", ".krn")),
                    key=lambda p: p.name)
     rolls, ids = [], []
@@ -136,7 +140,7 @@ def build_chorales(path=None, progress=True):
     arrays = dict(format=np.array(_CHORALES_FORMAT), music21_version=np.array(music21.__version__),
                   rolls=allrolls, lengths=lengths, ids=np.array(ids), splits=np.array(splits),
                   digest=np.array(_chorale_digest(allrolls, lengths, ids, splits)))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, "path")
     return write_atomically(path, lambda f: np.savez_compressed(f, **arrays))
 
 
@@ -152,7 +156,15 @@ def read_chorales(path):
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
     except Exception as e:
-        raise ValueError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
+        # Not numpy's own message: for a text file or a .mat it says the file "contains pickled
+        # data" and suggests allow_pickle=True, which is misleading and unsafe advice.
+        raise ValueError(f"{path}: not a chorales .npz built by gru_lib (not a readable numpy "
+                         f".npz file); leave out --data (the chorales are built from music21) "
+                         f"or give the {_CHORALES_FILE} that gru_lib wrote") from None
+    if "rolls" not in d and "format" not in d:      # some other .npz altogether
+        raise ValueError(f"{path}: not a chorales .npz built by gru_lib (it holds the arrays "
+                         f"{sorted(d)}); leave out --data (the chorales are built from music21) "
+                         f"or give the {_CHORALES_FILE} that gru_lib wrote")
     try:
         return _check_chorales(path, d)
     except (TypeError, IndexError) as e:  # arrays of the wrong kind altogether
@@ -205,7 +217,11 @@ def load_chorales(folder=None, progress=True):
         try:
             return read_chorales(path)
         except ValueError as e:
-            warnings.warn(f"rebuilding the chorales cache: {e}")
+            # Moved aside, not replaced: $GRU_LIB_DATA may be a folder of the user's, and the
+            # file something of theirs (as download.fetch does with a file that fails its check).
+            aside = set_aside(path)
+            warnings.warn(f"rebuilding the chorales cache: {e}; the file was moved to "
+                          f"{str(aside)!r}")
     build_chorales(path, progress=progress)
     return read_chorales(path)
 

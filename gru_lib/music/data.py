@@ -16,6 +16,7 @@ lengths, MIDI range, polyphony.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,9 @@ def load_music(name="chorales", split="train", key_range="88", folder=None, sour
     check_dataset_name(name)
     if split is not None and split not in SPLITS:
         raise ValueError(f"split: expected one of {list(SPLITS)} or None, got {split!r}")
+    if folder is not None and not isinstance(folder, (str, os.PathLike)):   # e.g. folder=5
+        raise TypeError(f"folder must be a path (str or Path) or None, got "
+                        f"{type(folder).__name__}")
     lowest, width = key_layout(key_range, name)
     full = load_full(name, folder=folder, source=source, progress=progress)
     out = {s: [crop_to_keys(r, lowest, width, f"{name} {s} sequence {i}") for i, r in enumerate(full[s])]

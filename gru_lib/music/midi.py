@@ -26,6 +26,30 @@ from .keys import as_binary_roll, key_layout
 # -----------------------------------------------------------------------------
 # MIDI and audio out
 
+# A MIDI file stores the tempo as microseconds per beat in 3 bytes (at most 16777215 µs), so
+# no tempo slower than 60e6 / 16777215 ≈ 3.58 beats per minute can be written; 1000 bpm is
+# our own sanity bound (a step of 60 ms).
+MIN_TEMPO = 60e6 / 0xFFFFFF
+MAX_TEMPO = 1000.0
+# What ``synthesize`` renders at (Hz): the rates audio software plays.
+MIN_FS, MAX_FS = 1000, 192000
+
+
+def check_tempo(tempo, name: str = "tempo") -> float:
+    """``tempo`` in beats per minute, within what a MIDI file can hold (MIN_TEMPO..MAX_TEMPO)."""
+    if not checks.is_number(tempo) or not MIN_TEMPO <= tempo <= MAX_TEMPO:
+        raise ValueError(f"{name}: expected beats per minute in [{MIN_TEMPO:.4f}, {MAX_TEMPO:g}] "
+                         f"(a MIDI file holds a beat of at most 16777215 µs), got {tempo!r}")
+    return float(tempo)
+
+
+def check_fs(fs, name: str = "fs") -> int:
+    """``fs``, a sample rate in Hz for ``synthesize``: an int in MIN_FS..MAX_FS."""
+    if not checks.is_int(fs) or not MIN_FS <= fs <= MAX_FS:
+        raise ValueError(f"{name}: expected a sample rate in Hz (int, {MIN_FS}..{MAX_FS}), "
+                         f"got {fs!r}")
+    return int(fs)
+
 
 def roll_to_midi(roll, *, key_range="88", steps_per_beat=1, tempo=100.0, program=0, velocity=90):
     """Piano roll (T, K) of 0/1 -> ``pretty_midi.PrettyMIDI``.
@@ -43,8 +67,7 @@ def roll_to_midi(roll, *, key_range="88", steps_per_beat=1, tempo=100.0, program
     if key_range == "88" and roll.shape[1] != 88:
         raise ValueError(f"roll: key_range '88' needs 88 columns, got {roll.shape[1]}")
     steps_per_beat = checks.positive_int("steps_per_beat", steps_per_beat)
-    if not checks.is_number(tempo) or not 0 < tempo <= 1000:
-        raise ValueError(f"tempo: expected beats per minute in (0, 1000], got {tempo!r}")
+    tempo = check_tempo(tempo)
     if not checks.is_int(program) or not 0 <= program <= 127:
         raise ValueError(f"program: expected a General MIDI program number 0..127, got {program!r}")
     if not checks.is_int(velocity) or not 1 <= velocity <= 127:
@@ -84,8 +107,7 @@ def synthesize(roll, fs=16000, **kwargs):
     """
     import pretty_midi
 
-    if not checks.is_int(fs) or not 1000 <= fs <= 192000:
-        raise ValueError(f"fs: expected a sample rate in Hz (int, 1000..192000), got {fs!r}")
+    fs = check_fs(fs)
     pm = roll if isinstance(roll, pretty_midi.PrettyMIDI) else roll_to_midi(roll, **kwargs)
     wave = pm.synthesize(fs=fs)  # normalised to peak 1 when anything sounds
     return wave.astype(np.float32)
@@ -150,6 +172,9 @@ def midi_to_roll(midi, *, steps_per_beat=1, key_range="88", width=None, drop_out
             outside += 1
             continue
         roll[s:max(e, s + 1), pitch - lowest] = 1.0
+    if outside == len(spans):     # dropping them all would leave silence, never what is meant
+        raise ValueError(f"{where}: all {outside} note(s) lie outside the key range "
+                         f"{lowest}..{lowest + n_keys - 1}; nothing of the file would be left")
     if outside and not drop_outside:
         raise ValueError(f"{where}: {outside} note(s) outside the key range "
                          f"{lowest}..{lowest + n_keys - 1}; pass drop_outside=True to drop them")

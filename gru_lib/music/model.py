@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import checks
 from ..checks import positive_int
 from ..nn.padding import zero_padding
 from ..nn.stack import make_layers
@@ -128,18 +129,25 @@ class PianoRollModel(nn.Module):
     def check_rows(roll: Tensor, where: str = "roll") -> None:
         """ValueError unless ``roll`` holds only 0 and 1: the loss is a Bernoulli likelihood
         per key, which other values would quietly turn into a number that is not one."""
-        bad = (roll != 0) & (roll != 1)
+        bad = (roll != 0) & (roll != 1)               # NaN too: it equals nothing
         if bool(bad.any()):
-            t, k = (int(i) for i in bad.nonzero()[0])
-            raise ValueError(f"{where}: a piano roll holds only 0 and 1, got {float(roll[t, k])} "
-                             f"at step {t}, key {k} (threshold it first, e.g. (x > 0).float())")
+            at = tuple(int(i) for i in bad.nonzero()[0])
+            place = f"step {at[0]}, key {at[1]}" if len(at) == 2 else \
+                f"step {at[0]}, piece {at[1]}, key {at[2]}" if len(at) == 3 else f"index {at}"
+            raise ValueError(f"{where}: a piano roll holds only 0 and 1, got {float(roll[at])} "
+                             f"at {place} (threshold it first, e.g. (x > 0).float())")
 
     def nll_sum(self, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
         """(total nats, number of real steps) for one padded batch."""
         return nll_sum(self(rolls, lengths), rolls, lengths)
 
     def nll(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Average NLL per real step of one batch: the training loss."""
+        """Average NLL per real step of one batch: the training loss. ``rolls`` must hold only
+        0 and 1 (checked here, the public entry; ``nll_sum`` is the trainer's, which checks
+        its data once, up front, and runs under vmap where such a check cannot)."""
+        if not isinstance(rolls, Tensor):
+            raise TypeError(f"rolls must be a (T, B, K) tensor, got {type(rolls).__name__}")
+        self.check_rows(rolls, "rolls")
         total, steps = self.nll_sum(rolls, lengths)
         return total / steps
 
@@ -158,6 +166,7 @@ class PianoRollModel(nn.Module):
             if not isinstance(prime, Tensor) or prime.dim() != 2 or prime.shape[1] != self.keys:
                 raise ValueError(f"prime must be a (T0, K={self.keys}) roll tensor, got "
                                  f"{getattr(prime, 'shape', type(prime).__name__)}")
+            self.check_rows(prime, "prime")          # 0.5 or NaN would be fed in as a key
             seed = torch.cat([seed, prime.to(param).unsqueeze(1)])  # (1 + T0, 1, K)
         out = self.rnn(seed)                                       # read silence, then the prime
         state = out.state
@@ -182,6 +191,7 @@ def make_model(kind: str, keys: int, hidden_size: int, seed: int = 0, layers: in
     ``fork_rng`` restores the global generator afterwards, so building a model does not move
     the random numbers of whatever runs next.
     """
+    seed = checks.seed("seed", seed)       # torch's own overflow message names no argument
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return PianoRollModel(kind, keys, hidden_size, layers=layers, **cell_options)

@@ -18,17 +18,21 @@ import numpy as np
 import torch
 from scipy.io import wavfile
 
-from ..atomic import atomic_write, refuse_to_overwrite
-from ..checks import one_of, positive_int, positive_number
+from .. import checks
+from ..atomic import atomic_write, check_creatable, make_folder, refuse_to_overwrite
+from ..checks import one_of, positive_int
 from ..nn.budget import task_units
 from ..nn.kinds import model_name
 from .data import load_music
 from .keys import DATASETS, key_layout
-from .midi import midi_to_roll, save_midi, synthesize
+from .midi import check_fs, check_tempo, midi_to_roll, save_midi, synthesize
 from .model import PianoRollModel, make_model
 
 # The width of an 88-key roll, read from the key layout rather than written out again.
 _, WIDTH_88 = key_layout("88")
+# The most steps one call to ``sample`` draws: one step at a time (a forward pass each), 10^5
+# steps take minutes; 10^8 would take hours with no sign of progress.
+MAX_SAMPLE_STEPS = 100_000
 
 
 class MusicTask:
@@ -44,6 +48,8 @@ class MusicTask:
     metric = "NLL"
     unit = "nats per time step"            # summed over the keys of the step
     sequences = "pieces"
+    sample_options = ("tempo", "fs", "wav")   # the keyword options of ``sample``
+    default_out = "sample.mid"                # where ``sample`` writes when not told
     budgets: dict = {}                     # the generic budgets were sized on music
     paper_reference = None                 # Table 2 has our very data sets: paper.TABLE2
     credit = None
@@ -85,22 +91,40 @@ class MusicTask:
         Each step's keys are independent coins from the model's sigmoids, fed back as the
         next input. Returns the paths written. The options of the other task (the command
         line offers them all) are ignored.
+
+        Every option is checked before anything is sampled or written: a bad ``fs`` found
+        after the MIDI file was written would leave that file behind, and the corrected rerun
+        would then be refused for it.
         """
-        positive_number("tempo", tempo)
+        steps = positive_int("steps", steps)
+        if steps > MAX_SAMPLE_STEPS:       # one step at a time: 10^8 steps would run for hours
+            raise ValueError(f"steps: at most {MAX_SAMPLE_STEPS} steps can be sampled at once "
+                             f"(≈ {MAX_SAMPLE_STEPS * 60 / 100 / 3600:.0f} hours of music at "
+                             f"100 bpm), got {steps}")
+        seed = checks.seed("seed", seed)
+        tempo = check_tempo(tempo)
+        if not isinstance(wav, bool):
+            raise TypeError(f"wav must be True or False, got {wav!r}")
+        if wav:
+            fs = check_fs(fs)
         out = Path(out)
         refuse_to_overwrite([out, out.with_suffix(".wav")] if wav else [out])
         if out.suffix.lower() not in (".mid", ".midi"):    # "x.wav" would be both files at once
             raise ValueError(f"out: the sample is a MIDI file, so its name ends in .mid or .midi "
                              f"(the WAV goes beside it); got {str(out)!r}")
+        check_creatable(out)
         key_range = self.key_range_of(model)
         if prime is not None:
             # A user's MIDI may hold notes outside the model's keys: drop those, keep the rest.
-            prime = midi_to_roll(prime, key_range=key_range, drop_outside=True,
-                                 width=None if key_range == "88" else model.row_size)
+            try:
+                prime = midi_to_roll(prime, key_range=key_range, drop_outside=True,
+                                     width=None if key_range == "88" else model.row_size)
+            except ValueError as err:
+                raise ValueError(f"prime: {err}") from None
         roll = model.sample(steps, prime=prime, generator=torch.Generator().manual_seed(seed))
         if prime is not None:
             roll = torch.cat([prime.to(roll), roll])
-        out.parent.mkdir(parents=True, exist_ok=True)       # like reproduce's --out folder
+        make_folder(out.parent)                             # like reproduce's --out folder
         save_midi(roll, out, key_range=key_range, tempo=tempo)
         written = [out]
         if wav:

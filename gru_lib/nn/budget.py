@@ -37,7 +37,8 @@ from .. import checks
 from ..paper import KINDS, SPEECH_READ
 from ..paper import PARAMS as PAPER_PARAMS  # Table 1, by task and kind
 from ..paper import UNITS as PAPER_UNITS
-from .kinds import ALL_KINDS, MINIMAL_KINDS, make_cell, model_name
+from .cells import MAX_PARAMETERS
+from .kinds import ALL_KINDS, MINIMAL_KINDS, layer_count, make_cell, model_name
 
 __all__ = ["ALL_KINDS", "KINDS", "MINIMAL_KINDS", "PAPER_PARAMS", "PAPER_UNITS", "TASK_BUDGET",
            "TASK_INPUT_SIZE", "budget_table", "count_parameters", "formula_parameters",
@@ -60,7 +61,7 @@ def count_parameters(kind: str, input_size: int, hidden_size: int, layers: int =
     >>> count_parameters("lstm", 20, 195)
     169065
     """
-    checks.positive_int("layers", layers)
+    layer_count(layers)
     with torch.device("meta"):
         cells = [make_cell(kind, input_size if i == 0 else hidden_size, hidden_size, **options)
                  for i in range(min(layers, 2))]         # layers 2..L are all alike
@@ -86,8 +87,10 @@ def units_for_budget(kind: str, budget: int, input_size: int, layers: int = 1,
     >>> units_for_budget("gru", 168_888, 20)
     227
     """
-    if not checks.is_int(budget) or budget < 1:
-        raise ValueError(f"budget must be a positive number of parameters, got {budget!r}")
+    if not checks.is_int(budget) or not 1 <= budget <= MAX_PARAMETERS:   # 10**30: bisecting
+        # toward it would build cells no memory holds
+        raise ValueError(f"budget must be a positive number of parameters, at most "
+                         f"{MAX_PARAMETERS:.0e}, got {budget!r}")
     count = lambda h: count_parameters(kind, input_size, h, layers, **options)  # noqa: E731
     if count(1) >= budget:
         return 1

@@ -19,6 +19,8 @@ the LSTM. With every switch at its default, each cell is exactly the paper's uni
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -43,7 +45,11 @@ def _check_fixed_gates(fixed_gates, allowed: tuple[str, ...], kind: str) -> dict
     return fixed_gates
 
 
-RECURRENT_INITS = ("uniform", "orthogonal")    # how U starts (RecurrentCell.reset_parameters)
+RECURRENT_INITS = ("uniform", "orthogonal")
+# A bound on one cell's parameters (10^10 floats = 40 GB): past it a typo in a size (10**12
+# units) would fail deep in torch ("Storage size calculation overflowed", or the allocator),
+# or take the machine's memory; the paper's cells have 20 K to 170 K.
+MAX_PARAMETERS = 10 ** 10    # how U starts (RecurrentCell.reset_parameters)
 
 
 class RecurrentCell(nn.Module):
@@ -70,6 +76,11 @@ class RecurrentCell(nn.Module):
         self.recurrent_init = recurrent_init
         self.blocks = blocks                       # e.g. ["reset", "update", "candidate"]
         G, H, D = len(blocks), hidden_size, input_size
+        if G * H * (D + (H if recurrent else 0) + 1) > MAX_PARAMETERS:
+            raise ValueError(f"a {self.kind or 'recurrent'} cell of {D} inputs and {H} units "
+                             f"would have {G * H * (D + (H if recurrent else 0) + 1):.3g} "
+                             f"parameters, more than the {MAX_PARAMETERS:.0e} this library "
+                             f"builds; check input_size and hidden_size")
         self.weight_ih = nn.Parameter(torch.empty(G * H, D))   # W: (G*H, D)
         if recurrent:                              # False: gates read x_t only (nn/minimal.py)
             self.weight_hh = nn.Parameter(torch.empty(G * H, H))   # U: (G*H, H)
@@ -279,8 +290,9 @@ class LSTMCell(RecurrentCell):
         if coupled and "input" in self.fixed_gates:
             raise ValueError("coupled=True computes the input gate as 1 - forget gate; it cannot "
                              "also be in fixed_gates. Drop one of the two.")
-        if not checks.is_number(forget_bias):
-            raise ValueError(f"forget_bias must be a number, got {forget_bias!r}")
+        if not checks.is_number(forget_bias) or not math.isfinite(forget_bias):
+            # a NaN or inf bias would make every forget gate NaN (or saturated) from step one
+            raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
         if forget_bias != 0.0 and "forget" in self.fixed_gates:
             raise ValueError("forget_bias sets the bias of a learned forget gate; the forget gate "
                              "is fixed here. Drop forget_bias or the fixed forget gate.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 
+from .. import checks
 from ..paper import KINDS
 from .cells import GRUCell, LSTMCell, RecurrentCell, TanhCell
 from .minimal import MINIMAL_CELLS
@@ -27,7 +28,7 @@ def make_cell(kind: str, input_size: int, hidden_size: int, **options) -> Recurr
 
     ``kind`` is one of ALL_KINDS; ``options`` are the cell's keyword arguments.
     """
-    if kind not in CELLS:
+    if not isinstance(kind, str) or kind not in CELLS:   # a str first: ["gru"] is unhashable
         raise ValueError(f"kind must be one of {', '.join(CELLS)}, got {kind!r}")
     cls = CELLS[kind]
     accepted = [p for p in inspect.signature(cls.__init__).parameters
@@ -37,6 +38,14 @@ def make_cell(kind: str, input_size: int, hidden_size: int, **options) -> Recurr
         raise ValueError(f"unknown option(s) {', '.join(unknown)} for a {kind} cell; "
                          f"it accepts {', '.join(accepted) or 'none'}")
     return cls(input_size, hidden_size, **options)
+
+
+def layer_count(layers, name: str = "layers") -> int:
+    """``layers``, a number of stacked recurrent layers: an int in 1..MAX_LAYERS, the same bound
+    as a model name's "-L" (so make_model(layers=100) is refused as "gru-100" is)."""
+    if not checks.is_int(layers) or not 1 <= layers <= MAX_LAYERS:
+        raise ValueError(f"{name} must be a positive integer, at most {MAX_LAYERS}, got {layers!r}")
+    return int(layers)
 
 
 def model_name(name: str) -> tuple[str, int]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .. import checks
+from .kinds import layer_count
 from .recurrent import Recurrent, SequenceOutput
 
 
@@ -72,7 +73,7 @@ def make_layers(kind: str, input_size: int, hidden_size: int, layers: int = 1,
                 backend: str = "python", **options) -> Recurrent | StackedRecurrent:
     """``layers`` recurrent layers of ``kind``, each ``hidden_size`` wide; the first reads
     ``input_size``. One layer is a plain Recurrent (the paper's models, unchanged)."""
-    layers = checks.positive_int("layers", layers)
+    layers = layer_count(layers)
     made = [Recurrent.make(kind, input_size if i == 0 else hidden_size, hidden_size,
                            backend=backend, **options) for i in range(layers)]
     return made[0] if layers == 1 else StackedRecurrent(made)

@@ -215,6 +215,11 @@ def load_recordings(folder=None, progress=True):
     entry = _entry()
     if folder is not None:
         folder = Path(folder).expanduser()
+        if folder.is_file() and folder.suffix.lower() == ".wav":   # one recording, not FSDD
+            raise ValueError(f"data: {str(folder)!r} is a single WAV file; --data takes the "
+                             f"whole FSDD: its folder (the repository or its recordings/) or "
+                             f"its archive (to continue one recording of your own, give it "
+                             f"with --prime)")
         if folder.is_file():              # the archive itself, under any name
             files = read_archive(folder)
             _verify(files, str(folder), entry)

@@ -169,7 +169,12 @@ class SpeechModel(nn.Module):
         return torch.where(mask.bool(), per_step, 0.0).sum(), int(mask.sum().item())
 
     def nll(self, frames, lengths=None):
-        """Average NLL (nats) per real step of one batch: the training loss."""
+        """Average NLL (nats) per real step of one batch: the training loss. NaN or inf
+        samples are refused here, the public entry (``nll_sum``, the trainer's, runs under
+        vmap, where such a check cannot)."""
+        if isinstance(frames, Tensor) and frames.is_floating_point() \
+                and not bool(torch.isfinite(frames).all()):
+            raise ValueError("frames: contains NaN or infinite samples")
         total, steps = self.nll_sum(frames, lengths)
         return total / steps
 
@@ -214,6 +219,7 @@ def make_speech_model(kind, hidden_size=None, seed=0, layers=1, **options):
     SpeechModel (frame_size, components, cell options, ...). ``fork_rng`` restores the global
     generator afterwards, so building a model does not move whatever runs next.
     """
+    seed = checks.seed("seed", seed)       # torch's own overflow message names no argument
     if hidden_size is None:
         hidden_size = task_units("speech", model_label(kind, checks.positive_int("layers", layers)))
     with torch.random.fork_rng(devices=[]):
@@ -221,9 +227,18 @@ def make_speech_model(kind, hidden_size=None, seed=0, layers=1, **options):
         return SpeechModel(kind, hidden_size, layers=layers, **options)
 
 
+def _check_speech_model(model) -> None:
+    """TypeError unless ``model`` is a SpeechModel: a music model has no frames, and would
+    fail on a missing attribute deep inside."""
+    if not isinstance(model, SpeechModel):
+        raise TypeError(f"model must be a SpeechModel (an fsdd checkpoint's, or "
+                        f"make_speech_model's), got {type(model).__name__}")
+
+
 @torch.no_grad()
 def wave_nll(model, wave):
     """NLL of one waveform (n,) under ``model``, in nats per step (n // F - 2 steps)."""
+    _check_speech_model(model)
     wave = as_wave(wave, "wave")
     frames = frame(wave, model.frame_size).unsqueeze(1).to(model.readout.weight)   # (N, 1, F)
     was_training = model.training
@@ -239,6 +254,7 @@ def continue_wave(model, prime, seconds=1.0, generator=None, temperature=1.0):
     prime: a waveform at 8 kHz in [-1, 1] (e.g. ``load_speech("test")[name][:800]`` or
     ``read_wav(path)[:800]``).
     """
+    _check_speech_model(model)
     prime = as_wave(prime, "prime")
     if not (isinstance(seconds, (int, float)) and 0 < seconds <= 600):
         raise ValueError(f"seconds: expected a duration in (0, 600], got {seconds!r}")

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import torch
 
-from .. import paper
-from ..atomic import refuse_to_overwrite
+from .. import checks, paper
+from ..atomic import check_creatable, make_folder, refuse_to_overwrite
 from ..checks import number_in, one_of
 from ..nn.kinds import model_name
-from .data import CREDIT, FRAME, RATE, load_frames, load_speech, step_count
+from .data import (CREDIT, FRAME, MIN_SAMPLES, RATE, READ, load_frames, load_speech,
+                   step_count)
 from .model import SpeechModel, continue_wave, make_speech_model
 from .wav import plot_wave, read_wav, write_wav
 
@@ -40,6 +41,8 @@ class SpeechTask:
     metric = "NLL"
     unit = "nats per time step"            # one step = the next 10 samples
     sequences = "clips"
+    sample_options = ("seconds", "prime_seconds", "clip", "temperature", "data")   # of ``sample``
+    default_out = "sample.wav"             # where ``sample`` writes when not told
     # FSDD costs ~40 µs per clip and step on one CPU thread, so an epoch of the 2,400
     # training clips (0.84 M steps) takes about a minute (measured, shared 2-core machine):
     # the standard budget trains on the first 600 (takes 10-19: every speaker and digit, see
@@ -94,11 +97,27 @@ class SpeechTask:
         The length is set in seconds, so ``steps`` is ignored, as are the options of the
         other task (the command line offers them all).
         """
+        # Every option is checked before any data is read or any file written.
+        seed = checks.seed("seed", seed)
         number_in("prime_seconds", prime_seconds, 0, 600, low_open=True)
         number_in("seconds", seconds, 0, 600, low_open=True)
+        checks.positive_number("temperature", temperature)
+        if round(prime_seconds * RATE) < MIN_SAMPLES:
+            raise ValueError(f"prime_seconds (--prime-seconds): {prime_seconds:g} s is "
+                             f"{round(prime_seconds * RATE)} samples at {RATE} Hz, but the model "
+                             f"reads at least {MIN_SAMPLES} ({READ} to read, {FRAME} to predict): "
+                             f"give at least {MIN_SAMPLES / RATE:g} s")
+        if not isinstance(clip, str):
+            raise TypeError(f"clip must be the name of an FSDD test clip (a str such as "
+                            f"'0_george_0.wav'), got {type(clip).__name__}")
         out = Path(out)
-        out = out if out.suffix.lower() == ".wav" else out.with_suffix(".wav")
+        if out.suffix == "":                  # "run/s" -> "run/s.wav"
+            out = out.with_suffix(".wav")
+        if out.suffix.lower() != ".wav":      # "x.mid" would hold a WAV, beside x.png
+            raise ValueError(f"out: a speech sample is a WAV file, so its name ends in .wav "
+                             f"(the PNG goes beside it); got {str(out)!r}")
         refuse_to_overwrite([out, out.with_suffix(".png")])
+        check_creatable(out)
         if prime is not None:
             wave, credit, source = read_wav(prime), None, Path(prime).name
         else:
@@ -116,7 +135,7 @@ class SpeechTask:
         full = continue_wave(model, prime_wave, seconds=seconds,
                              generator=torch.Generator().manual_seed(seed), temperature=temperature)
         used = len(prime_wave) // model.frame_size * model.frame_size   # whole frames only
-        out.parent.mkdir(parents=True, exist_ok=True)       # like reproduce's --out folder
+        make_folder(out.parent)                             # like reproduce's --out folder
         write_wav(out, full)
         plot_wave(full, prime=used, credit=credit, path=out.with_suffix(".png"),
                   title=f"{model.kind}: {used / RATE:.2f} s of {source}, then sampled")

@@ -29,7 +29,14 @@ def as_wave(wave, arg):
     """Check a user's waveform: 1-D, finite, at least one step long. Returns float32 numpy (n,)."""
     if isinstance(wave, Tensor):
         wave = wave.detach().cpu().numpy()
-    wave = np.asarray(wave, dtype=np.float32)
+    wave = np.asarray(wave)
+    if wave.dtype.kind not in "f":
+        # int16 samples read as floats would be 32768 times too loud, and the NLL of such a
+        # wave a meaningless 1e10 rather than an error
+        raise ValueError(f"{arg}: expected float samples in [-1, 1], got {wave.dtype} samples; "
+                         f"read the file with read_wav, or scale 16-bit PCM by 1/32768 "
+                         f"(wave / 32768)")
+    wave = wave.astype(np.float32)
     if wave.ndim != 1:
         raise ValueError(f"{arg}: expected a 1-D waveform (n,), got shape {wave.shape}")
     if len(wave) < MIN_SAMPLES:
@@ -37,6 +44,11 @@ def as_wave(wave, arg):
                          f"({READ} to read, {FRAME} to predict) are needed")
     if not np.isfinite(wave).all():
         raise ValueError(f"{arg}: contains NaN or infinite samples")
+    peak = float(np.abs(wave).max())
+    if peak > 1.0:
+        raise ValueError(f"{arg}: expected float samples in [-1, 1], got a peak of {peak:g}; "
+                         f"read the file with read_wav, or scale 16-bit PCM by 1/32768 "
+                         f"(wave / 32768)")
     return wave
 
 
@@ -115,6 +127,9 @@ def read_wav(path, rate=RATE):
     return x
 
 
+MAX_WAV_RATE = 2 ** 32 - 1    # a WAV header stores the rate in 4 bytes
+
+
 def write_wav(path, wave, rate=RATE, overwrite: bool = False):
     """Write a float waveform in [-1, 1] as 16-bit mono PCM (clipped), atomically. An existing
     file at ``path`` is an error unless ``overwrite=True``."""
@@ -124,7 +139,11 @@ def write_wav(path, wave, rate=RATE, overwrite: bool = False):
     wave = np.asarray(wave.detach().cpu().numpy() if isinstance(wave, Tensor) else wave, dtype=np.float64)
     if wave.ndim != 1 or len(wave) == 0:
         raise ValueError(f"wave: expected a non-empty 1-D waveform, got shape {wave.shape}")
-    rate = checks.positive_int("rate", rate)
+    if not np.isfinite(wave).all():        # NaN would be written as arbitrary PCM values
+        raise ValueError("wave: contains NaN or infinite samples; a WAV file cannot hold them")
+    if not checks.is_int(rate) or not 1 <= rate <= MAX_WAV_RATE:
+        raise ValueError(f"rate: expected a sample rate in Hz, an int in 1..{MAX_WAV_RATE} (what "
+                         f"a WAV header holds), got {rate!r}")
     pcm = np.clip(np.round(wave * 32768.0), -32768, 32767).astype(np.int16)
     return write_atomically(path, lambda f: wavfile.write(f, rate, pcm))
 

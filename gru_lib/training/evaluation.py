@@ -26,7 +26,7 @@ def evaluate(model, batches) -> float:
     model.eval()
     param = next(model.parameters())                      # the model's device and dtype
     try:
-        return float(nll_per_step(model.nll_sum, batches, param))
+        return float(nll_per_step(model.nll_sum, _checked_batches(model, batches), param))
     finally:
         model.train(was_training)
 
@@ -51,6 +51,34 @@ def nll_per_step(nll_sum, batches, like: torch.Tensor) -> torch.Tensor:
 
 
 
+def _check_rows(model, rows, where: str, dims: int) -> None:
+    """ValueError unless ``rows`` is a finite tensor of ``dims`` dimensions holding what the
+    model's rows hold (``model.check_rows``: 0/1 for a piano roll); a 0.5 or a NaN would
+    otherwise come back as a number that is not the metric."""
+    if not isinstance(rows, torch.Tensor) or rows.dim() != dims:
+        shape = "(T, row)" if dims == 2 else "(T, B, row)"
+        got = f"shape {tuple(rows.shape)}" if isinstance(rows, torch.Tensor) else type(rows).__name__
+        raise ValueError(f"{where}: expected a {shape} tensor, got {got}")
+    if hasattr(model, "check_rows"):
+        model.check_rows(rows, where)
+    elif rows.is_floating_point() and not bool(torch.isfinite(rows).all()):
+        raise ValueError(f"{where}: contains NaN or infinite values")
+
+
+def _checked_batches(model, batches):
+    """``batches``, each checked: a (rolls, lengths) pair of valid rows."""
+    if isinstance(batches, torch.Tensor):
+        batches = [batches]              # reported below, as a list of rolls would be
+    for i, item in enumerate(batches):
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise ValueError(f"evaluate: batches must yield (rolls (T, B, row), lengths) pairs, "
+                             f"got a {type(item).__name__} at item {i}; pass "
+                             f"batches(sequences, 64, shuffle=False) (gru_lib.training.batching), "
+                             f"or use evaluate_per_piece for a list of sequences")
+        _check_rows(model, item[0], f"evaluate: batch {i}", dims=3)
+        yield item
+
+
 @torch.no_grad()
 def evaluate_per_piece(model, sequences) -> float:
     """The mean over ``sequences`` of each one's NLL per real step (see the module's note).
@@ -58,8 +86,11 @@ def evaluate_per_piece(model, sequences) -> float:
     sequences: a list of (T_i, row) tensors. Each piece runs alone (a batch of one), so no
     padding is involved at all; slower than ``evaluate`` on many short pieces, and exact.
     """
-    if not sequences:
-        raise ValueError("evaluate_per_piece: no sequences given")
+    if isinstance(sequences, torch.Tensor) or not sequences:
+        raise ValueError("evaluate_per_piece: no sequences given (expected a non-empty list of "
+                         "(T, row) tensors)")
+    for i, piece in enumerate(sequences):
+        _check_rows(model, piece, f"sequences[{i}]", dims=2)
     was_training = model.training
     model.eval()
     param = next(model.parameters())

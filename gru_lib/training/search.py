@@ -57,6 +57,7 @@ import os
 import socket
 import threading
 import time
+import urllib.parse
 import warnings
 from dataclasses import dataclass, field
 
@@ -93,6 +94,13 @@ def candidate_lrs(n: int, seed: int = 0, low: float = LR_LOW, high: float = LR_H
     return lrs
 
 
+# The largest hand-chosen rate accepted. RMSProp divides the gradient by its RMS, so every
+# step moves each weight by about lr: above 1 a step is larger than the weights themselves (±0.1
+# at the start), the loss becomes NaN at once, the trainer skips every update and the "best"
+# epoch is the untrained model's -- a result that looks like one but is not.
+MAX_LR = 1.0
+
+
 def given_lrs(lrs) -> list[float] | None:
     """Learning rates chosen by hand (a recipe study re-running chosen candidates), checked:
     None (draw them), or a non-empty sequence of distinct positive finite numbers."""
@@ -110,6 +118,11 @@ def given_lrs(lrs) -> list[float] | None:
     if bad:
         raise ValueError(f"lrs: expected positive finite learning rates, got {bad[0]!r} in "
                          f"{lrs!r}")
+    high = [lr for lr in lrs if lr > MAX_LR]
+    if high:
+        raise ValueError(f"lrs: {high[0]!r} is above {MAX_LR:g}, no learning rate for RMSProp "
+                         f"(the paper's candidates are {LR_LOW:.2g} to {LR_HIGH:.2g}); give rates "
+                         f"in that range, e.g. 2.8e-4,5.9e-4")
     if len(set(lrs)) != len(lrs):
         raise ValueError(f"lrs: each learning rate once, got {lrs!r}")
     return [float(lr) for lr in lrs]
@@ -162,6 +175,8 @@ def _storage(url: str, heartbeat_interval: float = HEARTBEAT_INTERVAL,
                          f"taken for dead ones")
     url = _with_installed_driver(url)
     sqlite = url.startswith("sqlite")
+    if sqlite:
+        _refuse_a_foreign_sqlite_file(url)
     # SQLite: see _one_writer_at_a_time; isolation_level=None stops pysqlite's own BEGINs.
     engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else {}
     for attempt in range(20):
@@ -194,6 +209,43 @@ def _storage(url: str, heartbeat_interval: float = HEARTBEAT_INTERVAL,
                                  f"check that the server is running and the URL (user, host, "
                                  f"port, database name)") from None
             time.sleep(0.05 * (attempt + 1))
+
+
+# Tables every Optuna storage has (optuna/storages/_rdb/models.py); a SQLite file without them
+# holds something else.
+OPTUNA_TABLES = {"studies", "trials", "version_info"}
+
+
+def _refuse_a_foreign_sqlite_file(url: str) -> None:
+    """ValueError if the SQLite URL names an existing file that is not an Optuna storage.
+
+    RDBStorage creates its tables in whatever file it is given: pointed at a user's own
+    database (a typo in --storage, a path reused), it would add a dozen tables to it. A
+    missing file is created, and an empty one (no tables) holds nothing to spoil."""
+    import sqlite3
+    try:
+        database = sqlalchemy.engine.make_url(url).database
+    except Exception:                    # noqa: BLE001 -- unparsable: RDBStorage says why
+        return
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    con = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)   # read-only:
+    try:                                                        # looking changes nothing
+        tables = {row[0] for row in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as err:  # "file is not a database", "... disk image is malformed"
+        raise ValueError(f"storage: {database!r} is not a SQLite database ({err}); give the name "
+                         f"of a new file (it is created) or of a search's own database") from None
+    finally:
+        con.close()
+    if tables and not OPTUNA_TABLES <= tables:
+        raise ValueError(f"storage: {database!r} is a SQLite database of something else (tables "
+                         f"{', '.join(sorted(tables)[:5])}{', ...' if len(tables) > 5 else ''}; "
+                         f"no Optuna study); the search would add its tables to it: give a new "
+                         f"file")
 
 
 def _with_installed_driver(url: str) -> str:
@@ -392,12 +444,19 @@ def run_search(objective, n_candidates: int, study_name: str, storage: str, seed
     return summarize(study)
 
 
-def _wait_for_others(study, poll_seconds: float) -> list:
+def _wait_for_others(study, poll_seconds: float, heartbeat_interval: float | None = None) -> list:
     """Wait until a candidate is waiting (queued again: its worker died) or none is running
-    anywhere; return the candidates' trial states."""
+    anywhere; return the candidates' trial states. With heartbeat_interval (a population
+    search), a candidate found waiting while others still run waits one interval more for
+    its population's other trials: their last beats were written one after another, so they
+    go stale a little later, and then all of them train again as one population."""
     while True:
         _fail_stale(study)
         states = [t.state for trials in _by_candidate(study).values() for t in trials]
+        if TrialState.WAITING in states and TrialState.RUNNING in states and heartbeat_interval:
+            time.sleep(heartbeat_interval)
+            _fail_stale(study)
+            return [t.state for trials in _by_candidate(study).values() for t in trials]
         if TrialState.WAITING in states or TrialState.RUNNING not in states:
             return states
         time.sleep(poll_seconds)
@@ -421,12 +480,16 @@ class _Heartbeats:
         self._thread = threading.Thread(target=self._beat, daemon=True, name="optuna-heartbeats")
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.interval):
+        # A beat for every trial at once, the first one at the start: the population's trials
+        # then fall silent together if its worker dies, and are queued again together.
+        while True:
             for trial_id in self.trial_ids:
                 try:
                     self.store.record_heartbeat(trial_id)
                 except SQLAlchemyError:     # a busy database: the next beat comes soon enough
                     pass
+            if self._stop.wait(self.interval):
+                return
 
     def __enter__(self):
         self._thread.start()
@@ -542,7 +605,8 @@ def run_population_search(train_population_fn, n_candidates: int, study_name: st
             if not claimed:
                 break
             _train_claimed(study, store, train_population_fn, claimed, heartbeat_interval)
-        if not wait or TrialState.WAITING not in _wait_for_others(study, poll_seconds):
+        if not wait or TrialState.WAITING not in _wait_for_others(study, poll_seconds,
+                                                                  heartbeat_interval):
             break
     return summarize(study)
 

@@ -51,10 +51,10 @@ from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, refuse_a_file_in_the_path
+from ..checks import seed as check_seed
 from ..checks import (
     instance,
-    non_negative_int,
     number_in,
     one_of,
     positive_int,
@@ -84,6 +84,8 @@ class TrainingInterrupted(RuntimeError):
 
 # -- configuration -----------------------------------------------------------------------------
 
+# The largest seed: a signed 64-bit integer, what every store a seed passes through holds
+# (torch's generators, SQLite, JSON readers in other languages).
 @dataclass
 class TrainConfig:
     """Every knob of a training run. Defaults follow the paper; where the paper is silent, the
@@ -137,7 +139,7 @@ class TrainConfig:
         positive_int("TrainConfig.patience", self.patience, allow_none=True)
         number_in("TrainConfig.lr_decay_to", self.lr_decay_to, 0, 1, low_open=True)  # 1 = no decay
         positive_number("TrainConfig.max_seconds", self.max_seconds, allow_none=True)
-        non_negative_int("TrainConfig.seed", self.seed)
+        check_seed("TrainConfig.seed", self.seed)     # torch's generators would overflow mid-run
         check_device_name("TrainConfig.device", self.device)    # it must exist only when used
         for name in ("prune", "eval_train", "progress"):
             instance(f"TrainConfig.{name}", getattr(self, name), bool, "bool (True or False)")
@@ -436,6 +438,29 @@ class FailedResult(TrainResult):
     error: str = ""
 
 
+# The files a run writes in its out_dir (Member's paths, write_records, _remove_ended).
+RUN_FILES = ("best.pt", "last.pt", "records.json", "records.csv", "result.json", "failed.json")
+
+
+def check_out_dir(out_dir, resume: bool, what: str = "out_dir") -> None:
+    """out_dir can hold a run: not a file, nor under one; and, unless ``resume``, free of the
+    files a run writes. A run started there without resume would replace them (they may be the
+    user's own, or another run's), and would still mix its records with them if resumed later."""
+    if out_dir is None:
+        return
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{what}: {str(out_dir)!r} is a file; give the folder to write the run "
+                         f"to (it is created if missing)")
+    refuse_a_file_in_the_path(out_dir, what)
+    if not resume and out_dir.is_dir():
+        there = [name for name in RUN_FILES if (out_dir / name).exists()]
+        if there:
+            raise ValueError(f"{what}: {str(out_dir)!r} already holds {', '.join(there)}; a new "
+                             f"run would write over {'it' if len(there) == 1 else 'them'}: pass "
+                             f"resume=True to continue that run, or give a new or empty folder")
+
+
 class Member:
     """One model being trained: its model object (a population gives it its weights back when
     it leaves), config, files, TrainState and noise generator. A Trainer has one; a
@@ -473,7 +498,9 @@ class Trainer:
     ``valid_rolls``; see the module docstring for the protocol.
 
     out_dir: where best.pt, last.pt, records.json/.csv and result.json go (None: keep the best
-        weights in memory only, in ``best_state``; an interruption then cannot be resumed).
+        weights in memory only, in ``best_state``; an interruption then cannot be resumed). A
+        folder that already holds any of them is refused unless ``resume`` (RUN_FILES: a new run
+        never writes over files it did not make).
     resume: continue from out_dir/last.pt if it exists (a finished run has nothing left to do).
     Callbacks (``add_callback``) get the trainer: the latest update is ``last_update``, the
     latest epoch's record ``state.records[-1]``.
@@ -505,6 +532,9 @@ class Trainer:
 
     def _start(self, members: list, train_rolls: list, valid_rolls: list, resume: bool) -> None:
         """What every trainer holds: the members (resumed from their files), data, hooks, clock."""
+        for m in members:                      # before anything is read, moved or written
+            check_out_dir(m.out_dir, resume, "out_dir" if len(members) == 1
+                          else f"out_dirs[{m.index}]")
         self.members, self.config = members, members[0].config   # what all members share (lr aside)
         self.train_rolls, self.valid_rolls = list(train_rolls), list(valid_rolls)
         self.device = pick_device(self.config.device)

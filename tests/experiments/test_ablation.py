@@ -87,12 +87,51 @@ def test_sweeps_cover_units_budget_and_clipping(tmp_path):
     assert len(json.loads((tmp_path / "sweeps.json").read_text())["rows"]) == len(rows)
 
 
+def _only_line(capsys):
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err + captured.out, captured.err
+    return lines[0]
+
+
 def test_cli_rejects_bad_arguments(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as info:
         A.main(["study", "--variants", "GRU", "LSTM without gates"])
-    with pytest.raises(SystemExit):
-        A.main(["study", "--epochs", "0", "--out", "unused"])
-    assert "max_epochs" in capsys.readouterr().err
+    assert info.value.code == 2
+    assert _only_line(capsys).startswith("python -m gru_lib.experiments.ablation: error:")
+    with pytest.raises(SystemExit) as info:
+        A.main(["study", "--threads", "0"])                   # was torch's RuntimeError
+    assert info.value.code == 2 and "--threads" in _only_line(capsys)
+    assert A.main(["study", "--epochs", "0", "--out", "unused"]) == 2
+    assert "max_epochs" in _only_line(capsys)
+    assert not Path("unused").exists()
+
+
+def test_cli_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys):
+    fast = ["study", "--fast", "--variants", "tanh", "--datasets", "jsb"]
+    assert A.main([*fast, "--out", str(tmp_path / "a"), "--folder", str(tmp_path / "nope")]) == 2
+    assert "neither a file nor a folder" in _only_line(capsys)
+    if Path("/proc/self").is_dir():                           # Linux: a folder no one can make
+        assert A.main([*fast, "--out", "/proc/gru_lib_ablation"]) == 2
+        assert "cannot create the folder '/proc/gru_lib_ablation'" in _only_line(capsys)
+
+
+@pytest.mark.parametrize("name", ["summary.md", "results.csv"])
+def test_a_users_files_in_out_are_never_written_over(tmp_path, monkeypatch, name):
+    """Only runs.json was checked: a user's summary.md in --out was replaced."""
+    (tmp_path / name).write_text("mine")
+    monkeypatch.setattr(A, "run_one", lambda *a, **k: pytest.fail("trained before refusing"))
+    with pytest.raises(ValueError, match=f"{name}' already exists"):
+        A.run_study(tiny(), tmp_path, progress=False)
+    (tmp_path / "sweeps.json").write_text("mine")
+    with pytest.raises(ValueError, match="sweeps.json' already exists"):
+        A.run_sweeps(tiny(), tmp_path, progress=False)
+    assert (tmp_path / name).read_text() == "mine" and not (tmp_path / "runs.json").exists()
+
+
+def test_load_summary_names_the_module_that_exists(tmp_path):
+    with pytest.raises(ValueError, match="run `python -m gru_lib.experiments.ablation study --out"):
+        A.load_summary(tmp_path)
 
 
 def test_committed_results_are_complete():

@@ -254,3 +254,27 @@ def test_clipping_experiment_shows_the_explosion():
 def test_a_model_spec_is_checked_when_made_not_when_built(options, message):
     with pytest.raises(ValueError, match=message):
         P.ModelSpec(**options)
+
+
+@pytest.mark.parametrize("value", [5, -0.1, float("nan"), "1"])
+def test_model_spec_checks_fixed_gate_values_when_made(value):
+    """Not only at build(): a spec is made long before it is built."""
+    with pytest.raises(ValueError, match=r"fixed_gates\['reset'\].* must be a number in \[0, 1\]"):
+        P.ModelSpec("gru", 8, fixed_gates={"reset": value})
+
+
+def test_pick_piece_checks_its_arguments():
+    with pytest.raises(ValueError, match="split: unknown 'tests'"):
+        P.pick_piece("chorales", 0, split="tests")
+    with pytest.raises(ValueError, match="min_length must be a non-negative integer"):
+        P.pick_piece("chorales", 0, min_length="5")
+    with pytest.raises(ValueError, match="index must be an integer"):
+        P.pick_piece("chorales", 0.0)
+    assert torch.equal(P.pick_piece("chorales", np.int64(1)), P.pick_piece("chorales", 1))
+
+
+def test_figure_png_and_comparison_name_what_they_need():
+    with pytest.raises(TypeError, match="fig must be a matplotlib Figure, got NoneType"):
+        P.figure_png(None)
+    with pytest.raises(ValueError, match="session must be a TrainingSession"):
+        P.Comparison().add(5)

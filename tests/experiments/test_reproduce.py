@@ -3,6 +3,7 @@ the reproduction training each model's candidates as one population (files, stud
 divergence, extra worker processes)."""
 import json
 import os
+import re
 import shlex
 import time
 from pathlib import Path
@@ -125,7 +126,7 @@ def test_an_interrupted_population_reproduce_resumes_and_reuses_finished_work(tm
         return update(self, rolls, lengths)
     # Quick budget: 12 pieces / batch 4 = 3 updates an epoch, 2 epochs; tanh first, then gru.
     monkeypatch.setattr(PopulationTrainer, "_update",
-                        lambda self, r, n: counted(self, r, n, stop_at=6 + 4, slow=0.1))
+                        lambda self, r, n: counted(self, r, n, stop_at=6 + 4, slow=0.4))
     out = tmp_path / "run"
     with pytest.raises(TrainingInterrupted):
         quick(out)
@@ -136,7 +137,8 @@ def test_an_interrupted_population_reproduce_resumes_and_reuses_finished_work(tm
     assert numbers(resumed) == numbers(reference)
     # The population's wall time is its members' carried clock, not the resumed session's
     # (the search only timed the last 2 fast updates; the members' clocks carry 4 slow ones,
-    # >= 0.4 s): at least the longest member's seconds.
+    # >= 1.6 s, far above what a loaded machine takes for the 2 fast ones): at least the
+    # longest member's seconds.
     clocks = [json.loads((out / "gru" / f"lr{c}" / "result.json").read_text())["seconds"]
               for c in range(2)]
     session = trials(out, "gru")[0].user_attrs["population"]["seconds"]
@@ -331,3 +333,168 @@ def test_reproduce_records_the_backend_each_model_trained_on(tmp_path, monkeypat
                         out=tmp_path / "r", device="cpu", progress=False, log=lambda line: None)
     backends = {kind: m["backend"] for kind, m in summary["models"].items()}
     assert backends == {"mingru": "bptt", "minlstm": "bptt", "gru": "auto"}
+
+
+# -- a run's settings (run.json), checked on --resume -------------------------------------------
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished quick gru run on the fake data, shared by the refusals below (a refusal
+    writes nothing, which each test checks)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MUSIC, "load_splits", fake_splits)
+        out = tmp_path_factory.mktemp("finished") / "run"
+        quick(out, models=("gru",))
+    return out
+
+
+def folder_state(out):
+    """Every file under out with its bytes: what a refused resume must leave as it was."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("options,message", [
+    (dict(dataset="nottingham"), "--dataset jsb (you gave nottingham)"),
+    (dict(overrides={"weight_noise": 0}), "--set weight_noise=0.075 (you gave 0)"),
+    (dict(params=30_000), "--params none (the task's sizes) (you gave 30000)"),
+    (dict(chunk=5), "--chunk 0 (whole pieces) (you gave 5)"),
+    (dict(recurrent_init="orthogonal"), "--recurrent-init uniform (you gave orthogonal)"),
+    (dict(seed=3), "--seed 0 (you gave 3)"),
+    (dict(budget="standard"), "--budget quick (you gave standard)"),
+    (dict(candidates=3), "--candidates 2 (you gave 3)"),
+    (dict(lrs=[1e-3, 2e-3]), "--lrs none (drawn) (you gave 0.001,0.002)"),
+    (dict(key_range="paper"), "--key-range 88 (you gave paper)"),
+])
+def test_resume_refuses_settings_the_run_was_not_trained_with(finished_run, monkeypatch, options,
+                                                              message):
+    """Each setting that decides what is trained, given differently on --resume, is refused in
+    one message naming the option, the run's value and the given one -- before anything is
+    read or written (the run's results, study and checkpoints stay exactly as they were)."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    before = folder_state(finished_run)
+    options = {"dataset": "jsb", "budget": "quick", **options}
+    with pytest.raises(ValueError, match=r"--resume: .* was trained with .*" + re.escape(message)
+                       + ".*give the same options to continue it, or a new --out"):
+        reproduce(models=["gru"], out=finished_run, device="cpu", progress=False,
+                  log=lambda line: None, resume=True, **options)
+    assert folder_state(finished_run) == before
+
+
+def test_resume_accepts_options_that_train_the_same_run(tmp_path, monkeypatch):
+    """What run.json compares is what is trained: the budget's own values given by hand
+    (--candidates 2, --chunk 0, --set weight_noise=0.075) are the same run, resumed as such."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    first = quick(tmp_path / "r", models=("gru",))
+    again = quick(tmp_path / "r", models=("gru",), resume=True, candidates=2, chunk=0,
+                  overrides={"weight_noise": 0.075})
+    assert numbers(again) == numbers(first)
+
+
+def test_resuming_another_data_sets_run_is_refused_on_the_real_data(tmp_path):
+    """The audit's case, at the command line on the real data: a JSB run resumed as
+    Nottingham stops with one line and status 2, and its results.json is still JSB's (it was
+    rewritten as Nottingham's, with the JSB model scored on Nottingham)."""
+    from gru_lib.__main__ import main
+    data = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "music"
+    if not data.is_dir():
+        pytest.skip("the shared data copies (../shared/data/music) are not here")
+    out = tmp_path / "base"
+    common = ["--budget", "quick", "--data", str(data), "--out", str(out), "--device", "cpu",
+              "--no-progress"]
+    assert main(["reproduce", "--dataset", "jsb", "--models", "gru,lstm"] + common) == 0
+    before = folder_state(out)
+    assert main(["reproduce", "--dataset", "nottingham", "--models", "gru", "--resume"]
+                + common) == 2
+    assert folder_state(out) == before
+    assert json.loads((out / "results.json").read_text())["dataset"] == "jsb"
+
+
+def test_a_run_made_before_run_json_resumes_and_is_checked_from_its_own_files(tmp_path,
+                                                                              monkeypatch):
+    """A run folder written by older code has no run.json (runs/paper_queue.sh resumes such
+    folders). Its settings are read from results.json, or, before that is written, from the
+    study names in search.db and the candidates' checkpoints; a resume with the same options
+    works and writes run.json, one with others is refused."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    out = tmp_path / "old"
+    first = quick(out, models=("gru",))
+    (out / "run.json").unlink()                       # as older code left it
+    with pytest.raises(ValueError, match=r"--dataset jsb \(you gave nottingham\)"):
+        reproduce("nottingham", models=["gru"], budget="quick", out=out, device="cpu",
+                  progress=False, log=lambda line: None, resume=True)
+    (out / "results.json").unlink()                   # stopped before its results: the study
+    (out / "curves.png").unlink()                     # and the checkpoints say
+    with pytest.raises(ValueError, match=r"--dataset jsb \(you gave nottingham\)"):
+        reproduce("nottingham", models=["gru"], budget="quick", out=out, device="cpu",
+                  progress=False, log=lambda line: None, resume=True)
+    with pytest.raises(ValueError, match=r"--set weight_noise=0.075 \(you gave 0\)"):
+        quick(out, models=("gru",), resume=True, overrides={"weight_noise": 0})
+    with pytest.raises(ValueError, match=r"--seed 0 \(you gave 3\)"):
+        quick(out, models=("gru",), resume=True, seed=3)
+    with pytest.raises(ValueError, match=r"hidden_size=46 \(these options give 65: --params\)"):
+        quick(out, models=("gru",), resume=True, params=30_000)
+    assert not (out / "run.json").exists()            # a refusal writes nothing
+    again = quick(out, models=("gru",), resume=True)
+    assert numbers(again) == numbers(first)
+    assert json.loads((out / "run.json").read_text())["dataset"] == "jsb"
+
+
+def test_resuming_with_fewer_models_keeps_the_others_results(tmp_path, monkeypatch):
+    """--models gru --resume on a gru+lstm run keeps lstm's entry and curve; one model per
+    command, then all of them (runs/paper_queue.sh's per-model jobs and its assemble job), ends
+    with the numbers of one command that trains them all."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    both = quick(tmp_path / "both", models=("gru", "lstm"))
+    plotted = []
+    monkeypatch.setattr(reproduce_module, "plot_curves",
+                        lambda curves, path, title: plotted.append(list(curves)))
+    again = quick(tmp_path / "both", models=("gru",), resume=True)
+    saved = json.loads((tmp_path / "both" / "results.json").read_text())
+    assert list(saved["models"]) == ["gru", "lstm"] and plotted[-1] == ["gru", "lstm"]
+    assert saved["models"]["lstm"] == both["models"]["lstm"] == again["models"]["lstm"]
+    assert "--models gru,lstm" in saved["command"]
+    # the queue: one job per model on one --out, then the assemble job with all of them
+    out = tmp_path / "queue"
+    quick(out, models=("gru",), resume=True)
+    assert list(quick(out, models=("lstm",), resume=True)["models"]) == ["lstm", "gru"]
+    assembled = quick(out, models=("gru", "lstm"), resume=True)
+    assert list(assembled["models"]) == ["gru", "lstm"]
+    assert numbers(assembled) == numbers(both)
+    assert assembled["command"] == both["command"].replace("both", "queue")
+
+
+def test_a_seed_beyond_64_bits_is_refused_before_anything_is_written(tmp_path):
+    for seed in (2**63, 99999999999999999999, -1):
+        with pytest.raises(ValueError, match=r"seed must be an integer in 0\.\.9223372036854775807"):
+            quick(tmp_path / "r", models=("gru",), seed=seed)
+    assert not (tmp_path / "r").exists()
+
+
+def test_learning_rates_above_one_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="lrs: 5 is above 1"):
+        quick(tmp_path / "r", models=("gru",), lrs=[5, 1e6])
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_out_folder_that_cannot_be_created_is_a_clear_error(tmp_path, monkeypatch):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here (Linux only)")
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    with pytest.raises(ValueError, match=r"out: cannot create the folder '/proc/x'"):
+        quick("/proc/x", models=("gru",))
+
+
+def test_a_storage_that_is_a_users_database_is_refused_and_left_alone(tmp_path, monkeypatch):
+    """--storage naming the user's own SQLite file: refused (the search would add its tables
+    to it), the file unchanged, and the run folder the start made removed again."""
+    import sqlite3
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    mine = tmp_path / "mydb.sqlite"
+    with sqlite3.connect(mine) as con:
+        con.execute("CREATE TABLE songs (title TEXT)")
+    con.close()
+    before = mine.read_bytes()
+    with pytest.raises(ValueError, match="is a SQLite database of something else"):
+        quick(tmp_path / "r", models=("gru",), storage=f"sqlite:///{mine}")
+    assert mine.read_bytes() == before
+    assert not (tmp_path / "r").exists()

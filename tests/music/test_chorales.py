@@ -76,7 +76,7 @@ def test_chorales_cache_is_checked_on_load(chorales_dir, tmp_path):
         music.read_chorales(_without(tmp_path, arrays, "digest"))
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"PK not really")
-    with pytest.raises(ValueError, match="not a readable .npz"):
+    with pytest.raises(ValueError, match="not a chorales .npz built by gru_lib"):
         music.read_chorales(junk)
 
 
@@ -101,6 +101,8 @@ def test_damaged_chorales_cache_is_rebuilt(chorales_dir, monkeypatch):
     with pytest.warns(UserWarning, match="rebuilding the chorales cache"):
         d = music.load_music("chorales", split=None)
     assert built == [cached] and len(d["train"]) > 200
+    # moved aside, not replaced: $GRU_LIB_DATA may be the user's folder, the file theirs
+    assert cached.with_name(cached.name + ".rejected").read_bytes() == b"garbage"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a good cache loads silently, without building
         music.load_music("chorales")
@@ -131,5 +133,29 @@ def test_a_data_path_that_does_not_exist_is_an_error_not_the_cache(chorales_dir,
         [r.shape for r in music.load_music("chorales", "test", folder=chorales_dir)]
     junk = tmp_path / "junk.npz"
     junk.write_text("not an archive")
-    with pytest.raises(ValueError, match="not a readable .npz file"):
+    with pytest.raises(ValueError, match="not a chorales .npz built by gru_lib"):
         music.load_music("chorales", folder=junk)
+
+
+def test_build_chorales_never_replaces_a_file_unless_told(tmp_path, monkeypatch):
+    """Checked before the 30 s build: music21 is never reached."""
+    mine = tmp_path / "mine.npz"
+    mine.write_bytes(b"my own arrays")
+    monkeypatch.setattr(music.chorales, "_chorale_roll", lambda score: pytest.fail("built"))
+    with pytest.raises(ValueError, match="mine.npz' already exists.*overwrite=True"):
+        music.build_chorales(mine, progress=False)
+    assert mine.read_bytes() == b"my own arrays"
+
+
+@pytest.mark.parametrize("content", [b"some text, not arrays\n", b"MATLAB 5.0 MAT-file junk"])
+def test_a_wrong_chorales_file_says_what_to_give_and_never_suggests_pickle(tmp_path, content):
+    """numpy's own message suggested allow_pickle=True: unsafe, and not the problem."""
+    wrong = tmp_path / "some.txt"
+    wrong.write_bytes(content)
+    with pytest.raises(ValueError, match="not a chorales .npz built by gru_lib.*leave out --data") \
+            as info:
+        music.load_music("chorales", folder=wrong)
+    assert "pickle" not in str(info.value)
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match=r"not a chorales .npz built by gru_lib \(it holds the arrays \['a'\]\)"):
+        music.read_chorales(tmp_path / "other.npz")

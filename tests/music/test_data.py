@@ -198,3 +198,8 @@ def test_roll_stats_direct_and_bad_input():
         music.roll_stats([])
     with pytest.raises(ValueError, match=r"rolls\[0\]: expected shape \(T, K\)"):
         music.roll_stats([torch.zeros(3)])
+
+
+def test_a_folder_that_is_not_a_path_is_a_type_error():
+    with pytest.raises(TypeError, match="folder must be a path .* got int"):
+        music.load_music("jsb", folder=5)

@@ -84,6 +84,10 @@ def test_midi_in_bad_files(tmp_path):
         music.midi_to_roll(low)
     kept = music.midi_to_roll(low, drop_outside=True)
     assert kept.sum() == 1 and kept[0, 60 - 21] == 1
+    # every note outside: dropping them would leave silence, which is never what was meant
+    low.instruments[0].notes.pop()
+    with pytest.raises(ValueError, match="all 1 note\\(s\\) lie outside the key range 21..108"):
+        music.midi_to_roll(low, drop_outside=True)
     with pytest.raises(ValueError, match="steps_per_beat must be a positive integer, got 0"):
         music.midi_to_roll(low, steps_per_beat=0)
     with pytest.raises(ValueError, match="midi: expected a path, bytes or a PrettyMIDI, got int"):
@@ -145,3 +149,20 @@ def test_save_midi_never_writes_over_a_file_unless_told(tmp_path):
     music.save_midi(roll, mine, overwrite=True)
     assert torch.equal(music.midi_to_roll(mine), roll)
     assert not list(tmp_path.glob(".*part"))
+
+
+def test_tempo_must_fit_a_midi_file(tmp_path):
+    """MIDI holds a beat of at most 16777215 µs: below ~3.58 bpm the MIDI library failed with
+    "attribute must be in range 0..16777215"."""
+    roll = torch.zeros(4, 88)
+    roll[0, 40] = 1
+    with pytest.raises(ValueError, match=r"tempo: expected beats per minute in \[3.5763, 1000\]"):
+        music.save_midi(roll, tmp_path / "slow.mid", tempo=3.5)
+    assert not (tmp_path / "slow.mid").exists()
+    music.save_midi(roll, tmp_path / "slowest.mid", tempo=music.midi.MIN_TEMPO)
+    assert music.midi_to_roll(tmp_path / "slowest.mid")[0, 40] == 1
+
+
+def test_save_midi_into_a_missing_folder_names_it(tmp_path):
+    with pytest.raises(ValueError, match="its folder '.*/nowhere' does not exist"):
+        music.save_midi(torch.zeros(4, 88), tmp_path / "nowhere" / "x.mid")

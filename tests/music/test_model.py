@@ -106,3 +106,27 @@ def test_the_papers_one_layer_model_keeps_its_parameter_names():
     assert "rnn.layers.1.cell.weight_ih" in PianoRollModel("gru", 12, 5, layers=2).state_dict()
     old = {k: v for k, v in model.meta().items() if k != "layers"}      # before stacks
     assert PianoRollModel.from_meta(old).layers == 1
+
+
+def test_make_model_checks_seed_and_layers_up_front():
+    from gru_lib.music.model import make_model
+    with pytest.raises(ValueError, match="seed must be an integer in 0.."):
+        make_model("gru", 88, 46, seed=2 ** 70)            # torch: "Overflow when unpacking"
+    with pytest.raises(ValueError, match="layers must be a positive integer, at most 8"):
+        make_model("gru", 88, 46, layers=100)             # as "gru-100" is refused
+    with pytest.raises(ValueError, match="would have .* parameters"):
+        make_model("gru", 88, 10 ** 9)                    # torch: "Storage size ... overflowed"
+
+
+@pytest.mark.parametrize("bad", [0.5, float("nan")])
+def test_sample_prime_and_nll_take_only_0_and_1(bad):
+    model = PianoRollModel("gru", keys=6, hidden_size=4)
+    prime = torch.zeros(3, 6)
+    prime[1, 2] = bad
+    with pytest.raises(ValueError, match="prime: a piano roll holds only 0 and 1.*step 1, key 2"):
+        model.sample(2, prime=prime)
+    rolls = torch.zeros(4, 2, 6)
+    rolls[3, 1, 5] = bad
+    with pytest.raises(ValueError, match="rolls: a piano roll holds only 0 and 1.*step 3, piece 1, key 5"):
+        model.nll(rolls)
+    assert torch.isfinite(model.nll(torch.zeros(4, 2, 6)))

@@ -124,3 +124,10 @@ def test_task_units_at_another_budget_size_every_model_to_it():
 def test_bad_model_names(name, message):
     with pytest.raises(ValueError, match=message):
         task_units("music", name)
+
+
+def test_a_budget_no_machine_could_build_is_refused_at_once():
+    """10**30 used to bisect into a cell torch could not size ("Storage size calculation
+    overflowed")."""
+    with pytest.raises(ValueError, match="budget must be a positive number of parameters, at most 1e\\+10"):
+        units_for_budget("gru", 10 ** 30, 88)

@@ -196,3 +196,15 @@ def test_recurrent_init_is_checked_and_the_minimal_cells_have_none():
         make_cell("gru", 88, 4, recurrent_init="xavier")
     with pytest.raises(ValueError, match="unknown option"):
         make_cell("mingru", 88, 4, recurrent_init="orthogonal")
+
+
+@pytest.mark.parametrize("bias", [float("nan"), float("inf"), "1"])
+def test_forget_bias_must_be_finite(bias):
+    with pytest.raises(ValueError, match="forget_bias must be a finite number"):
+        make_cell("lstm", 3, 4, forget_bias=bias)
+
+
+def test_absurd_sizes_are_a_clear_error_not_a_torch_overflow():
+    with pytest.raises(ValueError, match="a tanh cell of 1000000000000 inputs and 1000000000000 "
+                                         "units would have .* parameters"):
+        make_cell("tanh", 10 ** 12, 10 ** 12)

@@ -22,3 +22,17 @@ def test_model_names(name, parsed):
 def test_bad_model_names_say_what_a_name_is(name):
     with pytest.raises(ValueError, match=r"a model is a kind \(tanh, gru, lstm, mingru, minlstm\)"):
         model_name(name)
+
+
+@pytest.mark.parametrize("kind", [["gru"], None, 3])
+def test_make_cell_with_a_kind_that_is_not_a_name(kind):
+    with pytest.raises(ValueError, match="kind must be one of tanh, gru"):
+        make_cell(kind, 3, 4)                   # ["gru"] was "unhashable type: 'list'"
+
+
+def test_layer_count_has_the_bound_of_model_names():
+    from gru_lib.nn.kinds import MAX_LAYERS, layer_count
+    assert layer_count(MAX_LAYERS) == MAX_LAYERS
+    for bad in (0, MAX_LAYERS + 1, 100, 2.0, True):
+        with pytest.raises(ValueError, match=f"layers must be a positive integer, at most {MAX_LAYERS}"):
+            layer_count(bad)

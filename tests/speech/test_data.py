@@ -221,3 +221,11 @@ def test_framing_reads_20_predicts_the_next_10():
         assert targets[t].tolist() == list(range(10 * t + 20, 10 * t + 30))  # the next 10 (hop 10)
     with pytest.raises(ValueError, match=r"wave: expected a 1-D waveform"):
         speech.frame(torch.zeros(2, 50))
+
+
+def test_one_wav_file_as_the_data_says_to_give_the_whole_fsdd(fsdd_dir):
+    """It used to say "not a readable tar.gz archive"."""
+    one = next((fsdd_dir / "recordings").glob("*.wav"))
+    with pytest.raises(ValueError, match="is a single WAV file; --data takes the whole FSDD: its "
+                                         "folder .* or its archive .*--prime"):
+        speech.load_recordings(folder=one, progress=False)

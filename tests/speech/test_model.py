@@ -102,3 +102,34 @@ def test_minimal_and_stacked_speech_models_at_the_budget(kind, layers, units):
     frames = torch.randn(9, 2, 10, dtype=torch.float64) * 0.05
     assert torch.isfinite(small.nll(frames, torch.tensor([9, 5])))
     assert SpeechModel.from_meta(small.meta()).meta() == small.meta()
+
+
+def test_waves_must_be_float_samples_in_full_scale():
+    """int16 samples were taken as floats: an NLL of 1.5e10 and a continuation 32768 times
+    too loud, without a word."""
+    model = speech.make_speech_model("gru", 8, seed=0)
+    pcm = (sine(800) * 20000).astype(np.int16)
+    for call in (lambda w: speech.wave_nll(model, w),
+                 lambda w: speech.continue_wave(model, w, seconds=0.01)):
+        with pytest.raises(ValueError, match="expected float samples in \\[-1, 1\\], got int16.*32768"):
+            call(pcm)
+        with pytest.raises(ValueError, match="got a peak of 3"):
+            call(np.full(800, 3.0))
+    assert np.isfinite(speech.wave_nll(model, pcm / 32768))
+
+
+def test_speech_functions_refuse_a_music_model():
+    from gru_lib.music.model import make_model
+    music_model = make_model("gru", 88, 46)
+    for call in (lambda: speech.wave_nll(music_model, np.zeros(800, np.float32)),
+                 lambda: speech.continue_wave(music_model, np.zeros(800, np.float32))):
+        with pytest.raises(TypeError, match="model must be a SpeechModel.*got PianoRollModel"):
+            call()
+
+
+def test_speech_nll_refuses_nan_samples():
+    model = speech.make_speech_model("gru", 8, seed=0)
+    with pytest.raises(ValueError, match="frames: contains NaN or infinite samples"):
+        model.nll(torch.full((5, 2, 10), float("nan")))
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        speech.make_speech_model("gru", 8, seed=2 ** 70)

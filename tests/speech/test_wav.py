@@ -89,3 +89,19 @@ def test_truncated_wav_is_an_error_that_says_it_is_cut(tmp_path):
     assert "Re-export" in msg
     path.write_bytes(whole)                                             # the whole file still reads
     assert len(speech.read_wav(path)) == 4000
+
+
+def test_write_wav_refuses_what_a_wav_file_cannot_hold(tmp_path):
+    with pytest.raises(ValueError, match="wave: contains NaN or infinite samples"):
+        speech.write_wav(tmp_path / "nan.wav", np.array([0.0, np.nan, 0.1]))
+    with pytest.raises(ValueError, match="rate: expected a sample rate in Hz, an int in 1..4294967295"):
+        speech.write_wav(tmp_path / "fast.wav", np.zeros(10), rate=10 ** 10)   # was struct.error
+    assert not list(tmp_path.iterdir())
+
+
+def test_writers_into_a_missing_folder_name_it_before_any_work(tmp_path):
+    for write in (lambda p: speech.write_wav(p, np.zeros(10)),
+                  lambda p: speech.plot_wave(np.zeros(1000), path=p)):
+        with pytest.raises(ValueError, match="its folder '.*/nowhere' does not exist"):
+            write(tmp_path / "nowhere" / "x.out")
+    assert not (tmp_path / "nowhere").exists()

@@ -42,3 +42,25 @@ def test_per_piece_average_weighs_every_piece_the_same():
 def test_per_piece_average_needs_pieces():
     with pytest.raises(ValueError, match="no sequences"):
         evaluate_per_piece(PianoRollModel("gru", keys=5, hidden_size=3), [])
+
+
+def test_evaluate_says_how_to_batch_a_list_of_rolls():
+    """It was "too many values to unpack"."""
+    model = PianoRollModel("gru", keys=6, hidden_size=4)
+    rolls = [torch.zeros(5, 6), torch.ones(4, 6)]
+    with pytest.raises(ValueError, match="batches must yield \\(rolls .*batches\\(sequences, 64, "
+                                         "shuffle=False\\).*evaluate_per_piece"):
+        evaluate(model, rolls)
+
+
+@pytest.mark.parametrize("bad", [0.5, float("nan")])
+def test_evaluation_takes_only_0_and_1_rolls(bad):
+    from gru_lib.training.batching import batches
+    model = PianoRollModel("gru", keys=6, hidden_size=4)
+    rolls = [torch.zeros(5, 6), torch.zeros(4, 6)]
+    rolls[1][2, 3] = bad
+    with pytest.raises(ValueError, match="evaluate: batch 0: a piano roll holds only 0 and 1"):
+        evaluate(model, batches(rolls, 2, shuffle=False))
+    with pytest.raises(ValueError, match="sequences\\[1\\]: a piano roll holds only 0 and 1.*"
+                                         "step 2, key 3"):
+        evaluate_per_piece(model, rolls)

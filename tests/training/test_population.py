@@ -362,3 +362,17 @@ def test_the_replay_script_predicts_what_pruning_does(tmp_path):
     assert got["last_epoch"] == 24 and got["member_epochs"] == 20 + 24 + 21
     with pytest.raises(ValueError, match="every member of a population"):
         replay.replay_pruning({"lr0": got}, max_epochs=24)
+
+
+def test_a_new_population_never_writes_over_a_members_files(tmp_path):
+    """A member's out_dir that already holds a run's files is refused (naming which member)
+    unless resume=True, before any member is touched."""
+    dirs = [tmp_path / str(i) for i in range(3)]
+    dirs[1].mkdir()
+    (dirs[1] / "result.json").write_text('{"mine": true}')
+    configs = [BASE.replace(lr=lr) for lr in LRS]
+    with pytest.raises(ValueError, match=r"out_dirs\[1\]: .* already holds result.json; .*"
+                                         r"resume=True"):
+        PopulationTrainer([gru() for _ in LRS], TRAIN, VALID, configs, out_dirs=dirs)
+    assert (dirs[1] / "result.json").read_text() == '{"mine": true}'
+    assert not dirs[0].exists() and not dirs[2].exists()

@@ -248,3 +248,38 @@ def test_a_storage_that_cannot_open_is_one_clear_error(monkeypatch):
                                          r"MySQLdb.*pip install pymysql") as err:
         open_study("s", "mysql://me:secret@127.0.0.1:1/x", 2)
     assert "secret" not in str(err.value)
+
+
+def test_learning_rates_above_one_are_refused_and_the_papers_range_is_not():
+    """A rate above 1 moves every weight by more than its size at each RMSProp step: the
+    candidate never trains, and its untrained epoch 0 would be reported as its result."""
+    with pytest.raises(ValueError, match="lrs: 5 is above 1"):
+        given_lrs([5, 1e6])
+    with pytest.raises(ValueError, match="lrs: 1.5 is above 1"):
+        given_lrs([1e-3, 1.5])
+    papers = candidate_lrs(10, seed=0) + [LR_LOW, LR_HIGH]
+    assert given_lrs(papers) == papers and given_lrs([1.0]) == [1.0]
+
+
+def test_a_sqlite_file_that_is_not_a_search_is_refused_and_left_alone(tmp_path):
+    """--storage naming the user's own SQLite database (or any other file): the search would
+    add its tables to it. Refused, the file unchanged; a new file and a search's own database
+    open as before."""
+    import sqlite3
+    mine = tmp_path / "mydb.sqlite"
+    con = sqlite3.connect(mine)
+    con.execute("CREATE TABLE songs (title TEXT)")
+    con.commit()
+    con.close()
+    text = tmp_path / "notes.db"
+    text.write_text("my notes\n" * 50)
+    for path, message in ((mine, "is a SQLite database of something else .*songs.*give a new "
+                                 "file"),
+                          (text, "is not a SQLite database")):
+        before = path.read_bytes()
+        with pytest.raises(ValueError, match=message):
+            open_study("s", f"sqlite:///{path}", 2)
+        assert path.read_bytes() == before
+    ours = f"sqlite:///{tmp_path / 'search.db'}"
+    open_study("s", ours, 2)
+    assert len(open_study("s", ours, 2).trials) == 2      # its own database opens again

@@ -427,3 +427,40 @@ def test_hopeless_is_a_member_whose_fastest_recent_progress_cannot_reach_the_lea
     # The best so far, not the last epoch: a noisy curve is judged by its running minimum.
     noisy = falling([5.0 if e % 2 else 6.0 for e in range(31)])
     assert hopeless(noisy, 500, leader_best=4.9) and not hopeless(noisy, 500, leader_best=5.0)
+
+
+def test_a_new_run_never_writes_over_files_already_in_out_dir(tmp_path):
+    """out_dir holding a user's records.csv, result.json and best.pt: a new run would replace
+    them, so it is refused up front, naming them and the two ways on; resume=True continues a
+    run there. An out_dir that is a file is a clear error too (it was pathlib's FileExistsError)."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    mine = {"records.csv": b"my,own\n1,2\n", "result.json": b'{"mine": true}', "best.pt": b"x"}
+    for name, data in mine.items():
+        (out / name).write_bytes(data)
+    config = TrainConfig(max_epochs=1, batch_size=2, progress=False, device="cpu")
+    with pytest.raises(ValueError, match=r"out_dir: .*mine' already holds best.pt, records.csv, "
+                                         r"result.json; .*resume=True to continue that run, or "
+                                         r"give a new or empty folder"):
+        train(make_model("gru", K, 4, seed=0), TRAIN, VALID, config, out_dir=out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == mine
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ValueError, match="out_dir: .*file' is a file; give the folder"):
+        train(make_model("gru", K, 4, seed=0), TRAIN, VALID, config, out_dir=tmp_path / "file")
+    with pytest.raises(ValueError, match="a part of its path is a file"):
+        Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, config,
+                out_dir=tmp_path / "file" / "run")
+    # a run of ours is continued with resume=True (finished: nothing left to do), not restarted
+    first = train(make_model("gru", K, 4, seed=0), TRAIN, VALID, config, out_dir=tmp_path / "r")
+    with pytest.raises(ValueError, match="already holds best.pt, last.pt, records.json"):
+        train(make_model("gru", K, 4, seed=0), TRAIN, VALID, config, out_dir=tmp_path / "r")
+    again = train(make_model("gru", K, 4, seed=0), TRAIN, VALID, config, out_dir=tmp_path / "r",
+                  resume=True)
+    assert again.records == first.records
+
+
+def test_a_seed_beyond_64_bits_is_refused_by_the_config():
+    """torch's generators take at most 64 bits: a bigger seed failed at the first draw."""
+    assert TrainConfig(seed=2**63 - 1).seed == 2**63 - 1
+    with pytest.raises(ValueError, match=r"TrainConfig.seed must be an integer in 0\.\.9223372036854775807"):
+        TrainConfig(seed=99999999999999999999)

@@ -1,0 +1,48 @@
+"""The committed results (``data/results/`` of the repository), read by the chapters.
+
+In a clone the files are read from its ``data/results/``; elsewhere (Colab, a pip install)
+they are fetched from the repository on GitHub, so a chapter that only reads results works
+without the clone:
+
+    import json
+    raw = read_result("jsb/paper/results.json")          # bytes, or None if absent
+    results = json.loads(raw) if raw else None
+
+``path`` is relative to ``data/results/`` and uses "/" (it is also the end of the URL).
+"""
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from pathlib import Path, PurePosixPath
+
+from .. import download
+
+__all__ = ["LOCAL", "REMOTE", "read_result"]
+
+LOCAL = Path(__file__).resolve().parents[2] / "data" / "results"    # the clone's, if any
+REMOTE = "https://raw.githubusercontent.com/gru-lib/gru-lib/main/data/results"
+
+
+def read_result(path: str, *, local: str | Path | None = None, remote: str | None = REMOTE,
+                timeout: float = 20.0) -> bytes | None:
+    """The bytes of ``data/results/<path>``: from the folder ``local`` (default: the clone's
+    ``data/results/`` beside this package) if the file is there, else from ``remote`` (a URL
+    base; None: never fetch), else None (absent, unreachable, or ``GRU_LIB_OFFLINE=1``).
+
+    A notebook can then say what is missing instead of failing: ``None`` means "not committed
+    (yet)", which is how the chapters show a run that has not been made."""
+    parts = PurePosixPath(path).parts
+    if not parts or PurePosixPath(path).is_absolute() or ".." in parts or "\\" in path:
+        raise ValueError(f"path must be relative to data/results/, with '/', got {path!r}")
+    here = (LOCAL if local is None else Path(local)).joinpath(*parts)
+    if here.is_file():
+        return here.read_bytes()
+    if remote is None or download.offline():
+        return None
+    url = f"{remote.rstrip('/')}/{urllib.parse.quote('/'.join(parts))}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+    except OSError:                   # HTTPError (404, ...), URLError, timeouts
+        return None

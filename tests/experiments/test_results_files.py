@@ -1,0 +1,91 @@
+"""read_result: the clone's committed file first, else the remote copy, else None."""
+import functools
+import http.server
+import json
+import threading
+
+import pytest
+
+from gru_lib.experiments import results_files
+from gru_lib.experiments.results_files import LOCAL, read_result
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real HTTP server on 127.0.0.1 serving tmp_path/served; yields (folder, base URL)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                  daemon=True)
+        thread.start()
+        try:
+            yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/results"
+        finally:
+            httpd.shutdown()
+            thread.join()
+
+
+@pytest.fixture
+def online(monkeypatch):
+    monkeypatch.delenv("GRU_LIB_OFFLINE", raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1")       # the local server, never through a proxy
+
+
+def test_reads_a_committed_file_from_the_clone():
+    path = LOCAL / "jsb" / "paper" / "results.json"
+    if not path.is_file():
+        pytest.skip("not a clone with data/results/ committed")
+    raw = read_result("jsb/paper/results.json", remote=None)
+    assert raw == path.read_bytes()
+    assert json.loads(raw)["dataset"] == "jsb"
+
+
+def test_local_folder_comes_first(tmp_path, server, online):
+    served, base = server
+    for root, text in ((tmp_path / "clone", b"local"), (served / "results", b"remote")):
+        (root / "jsb").mkdir(parents=True)
+        (root / "jsb" / "a.json").write_bytes(text)
+    assert read_result("jsb/a.json", local=tmp_path / "clone", remote=base) == b"local"
+
+
+def test_absent_here_is_fetched_and_absent_there_is_none(tmp_path, server, online):
+    served, base = server
+    (served / "results" / "fsdd").mkdir(parents=True)
+    (served / "results" / "fsdd" / "results.json").write_bytes(b'{"budget": "standard"}')
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert read_result("fsdd/results.json", local=empty, remote=base) == b'{"budget": "standard"}'
+    assert read_result("fsdd/no-such-file.json", local=empty, remote=base) is None      # 404
+    assert read_result("fsdd/results.json", local=empty, remote=None) is None           # no remote
+
+
+def test_offline_never_fetches(tmp_path, server, monkeypatch):
+    served, base = server
+    (served / "results").mkdir()
+    (served / "results" / "x.json").write_bytes(b"{}")
+    monkeypatch.setenv("GRU_LIB_OFFLINE", "1")
+    assert read_result("x.json", local=tmp_path, remote=base) is None
+
+
+def test_unreachable_remote_is_none(tmp_path, online):
+    # a port nobody listens on: the connection is refused at once, no network needed
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert read_result("x.json", local=tmp_path, remote=f"http://127.0.0.1:{port}",
+                       timeout=5) is None
+
+
+@pytest.mark.parametrize("bad", ["", "/etc/passwd", "../secret.json", "jsb/../../x", "jsb\\a.json"])
+def test_rejects_paths_outside_data_results(bad):
+    with pytest.raises(ValueError, match="relative to data/results"):
+        read_result(bad, remote=None)
+
+
+def test_default_remote_is_the_repository():
+    assert results_files.REMOTE.startswith("https://raw.githubusercontent.com/")
+    assert results_files.REMOTE.endswith("/data/results")
