@@ -243,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", type=_setting, action="append", metavar="FIELD=VALUE",
                    help="change one training setting of the budget, e.g. --set weight_noise=0 "
                         "--set lr_decay_to=0.01 --set max_epochs=20 (repeatable; the fields of "
-                        "gru_lib.TrainConfig; recorded in results.json as 'overrides')")
+                        "gru_lib.training.TrainConfig except lr, which --lrs and --candidates "
+                        "set; recorded in results.json as 'overrides')")
     r.add_argument("--recurrent-init", type=_choice("recurrent init", RECURRENT_INITS),
                    default="uniform",
                    help="how the recurrent weights U start: uniform in ±0.1 like W (default, the "

@@ -15,6 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .checks import expand_user
+
 
 class UnwritablePathError(ValueError, OSError):
     """A file cannot be created where it was asked for: its folder is missing, is a file, or
@@ -116,7 +118,7 @@ def writable_new_file(path, overwrite: bool = False, what: str = "path",
     not an existing file unless ``overwrite`` (the caller's own file, named on purpose); its
     folder must exist (checked now, before the work of making the file), unless the caller
     ``creates_folder`` itself, in which case it must be creatable (``check_creatable``)."""
-    path = Path(path).expanduser()
+    path = expand_user(path, what)
     if path.is_dir():
         raise ValueError(f"{what}: {str(path)!r} is a folder; give the name of the file to write")
     if not overwrite and path.exists():

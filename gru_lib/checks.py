@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -112,3 +113,15 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
+
+
+def expand_user(path, what: str = "data") -> Path:
+    """``Path(path).expanduser()``, but a ``~user`` that names no user (or a ``~`` with no
+    home folder) is a ValueError naming the path -- pathlib raises a bare RuntimeError
+    ("Could not determine home directory") that names nothing and escapes the CLI's
+    one-line error handling."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise ValueError(f"{what}: cannot expand {str(path)!r}: no such user or home folder; "
+                         f"give the path without '~' or as an absolute path") from None

@@ -50,6 +50,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import checks
+from .checks import expand_user
 from .atomic import set_aside
 
 _CHUNK = 1 << 16  # bytes read per call; small enough for a lively progress bar
@@ -79,7 +80,7 @@ def cache_dir(create=True):
     """
     env = os.environ.get("GRU_LIB_DATA")
     if env:
-        path = Path(env).expanduser()
+        path = expand_user(env, "GRU_LIB_DATA")
     elif sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         path = Path(base) / "gru_lib" / "Cache"
@@ -274,7 +275,7 @@ def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.
 
     # 1. a folder the user gave: use it if the file is there and right
     if folder is not None:
-        folder = Path(folder).expanduser()
+        folder = expand_user(folder, "folder")
         if not folder.is_dir():
             raise ValueError(f"folder: {str(folder)!r} is not an existing folder")
         local = folder / fn
@@ -293,6 +294,8 @@ def fetch(name_or_entry, folder=None, *, timeout=30.0, retries=3, retry_delay=1.
         stale = _problem(dest, entry, check)
         if stale is None:
             return dest
+    elif dest.exists():       # a folder (or other non-file) in the way: say so, not "(None)"
+        stale = "it is a folder, not a file" if dest.is_dir() else "it is not a regular file"
     kept = (f"The cached copy {dest} is unusable: {stale}; it was left as it is. "
             if stale else "")
     # bad content (not a size or checksum mismatch) is bad input: also a ValueError

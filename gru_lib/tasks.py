@@ -72,8 +72,10 @@ class Task(Protocol):
                **options) -> list[Path]:
         """Generate from ``model`` (after ``prime``, a file to continue, if given), write the
         result next to ``out`` and return the paths written. ``options`` are the task's own
-        (music: tempo, fs, wav; speech: seconds, prime_seconds, clip, temperature, data); each
-        task ignores the other's, because the command line offers them all."""
+        (music: tempo, fs, wav; speech: seconds, prime_seconds, clip, temperature, data). The
+        command line passes them all, at their defaults when not given: speech refuses a music
+        option with a value of its own (speech/task.py refuse_music_options); music still
+        ignores the speech ones."""
 
 
 TASKS: tuple[Task, ...] = (MUSIC, SPEECH)

@@ -113,3 +113,29 @@ def test_one_line_parser_errors_are_one_line(capsys):
     with pytest.raises(SystemExit) as info:
         parser.parse_args(["--help"])
     assert info.value.code == 0 and "usage:" in capsys.readouterr().out
+
+
+def test_expand_user_names_a_home_folder_that_does_not_exist():
+    """pathlib raises a bare RuntimeError for ~nouser; the data, cache and output paths that
+    go through expand_user say which path and what to do instead."""
+    from pathlib import Path
+
+    from gru_lib.checks import expand_user
+    assert expand_user("runs/x") == Path("runs/x")
+    with pytest.raises(ValueError, match=r"data: cannot expand '~no-such-user-gru-lib/x'"):
+        expand_user("~no-such-user-gru-lib/x", "data")
+
+
+@pytest.mark.parametrize("call", ["music", "chorales", "speech", "write"])
+def test_every_user_path_goes_through_expand_user(call, tmp_path):
+    from gru_lib.atomic import writable_new_file
+    from gru_lib.music import load_music
+    from gru_lib.music.chorales import load_chorales
+    from gru_lib.speech.data import load_recordings
+    bad = "~no-such-user-gru-lib/x"
+    calls = {"music": lambda: load_music("jsb", folder=bad),
+             "chorales": lambda: load_chorales(folder=bad),
+             "speech": lambda: load_recordings(folder=bad),
+             "write": lambda: writable_new_file(bad, what="out")}
+    with pytest.raises(ValueError, match="cannot expand '~no-such-user-gru-lib/x'"):
+        calls[call]()

@@ -391,3 +391,23 @@ def test_bad_download_leaves_a_hand_placed_file_alone(server, cache):
         fetch(e, retries=1, progress=False)
     assert f"{mine} is unusable" in str(err.value) and "left as it is" in str(err.value)
     assert mine.read_bytes() == b"my own bytes" and leftovers(cache) == ["JSB_Chorales.mat"]
+
+
+def test_a_path_with_an_unknown_user_is_a_clear_value_error(cache, monkeypatch):
+    """pathlib's bare RuntimeError 'Could not determine home directory' named no path."""
+    monkeypatch.setenv("GRU_LIB_DATA", "~gru_lib_no_such_user/x")
+    with pytest.raises(ValueError, match=r"GRU_LIB_DATA: cannot expand '~gru_lib_no_such_user/x'"):
+        download.cache_dir()
+    monkeypatch.delenv("GRU_LIB_DATA")
+    with pytest.raises(ValueError, match=r"folder: cannot expand '~gru_lib_no_such_user/x'"):
+        fetch("jsb", folder="~gru_lib_no_such_user/x")
+
+
+def test_a_folder_in_the_cache_is_moved_aside_saying_what_was_wrong(server, cache):
+    """The warning said 'was unusable (None)'."""
+    (cache / "JSB_Chorales.mat").mkdir(parents=True)
+    (cache / "JSB_Chorales.mat" / "mine.txt").write_text("mine")
+    e = entry("JSB_Chorales.mat", server.url("files", "JSB_Chorales.mat"))
+    with pytest.warns(UserWarning, match=r"unusable \(it is a folder, not a file\); it was moved"):
+        assert download.sha256sum(fetch(e, retries=1, progress=False)) == e["sha256"]
+    assert (cache / "JSB_Chorales.mat.rejected" / "mine.txt").read_text() == "mine"

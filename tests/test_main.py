@@ -162,7 +162,9 @@ def test_reproduce_set_changes_the_training_recipe_and_is_recorded(tmp_path, mon
 
 
 @pytest.mark.parametrize("setting, message", [
-    ("colour=red", "expected FIELD=VALUE with FIELD one of lr, "),
+    ("colour=red", "expected FIELD=VALUE with FIELD one of rms_decay, "),
+    # each candidate trains at its own rate: --set lr would be ignored, yet recorded
+    ("lr=0.5", "lr is not a setting of a run"),
     ("weight_noise", "expected FIELD=VALUE"),
     ("seed=3", "expected FIELD=VALUE with FIELD one of"),        # --seed has its own option
 ])
@@ -209,7 +211,7 @@ def test_reproduce_set_rejects_a_bad_value_in_one_line(tmp_path, capsys):
     assert main(["reproduce", "--dataset", "jsb", "--budget", "quick", "--device", "cpu",
                  "--data", str(MUSIC), "--out", str(tmp_path / "r"), "--set", "weight_noise=-1"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "error: TrainConfig.weight_noise must be a non-negative number, got -1"
+    assert err.strip() == "error: TrainConfig.weight_noise must be a number in [0, 3.40282e+38], got -1"
     assert not (tmp_path / "r").exists()                          # nothing left behind
 
 
@@ -670,3 +672,24 @@ def test_argparse_errors_are_one_line_and_help_still_shows_the_usage(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["sample", "--help"])
     assert exit_info.value.code == 0 and "usage:" in capsys.readouterr().out
+
+
+def test_reproduce_set_help_names_where_trainconfig_is():
+    """gru_lib.TrainConfig does not exist: the help names gru_lib.training.TrainConfig."""
+    import gru_lib.training
+    text = " ".join(build_parser()._subparsers._group_actions[0].choices["reproduce"]
+                    .format_help().split())
+    assert "gru_lib.training.TrainConfig" in text and hasattr(gru_lib.training, "TrainConfig")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["reproduce", "--dataset", "jsb", "--storage", "sqlite:///", "--out", "{tmp}/r"],
+     "in-memory database"),
+    (["evaluate", "--checkpoint", "{tmp}/none.pt", "--dataset", "jsb", "--context",
+      "9223372036854775808"], "context: 9223372036854775808 steps"),
+])
+def test_reproduce_and_evaluate_refuse_in_one_line(argv, message, tmp_path, capsys):
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()

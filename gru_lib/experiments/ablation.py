@@ -30,6 +30,7 @@ import io
 import json
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -109,6 +110,13 @@ class StudyConfig:
             raise ValueError(f"datasets: unknown {bad}; expected names from {list(music.DATASETS)}")
         if not self.seeds:
             raise ValueError("seeds: give at least one seed")
+        # A repeated name would run (or read back) the same runs twice: the "spread over seeds"
+        # of [0, 0] is a fake 0.000 and a repeated data set doubles the table's columns.
+        for name in ("datasets", "seeds", "variants"):
+            values = list(getattr(self, name))
+            repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
+            if repeated:
+                raise ValueError(f"{name}: {repeated} given more than once; give each only once")
         for seed in self.seeds:
             checks.seed("seeds", seed)
         self.train_config(0)       # validates lr, epochs, clip_norm, ...
@@ -169,11 +177,29 @@ class RunStore:
     def __init__(self, out_dir, config: StudyConfig):
         self.path = Path(out_dir) / self.FILE
         self.protocol = {k: getattr(config, k) for k in self.PROTOCOL}
-        saved = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        saved = self._read() if self.path.is_file() else {}
         if saved and saved.get("protocol") != self.protocol:
             raise ValueError(f"out_dir: {str(self.path)!r} holds runs made with {saved.get('protocol')}, "
                              f"not {self.protocol}; use another output folder or delete that file")
         self.runs = saved.get("runs", {})
+
+    def _read(self) -> dict:
+        """The saved store, or a ValueError naming the file and the fix: a runs.json that is
+        not JSON, or not the {"protocol": ..., "runs": {key: row}} this class writes (a
+        foreign or hand-edited file), would otherwise fail as a raw AttributeError/TypeError
+        deep in the study, or as a JSON message that does not say which file."""
+        fix = "move it away or use another output folder"
+        try:
+            saved = json.loads(self.path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"out: {str(self.path)!r} is not a runs.json this module wrote "
+                             f"(not JSON: {err}); {fix}") from None
+        runs = saved.get("runs") if isinstance(saved, dict) else None
+        if not (isinstance(saved, dict) and isinstance(runs, dict)
+                and all(isinstance(row, dict) for row in runs.values())):
+            raise ValueError(f"out: {str(self.path)!r} is not a runs.json this module wrote "
+                             f"(expected {{\"protocol\": ..., \"runs\": {{key: row}}}}); {fix}")
+        return saved
 
     def get_or_run(self, key: str, fn) -> dict:
         if key not in self.runs:
@@ -198,6 +224,25 @@ def _refuse_foreign_outputs(out_dir: Path, names) -> None:
     if not (out_dir / RunStore.FILE).is_file():
         refuse_to_overwrite([out_dir / name for name in names], "out")
 
+@contextmanager
+def _made_for_a_start(out_dir: Path):
+    """Make ``out_dir`` (and missing parents) first -- a folder that cannot be made fails at
+    once, before the data loads or downloads -- and, if the checks in the block then fail,
+    remove again the folders made here, deepest first and only while empty: a failed start
+    leaves nothing behind, and never removes a folder that was already there."""
+    missing = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
+    make_folder(out_dir)
+    try:
+        yield
+    except BaseException:
+        for folder in missing:          # deepest first; rmdir refuses a folder with files
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
 def run_study(config: StudyConfig, out_dir, progress: bool = True) -> list:
     """Train every (variant, dataset, seed); write runs.json, results.csv, summary.csv/.md/.json.
 
@@ -205,10 +250,10 @@ def run_study(config: StudyConfig, out_dir, progress: bool = True) -> list:
     """
     out_dir = Path(out_dir)
     _refuse_foreign_outputs(out_dir, STUDY_OUTPUTS)
-    make_folder(out_dir)          # a folder that cannot be made fails now, not after a run
-    store = RunStore(out_dir, config)
-    for dataset in config.datasets:      # a missing or wrong data file fails now, before a run
-        _data(dataset, config.folder, config.max_pieces)
+    with _made_for_a_start(out_dir):
+        store = RunStore(out_dir, config)  # a foreign or other-protocol runs.json fails now
+        for dataset in config.datasets:   # a missing or wrong data file fails now, before a run
+            _data(dataset, config.folder, config.max_pieces)
     budget = config.budget_params()
     variants = [v for v in VARIANTS if v.name in config.variants]
     jobs = [(v, d, s) for d in config.datasets for v in variants for s in config.seeds]
@@ -290,10 +335,10 @@ def run_sweeps(config: StudyConfig, out_dir, units=UNITS, budgets=BUDGETS, clips
     on ``config.datasets[0]`` with ``config.seeds[0]``. Writes sweeps.json/.csv and two PNGs."""
     out_dir = Path(out_dir)
     _refuse_foreign_outputs(out_dir, SWEEP_OUTPUTS)
-    make_folder(out_dir)          # a folder that cannot be made fails now, not after a run
-    store = RunStore(out_dir, config)
     dataset, seed = config.datasets[0], config.seeds[0]
-    _data(dataset, config.folder, config.max_pieces)   # a data problem fails before any run
+    with _made_for_a_start(out_dir):
+        store = RunStore(out_dir, config)  # a foreign or other-protocol runs.json fails now
+        _data(dataset, config.folder, config.max_pieces)   # a data problem fails before any run
     kinds = KINDS
     jobs = [("units", k, h, None) for h in units for k in kinds]
     jobs += [("budget", k, units_for_budget(k, b, KEYS), b) for b in budgets for k in kinds]

@@ -12,6 +12,7 @@ depends on which task that is.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ..atomic import refuse_a_file_in_the_path
@@ -25,6 +26,10 @@ from .context import nll_with_context
 from .reproduce import load_splits
 
 __all__ = ["evaluate_checkpoint", "sample_checkpoint"]
+
+# The longest --context: far beyond any piece (Piano-midi.de's longest has a few thousand
+# steps), and small enough for every integer torch takes.
+MAX_CONTEXT = 2**31 - 1
 
 
 def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None,
@@ -48,6 +53,10 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
     one_of("split", split, SPLITS)
     positive_int("batch_size", batch_size)
     positive_int("context", context, allow_none=True)
+    if context is not None and context > MAX_CONTEXT:
+        # torch takes a step count as a 64-bit integer ("Overflow when unpacking long long")
+        raise ValueError(f"context: {context} steps is more than any piece has; give at most "
+                         f"{MAX_CONTEXT} (a context longer than every piece gives the plain NLL)")
     model, _ = load_model(checkpoint, device=device, backend=backend)   # the device first
     if task_of(model) is not task:
         fits = task_of(model).datasets
@@ -64,12 +73,23 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
         raise ValueError(f"checkpoint: the model reads rows of {model.row_size} but {dataset} "
                          f"with key range {key_range} has rows of {sequences[0].shape[1]}")
     nll = evaluate(model, batches(sequences, batch_size, shuffle=False))
+    if not math.isfinite(nll):
+        # a NaN or inf is no score (and json.dumps would print NaN, which is not JSON)
+        raise ValueError(f"checkpoint: {str(checkpoint)!r} gives a non-finite NLL ({nll}) on "
+                         f"{dataset} {split}: its weights have diverged; evaluate another "
+                         f"checkpoint (e.g. the candidate's best.pt, or another candidate's)")
     report = {"checkpoint": str(checkpoint), "dataset": dataset, "split": split, "nll": nll,
               "piece_mean_nll": evaluate_per_piece(model, sequences), "pieces": len(sequences),
               "steps": task.steps(sequences), "metric": task.metric, "unit": task.unit}
     if context is not None:
         report.update(context=context,
                       context_nll=nll_with_context(model, sequences, context, batch_size))
+    bad = [k for k in ("piece_mean_nll", "context_nll") if k in report
+           and not math.isfinite(report[k])]
+    if bad:                              # the same as a non-finite nll above: no score
+        raise ValueError(f"checkpoint: {str(checkpoint)!r} gives a non-finite {bad[0]} "
+                         f"({report[bad[0]]}) on {dataset} {split}: its weights have diverged; "
+                         f"evaluate another checkpoint")
     return report
 
 

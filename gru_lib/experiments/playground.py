@@ -1,4 +1,4 @@
-"""The playground's logic, with no widgets: chapter 7's sliders and buttons (gru_lib.widgets)
+"""The playground's logic, with no widgets: chapter 7's sliders and buttons (gru_lib.experiments.widgets)
 are a thin skin over what is here, so everything can be driven and tested from plain code.
 
     >>> spec = ModelSpec(kind="lstm", units=36, forget_bias=1.0)
@@ -397,9 +397,11 @@ def gradient_flow(model: PianoRollModel, roll: Tensor, length: int | None = None
         raise ValueError(f"roll must be a (T, K={model.keys}) tensor, got "
                          f"{getattr(roll, 'shape', type(roll).__name__)}")
     T = roll.shape[0] if length is None else length
-    if isinstance(T, bool) or not isinstance(T, int) or not 2 <= T <= roll.shape[0]:
+    # is_int: numpy integers too (a length from np.arange or a shape), as pick_piece accepts
+    if not is_int(T) or not 2 <= T <= roll.shape[0]:
         raise ValueError(f"length must be an integer in 2..{roll.shape[0]} (the piece's length), "
                          f"got {length!r}")
+    T = int(T)
     # A float64 copy: the norms span dozens of orders of magnitude, and float32 would flush a
     # tanh-RNN's to exactly 0 within ~60 steps. The copy also leaves the caller's model alone.
     model = copy.deepcopy(model).double().eval()
@@ -463,13 +465,24 @@ def clipping_experiment(config: RunConfig, updates: int = 50) -> dict:
 
 # -- figures -------------------------------------------------------------------------------------
 
+# figure_png's dpi: below 10 a figure is a few pixels (0 is matplotlib's ValueError); above
+# 1200 a page-wide figure is tens of thousands of pixels a side (1e5: a MemoryError).
+DPI_RANGE = (10, 1200)
+
+
 def figure_png(fig, dpi: int = 90) -> bytes:
-    """A matplotlib figure as PNG bytes (for an ipywidgets.Image), then closed."""
+    """A matplotlib figure as PNG bytes (for an ipywidgets.Image), then closed. ``dpi`` in
+    DPI_RANGE (10..1200)."""
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
     if not isinstance(fig, Figure):       # None (a plot function's forgotten return) and such
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    try:
+        number_in("dpi", dpi, *DPI_RANGE)
+    except ValueError:
+        plt.close(fig)               # refused, but the figure is not left open
+        raise
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
@@ -542,8 +555,12 @@ def plot_gradient_flow(flows: dict, title: str | None = None):
 
 
 def plot_gates(roll: Tensor, gates: dict, title: str | None = None, max_units: int | None = None):
-    """The piano roll on top, then one heat map per gate (units × time, 0 white .. 1 dark)."""
+    """The piano roll on top, then one heat map per gate (units × time, 0 white .. 1 dark);
+    ``max_units`` (a positive integer, or None for all) shows the first units only."""
     import matplotlib.pyplot as plt
+
+    # 0 showed every unit and -1 all but the last: a silent surprise either way
+    max_units = positive_int("max_units", max_units, allow_none=True)
 
     from .plotting import COLUMN_WIDTH
     rows = 1 + len(gates)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shlex
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -56,7 +57,7 @@ from ..training.checkpoints import load_checkpoint
 from ..training.evaluation import evaluate, evaluate_per_piece
 from ..training.population import FailedResult, train_population
 from ..training.search import SearchResult, default_storage, given_lrs, run_population_search
-from ..training.trainer import DivergedError, TrainConfig
+from ..training.trainer import DivergedError, TrainConfig, TrainingInterrupted
 from .plotting import plot_curves
 from .run_settings import (MANIFEST, legacy_settings, previous_models, read_manifest,
                            refuse_another_model, refuse_other_settings, run_settings)
@@ -204,6 +205,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     if task.name == "speech" and key_range != "88":
         raise ValueError(f"key_range: {dataset} is speech and has no keys, got {key_range!r}; "
                          f"leave it out (--key-range is for the music sets)")
+    refuse_memory_storage(storage)
     target = pick_device(device)     # a device that is not there fails before anything else
     # before anything is written: a seed torch cannot take failed in the first model's init,
     # after OUT/search.db was made (a half-started run that then asked for --resume)
@@ -226,10 +228,12 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         raise ValueError(f"out: {out} already holds a run ({db if db.exists() else manifest}); "
                          f"pass --resume to continue it (or to add a worker), or choose another "
                          f"--out")
-    if storage is None and not started and out.is_dir() and any(out.iterdir()):
-        # results.json, curves.png, MODEL/ would land among files that are not a run's
-        raise ValueError(f"out: {str(out)!r} holds files but no run to resume (no search.db); "
-                         f"give a new or empty folder")
+    if not started and out.is_dir() and any(out.iterdir()):
+        # results.json, curves.png, MODEL/ would land among files that are not a run's. Also
+        # with --storage: the study may live elsewhere, but OUT is still where this call writes,
+        # and a machine sharing an external study starts from a new OUT or one holding run.json.
+        raise ValueError(f"out: {str(out)!r} holds files but no run to resume (no search.db "
+                         f"or {MANIFEST}); give a new or empty folder")
     lrs = given_lrs(lrs)
     if lrs is not None and candidates is not None and candidates != len(lrs):
         raise ValueError(f"candidates: {candidates}, but {len(lrs)} learning rates given "
@@ -242,6 +246,12 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         if name in overrides:
             raise ValueError(f"overrides: {name!r} has its own argument (--{name}); "
                              f"set it there")
+    if "lr" in overrides:
+        # each candidate trains at its own rate (base.replace(lr=...) in ModelSearch), so a
+        # fixed lr would be ignored, yet recorded in results.json as if it had been used
+        raise ValueError("overrides: 'lr' is not a setting of a run (each candidate trains at "
+                         "its own learning rate); give the rates with lrs (--lrs 2.8e-4,5.9e-4) "
+                         "or their number with candidates (--candidates)")
     base = base.replace(**overrides)          # unknown fields and bad values fail here
 
     # A run is trained with one set of settings: what OUT's candidates were trained with must be
@@ -252,7 +262,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     if manifest.exists():
         saved, metas = read_manifest(manifest), {}
     elif out.is_dir() and any(out.iterdir()):     # a run made before run.json: its files say
-        saved, metas = legacy_settings(out, db if storage is None else None)
+        # OUT/search.db is read whatever --storage says: it is this folder's own record of the
+        # run (its dataset), and a --storage pointing elsewhere does not make it another run's.
+        saved, metas = legacy_settings(out, db)
     else:
         saved, metas = None, {}
     if saved is not None:
@@ -276,6 +288,11 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     wrote_manifest = not manifest.exists()
     if wrote_manifest:                   # a new run, or an old one that now gets its run.json
         atomic_write(manifest, json.dumps(settings, indent=1))
+    if workers > len(models):
+        # a model's candidates train as one population in one process: a worker beyond one per
+        # model would find nothing waiting (and --workers 1000 would spawn 999 processes)
+        log(f"workers: {workers} asked, {len(models)} used (one per model trained)")
+        workers = len(models)
     storage = storage or default_storage(db)
     log(f"{dataset}: {len(splits['train'])}/{len(splits['valid'])}/{len(splits['test'])} "
         f"{task.describe(splits)}; budget {budget}: {n_candidates} learning-rate "
@@ -372,6 +389,26 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
     log(format_table(summary))
     return summary
+
+
+def refuse_memory_storage(storage) -> None:
+    """ValueError for a storage that is not a URL, or an in-memory SQLite one ("sqlite://",
+    "sqlite:///", "sqlite:///:memory:"): every process (workers, the heartbeat thread, a resumed
+    run) opens the storage again, and each would get an empty database of its own."""
+    if storage is None:
+        return
+    if not isinstance(storage, str) or not storage.strip():
+        raise ValueError(f"storage: expected an Optuna storage URL such as "
+                         f"sqlite:///runs/search.db or postgresql://host/db, got {storage!r}")
+    text = storage.strip()
+    if text.lower().startswith("sqlite:"):
+        rest = text[len("sqlite:"):]
+        path = rest[3:] if rest.startswith("///") else "" if rest.strip("/") == "" else None
+        if path is not None and path.split("?")[0] in ("", ":memory:"):
+            raise ValueError(f"storage: {storage!r} is an in-memory database, which each worker "
+                             f"and every resume would see empty; give a file, e.g. "
+                             f"sqlite:///path/to/search.db (or leave --storage out: "
+                             f"OUT/search.db)")
 
 
 def reproduce_command(dataset: str, models, budget: str, out, data=None, key_range: str = "88",
@@ -577,8 +614,14 @@ def _worker(search: ModelSearch, models: list, threads: int, number: int) -> Non
     """An extra worker process: train every model's waiting candidates, then return."""
     torch.set_num_threads(threads)
     log = lambda line: print(f"[worker {number}] {line}", flush=True)   # noqa: E731
-    for kind in models:
-        search.run(kind, wait=False, log=log)
+    try:
+        for kind in models:
+            search.run(kind, wait=False, log=log)
+    except (TrainingInterrupted, KeyboardInterrupt):
+        # Ctrl-C reaches every process of the group: the candidates are saved (the trainer did
+        # that before raising) and the main process prints the one line; a traceback from here
+        # would bury it. A non-zero status still tells the main process this worker stopped.
+        sys.exit(130)
 
 
 def format_table(summary: dict) -> str:

@@ -36,8 +36,11 @@ def read_result(path: str, *, local: str | Path | None = None, remote: str | Non
     if not parts or PurePosixPath(path).is_absolute() or ".." in parts or "\\" in path:
         raise ValueError(f"path must be relative to data/results/, with '/', got {path!r}")
     here = (LOCAL if local is None else Path(local)).joinpath(*parts)
-    if here.is_file():
-        return here.read_bytes()
+    try:
+        if here.is_file():
+            return here.read_bytes()
+    except OSError:      # a name too long for the file system (ENAMETOOLONG), unreadable, ...:
+        pass             # not there to read, so "absent here" as documented: try the remote
     if remote is None or download.offline():
         return None
     url = f"{remote.rstrip('/')}/{urllib.parse.quote('/'.join(parts))}"

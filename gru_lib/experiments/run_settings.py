@@ -67,7 +67,40 @@ def read_manifest(path: Path) -> dict:
     if not isinstance(saved, dict) or "dataset" not in saved:
         raise ValueError(f"out: {str(path)!r} is not a run's settings file (no dataset); it is "
                          f"not gru_lib's: give a new --out")
+    # Every field of the type run_settings writes: a damaged file ("config": [1], "seed": "0")
+    # would otherwise fail in refuse_other_settings (AttributeError) or be refused with a
+    # message that contradicts itself ("was trained with --seed 0 (you gave 0)").
+    for name, (ok, what) in _FIELD_TYPES.items():
+        if name in saved and not ok(saved[name]):
+            raise ValueError(f"out: {str(path)!r} is damaged: its {name!r} is {saved[name]!r}, "
+                             f"not {what}; restore it (e.g. from git) or give a new --out")
     return saved
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# run.json's fields: (the check, what it says a field should be). A field that is missing is
+# left alone (a run.json written before the field existed); a present one must be well-typed.
+_FIELD_TYPES = {
+    "dataset": (lambda v: isinstance(v, str), "a data set's name"),
+    "budget": (lambda v: isinstance(v, str), "a budget's name"),
+    "key_range": (lambda v: isinstance(v, str), "a key range"),
+    "seed": (_is_int, "an integer"),
+    "candidates": (_is_int, "an integer"),
+    "lrs": (lambda v: v is None or (isinstance(v, list) and all(map(_is_number, v))),
+            "null or a list of numbers"),
+    "params_budget": (lambda v: v is None or _is_int(v), "null or an integer"),
+    "chunk": (lambda v: v is None or _is_int(v), "null or an integer"),
+    "recurrent_init": (lambda v: isinstance(v, str), "a name"),
+    "overrides": (lambda v: isinstance(v, dict), "an object"),
+    "config": (lambda v: isinstance(v, dict), "an object"),
+}
 
 
 def legacy_settings(out: Path, db: Path | None) -> tuple[dict, dict]:

@@ -19,7 +19,6 @@ h_{t−1} and a parallel scan exists. Two plain functions measure what that cost
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 

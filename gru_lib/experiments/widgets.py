@@ -20,6 +20,7 @@ import threading
 import ipywidgets as W
 
 from .. import music
+from ..download import DownloadError
 from ..paper import KINDS
 from . import playground as P
 
@@ -42,6 +43,23 @@ def _show(image: W.Image, png: bytes) -> None:
     image.layout.display = None if png else "none"
 
 
+def _error(err: Exception) -> str:
+    """An error for a status line, in red (HTML-escaped)."""
+    return f"<span style='color:#b00'>{html.escape(str(err))}</span>"
+
+
+def _shown_in(note: W.HTML, update):
+    """``update`` with its bad-input errors (a data folder that is not there, impossible
+    builder settings) shown in ``note`` instead of raised: a widget callback's exception is
+    lost in the kernel log, and the view stays usable once the input is fixed. Returns what
+    ``update`` returns, or {} after an error."""
+    try:
+        return update()
+    except (ValueError, OSError, DownloadError) as e:
+        note.value = _error(e)
+        return {}
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -61,16 +79,43 @@ def finished_message(session: P.TrainingSession, row: dict) -> str:
             f"test NLL there {row['test_nll']:.3f}.")
 
 
+# The sliders' ranges. A value outside one would be clamped by ipywidgets without a word, and
+# the builder would then train another model than the one asked for: such a config is refused
+# (``check_fits``) instead. Edit the ranges here, not in the widgets, to keep both in step.
+RANGES = {"units": (2, 256), "forget_bias": (-2.0, 3.0), "clip_norm": (0.1, 10.0),
+          "lr": (1e-4, 10 ** -1.5), "epochs": (1, 100), "fixed gate": (0.0, 1.0)}
+
+
+def check_fits(config: P.RunConfig) -> None:
+    """ValueError naming the field and the slider's range if ``config`` holds a value the
+    builder's sliders cannot show (see RANGES); set it in code with ``P.TrainingSession``."""
+    if not isinstance(config, P.RunConfig):
+        raise TypeError(f"config must be a playground RunConfig, got {type(config).__name__}")
+    m = config.model
+    values = [("units", "model.units", m.units), ("forget_bias", "model.forget_bias", m.forget_bias),
+              ("lr", "lr", config.lr), ("epochs", "epochs", config.epochs)]
+    if config.clip_norm is not None:
+        values.append(("clip_norm", "clip_norm", config.clip_norm))
+    values += [("fixed gate", f"model.fixed_gates[{g!r}]", v) for g, v in m.fixed_gates.items()]
+    for key, name, value in values:
+        low, high = RANGES[key]
+        if not low <= value <= high:
+            raise ValueError(f"{name}={value:g} is outside the builder's range [{low:g}, {high:g}]; "
+                             f"give a value in it (the slider would silently clamp it), or "
+                             f"train such a model in code with playground.TrainingSession")
+
+
 class ModelBuilder:
     """Kind, units, gate switches, clipping, learning rate, dataset and epochs, with the live
     parameter count and the other two kinds' sizes at the same budget (``self.info``)."""
 
     def __init__(self, config: P.RunConfig | None = None):
         c = config or P.RunConfig()
+        check_fits(c)                  # before any slider clamps a value
         m = c.model
         self.kind = W.ToggleButtons(options=KIND_LABELS, value=m.kind, description="unit",
                                     style=_WIDE)
-        self.units = W.IntSlider(value=m.units, min=2, max=256, description="units H", style=_WIDE,
+        self.units = W.IntSlider(value=m.units, min=RANGES["units"][0], max=RANGES["units"][1], description="units H", style=_WIDE,
                                  continuous_update=False)
         # One (learned?, fixed value) pair per gate of either kind.
         self.gates = {}
@@ -83,7 +128,7 @@ class ModelBuilder:
             self.gates[name] = (learned, value)
         self.peepholes = W.Checkbox(value=m.peepholes, description="peepholes", indent=False)
         self.coupled = W.Checkbox(value=m.coupled, description="coupled: i = 1 − f", indent=False)
-        self.forget_bias = W.FloatSlider(value=m.forget_bias, min=-2, max=3, step=0.5,
+        self.forget_bias = W.FloatSlider(value=m.forget_bias, min=RANGES["forget_bias"][0], max=RANGES["forget_bias"][1], step=0.5,
                                          description="forget-gate bias", style=_WIDE,
                                          continuous_update=False)
         self.clip_on = W.Checkbox(value=c.clip_norm is not None, description="clip the gradient norm",
@@ -96,7 +141,7 @@ class ModelBuilder:
                                    continuous_update=False)
         self.dataset = W.Dropdown(options=music.DATASETS, value=c.dataset, description="data set",
                                   style=_WIDE)
-        self.epochs = W.IntSlider(value=c.epochs, min=1, max=100, description="epochs", style=_WIDE,
+        self.epochs = W.IntSlider(value=c.epochs, min=RANGES["epochs"][0], max=RANGES["epochs"][1], description="epochs", style=_WIDE,
                                   continuous_update=False)
         self.info = W.HTML()
         self._fixed = dict(batch_size=c.batch_size, weight_noise=c.weight_noise, seed=c.seed,
@@ -115,6 +160,7 @@ class ModelBuilder:
 
     def set_config(self, config: P.RunConfig) -> None:
         """Set every control to ``config`` (e.g. to show the settings of a finished run)."""
+        check_fits(config)             # before any slider clamps a value
         m = config.model
         self.kind.value, self.units.value = m.kind, m.units
         for name, (learned, value) in self.gates.items():
@@ -223,7 +269,11 @@ class Playground:
             self.status.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
             return None
         self.status.value = f"Loading {config.dataset} and building the model…"
-        session = P.TrainingSession(config)
+        try:      # loading the data can fail (a wrong folder): say so, not stay on "Loading…"
+            session = P.TrainingSession(config)
+        except (ValueError, OSError, DownloadError) as e:
+            self.status.value = _error(e)
+            return None
         self.session = session
         self.progress.max, self.progress.value = config.epochs, 0
         self.train_button.disabled, self.stop_button.disabled = True, False
@@ -305,6 +355,10 @@ class GradientFlowView:
         self.flows: dict = {}
 
     def update(self) -> dict:
+        """Measure and show; a bad input is shown in ``self.note`` (returns {})."""
+        return _shown_in(self.note, self._update)
+
+    def _update(self) -> dict:
         dataset = self.pg.builder.dataset.value
         piece = max(P.load_splits(dataset, self.pg.builder._fixed["folder"])["valid"],
                     key=lambda r: r.shape[0])
@@ -335,6 +389,10 @@ class GateView:
         self.gates: dict = {}
 
     def update(self) -> dict:
+        """Compute and show the gates; a bad input is shown in ``self.note`` (returns {})."""
+        return _shown_in(self.note, self._update)
+
+    def _update(self) -> dict:
         dataset = self.pg.builder.dataset.value
         pieces = P.load_splits(dataset, self.pg.builder._fixed["folder"])["valid"]
         if self.piece.max != len(pieces) - 1:      # (changing max may clamp value: re-entry is harmless)

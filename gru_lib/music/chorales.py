@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from .. import download
 from ..atomic import make_folder, set_aside, writable_new_file, write_atomically
+from ..checks import expand_user
 from ..paper import SPLITS
 from .keys import N_MIDI
 
@@ -155,7 +156,7 @@ def read_chorales(path):
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
-    except Exception as e:
+    except Exception:
         # Not numpy's own message: for a text file or a .mat it says the file "contains pickled
         # data" and suggests allow_pickle=True, which is misleading and unsafe advice.
         raise ValueError(f"{path}: not a chorales .npz built by gru_lib (not a readable numpy "
@@ -205,7 +206,7 @@ def load_chorales(folder=None, progress=True):
     built .npz itself, under any name; a path that does not exist is a ValueError (a mistyped
     --data must not quietly train on another copy)."""
     if folder is not None:
-        folder = Path(folder).expanduser()
+        folder = expand_user(folder, "data")
         if folder.is_file():
             return read_chorales(folder)
         if not folder.is_dir():

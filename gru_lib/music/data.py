@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import download
+from ..checks import expand_user
 from ..paper import SPLITS
 from .chorales import load_chorales
 from .files import read_mat, read_music_file, read_pickle
@@ -52,7 +53,7 @@ def load_full(name, folder=None, source=None, progress=True):
     if source is not None and source not in names:
         raise ValueError(f"source: {source!r} is not a source of {name!r}; expected one of {names}")
     if folder is not None:
-        folder = Path(folder).expanduser()
+        folder = expand_user(folder, "data")
         if folder.is_file():                       # the user's own copy, under any name
             _not_another_datasets_file(folder, name)
             return read_music_file(folder)

@@ -40,6 +40,7 @@ from torch import Tensor
 
 from .. import checks, download, paper
 from ..atomic import write_atomically
+from ..checks import expand_user
 from ..download import DownloadError
 from ..paper import SPLITS
 
@@ -214,7 +215,7 @@ def load_recordings(folder=None, progress=True):
     """
     entry = _entry()
     if folder is not None:
-        folder = Path(folder).expanduser()
+        folder = expand_user(folder, "data")
         if folder.is_file() and folder.suffix.lower() == ".wav":   # one recording, not FSDD
             raise ValueError(f"data: {str(folder)!r} is a single WAV file; --data takes the "
                              f"whole FSDD: its folder (the repository or its recordings/) or "

@@ -24,6 +24,34 @@ from .data import (CREDIT, FRAME, MIN_SAMPLES, RATE, READ, load_frames, load_spe
 from .model import SpeechModel, continue_wave, make_speech_model
 from .wav import plot_wave, read_wav, write_wav
 
+# The music sampler's options and their defaults (MusicTask.sample's signature). The command
+# line always passes them all, at these values when the user gave none, so a speech sample can
+# only refuse a value that DIFFERS from them: --steps 64 or --tempo 100 typed out cannot be told
+# from the defaults, and pass.
+MUSIC_SAMPLE_DEFAULTS = {"steps": 64, "tempo": 100.0, "fs": 16000, "wav": True}
+_MUSIC_FLAGS = {"steps": "--steps", "tempo": "--tempo", "fs": "--fs", "wav": "--no-wav"}
+
+
+def refuse_music_options(steps, options: dict) -> None:
+    """ValueError if a music-only sampling option has a value of its own: a speech sample
+    would silently ignore it (--no-wav would still write the WAV, --steps 5 would not shorten
+    it). ``steps`` None (the Python default) and the music defaults pass."""
+    given = dict(options, **({} if steps is None else {"steps": steps}))
+    for name, value in given.items():
+        if name not in MUSIC_SAMPLE_DEFAULTS or value is None:
+            continue
+        default = MUSIC_SAMPLE_DEFAULTS[name]
+        same = value is default if isinstance(default, bool) else (
+            not isinstance(value, bool) and isinstance(value, (int, float)) and value == default)
+        if not same:
+            flag = _MUSIC_FLAGS[name]
+            why = ("a speech sample is a WAV" if name == "wav" else
+                   "a speech sample's length is set with --seconds (seconds= in Python)"
+                   if name == "steps" else "it does not apply to a speech sample")
+            raise ValueError(f"{name} ({flag}) is for music checkpoints; {why}: leave it out "
+                             f"(got {value!r})")
+
+
 # The data sets this task serves: FSDD alone (see speech/data.py).
 DATASETS = ("fsdd",)
 
@@ -94,10 +122,12 @@ class SpeechTask:
         stereo) or of the FSDD test clip ``clip``, sample ``seconds`` of continuation, and
         write OUT.wav (8 kHz) and OUT.png (waveform and spectrogram). Returns the two paths.
 
-        The length is set in seconds, so ``steps`` is ignored, as are the options of the
-        other task (the command line offers them all).
+        The length is set in seconds. The music options (steps, tempo, fs, wav), which the
+        command line always passes, must be left at their defaults: a value of their own is a
+        ValueError, not silently ignored (see refuse_music_options).
         """
         # Every option is checked before any data is read or any file written.
+        refuse_music_options(steps, _music_options)
         seed = checks.seed("seed", seed)
         number_in("prime_seconds", prime_seconds, 0, 600, low_open=True)
         number_in("seconds", seconds, 0, 600, low_open=True)

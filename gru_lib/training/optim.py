@@ -31,7 +31,9 @@ def rmsprop_velocity_(grad: Tensor, square_avg: Tensor, velocity: Tensor, lr, de
     """The rule's first two lines, in place: the running mean square and the step v."""
     square_avg.mul_(decay).addcmul_(grad, grad, value=1 - decay)        # ms ← decay·ms + (1-decay)·g²
     rms = square_avg.sqrt().clamp_(min=eps)                             # max(√ms, eps): a floor
-    if isinstance(lr, Tensor):
+    if isinstance(lr, Tensor) or abs(lr) > torch.finfo(grad.dtype).max:
+        # (a rate past the weights' float range cannot be addcdiv's value: as a product it is
+        # inf, the step inf, and the loss then NaN -- a run that diverged, reported as such)
         # (-lr·g)/rms, the same products in the same order as addcdiv's value·g/rms below.
         velocity.mul_(momentum).addcdiv_(grad * -lr, rms)
     else:

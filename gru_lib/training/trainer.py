@@ -84,8 +84,10 @@ class TrainingInterrupted(RuntimeError):
 
 # -- configuration -----------------------------------------------------------------------------
 
-# The largest seed: a signed 64-bit integer, what every store a seed passes through holds
-# (torch's generators, SQLite, JSON readers in other languages).
+# The largest float32: the float fields of a TrainConfig end up in float32 tensors.
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
 @dataclass
 class TrainConfig:
     """Every knob of a training run. Defaults follow the paper; where the paper is silent, the
@@ -125,13 +127,19 @@ class TrainConfig:
     progress: bool = True         # tqdm bars with the current NLL
 
     def __post_init__(self):
-        positive_number("TrainConfig.lr", self.lr)
-        positive_number("TrainConfig.rms_eps", self.rms_eps)
+        # The float fields reach torch as float32 scalars: a value past float32's largest
+        # (1e300) would be accepted here and fail mid-run ("cannot be converted to type float
+        # without overflow"), after OUT was started. lr may be absurd (a run that diverges on
+        # purpose: optim turns a step past float32 into inf, and the run fails as diverged); a
+        # search's candidates have a tighter bound (training.search.MAX_LR).
+        number_in("TrainConfig.lr", self.lr, 0, math.inf, low_open=True)
+        number_in("TrainConfig.rms_eps", self.rms_eps, 0, FLOAT32_MAX, low_open=True)
         number_in("TrainConfig.rms_decay", self.rms_decay, 0, 1, high_open=True)
         number_in("TrainConfig.momentum", self.momentum, 0, 1, high_open=True)
-        positive_number("TrainConfig.weight_noise", self.weight_noise, allow_zero=True)
+        number_in("TrainConfig.weight_noise", self.weight_noise, 0, FLOAT32_MAX)
         one_of("TrainConfig.noise_on", self.noise_on, ("recurrent", "weights", "all"))
-        positive_number("TrainConfig.clip_norm", self.clip_norm, allow_none=True)
+        number_in("TrainConfig.clip_norm", self.clip_norm, 0, FLOAT32_MAX, low_open=True,
+                  allow_none=True)
         one_of("TrainConfig.clip_on", self.clip_on, ("gradient", "update"))
         positive_int("TrainConfig.batch_size", self.batch_size)
         positive_int("TrainConfig.eval_batch_size", self.eval_batch_size)
@@ -160,8 +168,13 @@ def parse_setting(text: str) -> tuple:
     """"FIELD=VALUE" -> (field, value) for a TrainConfig field (reproduce --set): VALUE read as
     a Python literal (a number, None, True/False), else kept as a word (noise_on=weights).
     The value itself is checked when the TrainConfig is built."""
-    known = [f.name for f in fields(TrainConfig) if f.name not in NOT_SETTINGS]
+    known = [f.name for f in fields(TrainConfig) if f.name not in NOT_SETTINGS + ("lr",)]
     name, sep, raw = str(text).partition("=")
+    if sep and name.strip() == "lr":
+        # each candidate trains at its own rate: a --set lr would be ignored, yet recorded
+        raise ValueError(f"lr is not a setting of a run (each candidate trains at its own "
+                         f"learning rate), got {text!r}; give the rates with --lrs "
+                         f"2.8e-4,5.9e-4 or their number with --candidates")
     if not sep or name.strip() not in known:
         raise ValueError(f"expected FIELD=VALUE with FIELD one of {', '.join(known)}, "
                          f"got {text!r}")

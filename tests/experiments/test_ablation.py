@@ -144,3 +144,40 @@ def test_committed_results_are_complete():
     names = {(s["variant"], s["dataset"]) for s in summary["summary"]}
     assert names == {(v, d) for v in A.VARIANT_NAMES for d in ("chorales", "jsb")}
     assert all(s["seeds"] >= 2 for s in summary["summary"])
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "not json", "PROTOCOL_WITH_LIST_RUNS"])
+def test_a_foreign_runs_json_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch, text):
+    """Was an AttributeError / TypeError traceback, or a JSON message not naming the file."""
+    if text == "PROTOCOL_WITH_LIST_RUNS":      # the right protocol, but runs that are no rows
+        config = A.StudyConfig(seeds=(0,), epochs=2, max_pieces=16, patience=None,
+                               variants=("tanh",), datasets=("chorales",))
+        text = json.dumps({"protocol": A.RunStore(tmp_path, config).protocol, "runs": [1]})
+    (tmp_path / "runs.json").write_text(text)
+    monkeypatch.setattr(A, "run_one", lambda *a, **k: pytest.fail("trained before refusing"))
+    assert A.main(["study", "--fast", "--variants", "tanh", "--datasets", "chorales",
+                   "--out", str(tmp_path)]) == 2
+    line = _only_line(capsys)
+    assert f"{str(tmp_path / 'runs.json')!r} is not a runs.json" in line
+    assert "use another output folder" in line
+    assert (tmp_path / "runs.json").read_text() == text                  # left as it was
+
+
+def test_a_failed_start_leaves_no_empty_out_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "out"
+    assert A.main(["study", "--fast", "--variants", "tanh", "--datasets", "jsb",
+                   "--folder", str(tmp_path / "nope"), "--out", str(out)]) == 2
+    assert "neither a file nor a folder" in _only_line(capsys)
+    assert not out.exists() and not (tmp_path / "new").exists()
+    assert A.main(["sweeps", "--fast", "--datasets", "jsb",
+                   "--folder", str(tmp_path / "nope"), "--out", str(out)]) == 2
+    _only_line(capsys)
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("name, values", [("datasets", ("jsb", "jsb")), ("seeds", (0, 0)),
+                                          ("variants", ("GRU", "tanh", "GRU"))])
+def test_study_config_refuses_repeated_names(name, values):
+    """--seeds 0 0 gave '± 0.000 over seeds [0, 0]'; --datasets jsb jsb doubled the columns."""
+    with pytest.raises(ValueError, match=rf"{name}: \[.*\] given more than once"):
+        A.StudyConfig(**{name: values})

@@ -278,3 +278,37 @@ def test_figure_png_and_comparison_name_what_they_need():
         P.figure_png(None)
     with pytest.raises(ValueError, match="session must be a TrainingSession"):
         P.Comparison().add(5)
+
+
+def test_gradient_flow_takes_a_numpy_integer_length():
+    """np.int64(5) was refused, though pick_piece takes numpy integers."""
+    model = P.ModelSpec("gru", 4).build(seed=0)
+    roll = P.pick_piece("chorales", np.int64(0))
+    assert np.array_equal(P.gradient_flow(model, roll, np.int64(5))["h"],
+                          P.gradient_flow(model, roll, 5)["h"])
+    with pytest.raises(ValueError, match="length must be an integer"):
+        P.gradient_flow(model, roll, 5.0)
+
+
+@pytest.mark.parametrize("dpi", [0, -5, 1e5, float("nan"), "90"])
+def test_figure_png_bounds_dpi(dpi):
+    """dpi=0 was matplotlib's ValueError, 1e5 a MemoryError."""
+    import matplotlib.pyplot as plt
+    fig = plt.figure()
+    with pytest.raises(ValueError, match=r"dpi must be a number in \[10, 1200\]"):
+        P.figure_png(fig, dpi=dpi)
+    assert not plt.fignum_exists(fig.number)                     # closed, not leaked
+    assert P.figure_png(plt.figure(figsize=(1, 1)), dpi=10)[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("max_units", [0, -1, 2.5])
+def test_plot_gates_refuses_a_max_units_that_is_not_positive(max_units):
+    """0 showed every unit and -1 all but the last, without a word."""
+    roll = P.pick_piece("chorales", 1)
+    gates = P.gate_activations(P.ModelSpec("gru", 6).build(), roll)
+    with pytest.raises(ValueError, match="max_units must be a positive integer or None"):
+        P.plot_gates(roll, gates, max_units=max_units)
+
+
+def test_the_module_docstring_names_the_widgets_module_that_exists():
+    assert "gru_lib.experiments.widgets" in P.__doc__ and "(gru_lib.widgets)" not in P.__doc__

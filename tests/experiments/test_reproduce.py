@@ -498,3 +498,78 @@ def test_a_storage_that_is_a_users_database_is_refused_and_left_alone(tmp_path, 
         quick(tmp_path / "r", models=("gru",), storage=f"sqlite:///{mine}")
     assert mine.read_bytes() == before
     assert not (tmp_path / "r").exists()
+
+
+def test_storage_does_not_skip_the_check_of_a_folder_that_holds_no_run(tmp_path, monkeypatch):
+    """OUT holding the user's files but no run: refused with --storage too (results.json and
+    curves.png would be written over); a shared external study still starts on a new OUT."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    out = tmp_path / "v1"
+    out.mkdir()
+    (out / "results.json").write_text("x")
+    with pytest.raises(ValueError, match=r"holds files but no run to resume .*new or empty"):
+        quick(out, models=("gru",), storage=f"sqlite:///{tmp_path / 'v1.db'}")
+    assert [p.name for p in out.iterdir()] == ["results.json"]
+    assert (out / "results.json").read_text() == "x"
+    # another machine's new OUT joining the same external study works, then resumes
+    quick(tmp_path / "other", models=("gru",), storage=f"sqlite:///{tmp_path / 'v1.db'}")
+    quick(tmp_path / "other", models=("gru",), storage=f"sqlite:///{tmp_path / 'v1.db'}",
+          resume=True)
+
+
+def test_a_legacy_run_resumed_with_storage_is_checked_against_its_own_search_db(tmp_path,
+                                                                                monkeypatch):
+    """A run from before run.json (no run.json, no results.json) resumed with --storage naming
+    its own OUT/search.db on another --dataset: its study names still say jsb."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    out = tmp_path / "old"
+    quick(out, models=("gru",))
+    for name in ("run.json", "results.json", "curves.png"):
+        (out / name).unlink()
+    with pytest.raises(ValueError, match=r"--dataset jsb \(you gave nottingham\)"):
+        reproduce("nottingham", models=["gru"], budget="quick", out=out, device="cpu",
+                  progress=False, log=lambda line: None, resume=True,
+                  storage=f"sqlite:///{out / 'search.db'}")
+    assert not (out / "run.json").exists()
+
+
+def test_a_learning_rate_override_is_refused_pointing_to_lrs(tmp_path):
+    """Each candidate trains at its own rate: lr in the overrides would be ignored, yet
+    recorded as if used."""
+    with pytest.raises(ValueError, match=r"overrides: 'lr' .*--lrs.*--candidates"):
+        quick(tmp_path / "r", models=("gru",), overrides={"lr": 0.5})
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("storage", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_an_in_memory_storage_is_refused_naming_a_file(tmp_path, storage):
+    with pytest.raises(ValueError, match=r"in-memory database.*give a file"):
+        quick(tmp_path / "r", models=("gru",), storage=storage)
+    assert not (tmp_path / "r").exists()
+
+
+def test_more_workers_than_models_are_capped_and_said(tmp_path, monkeypatch):
+    """--workers 1000 for one model would spawn 999 processes with nothing to do."""
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    started, lines = [], []
+    monkeypatch.setattr(reproduce_module, "_search_all",
+                        lambda search, models, workers, log: started.append(workers)
+                        or (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        reproduce("jsb", models=["gru"], budget="quick", out=tmp_path / "r", device="cpu",
+                  progress=False, log=lines.append, workers=1000)
+    assert started == [1]
+    assert any("workers: 1000 asked, 1 used" in line for line in lines)
+
+
+def test_an_interrupted_worker_process_exits_quietly(monkeypatch, capsys):
+    """Ctrl-C reaches the worker processes too: each exits with a status, no traceback (the
+    main process prints the one line)."""
+    class Interrupted:
+        def run(self, kind, wait, log):
+            raise TrainingInterrupted("stopped", None)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)   # this process's stays
+    with pytest.raises(SystemExit) as exit_:
+        reproduce_module._worker(Interrupted(), ["gru"], 1, 1)
+    assert exit_.value.code == 130
+    assert "Traceback" not in capsys.readouterr().err

@@ -89,3 +89,8 @@ def test_rejects_paths_outside_data_results(bad):
 def test_default_remote_is_the_repository():
     assert results_files.REMOTE.startswith("https://raw.githubusercontent.com/")
     assert results_files.REMOTE.endswith("/data/results")
+
+
+def test_a_name_too_long_for_the_file_system_is_absent_not_an_oserror(tmp_path):
+    """read_result('x' * 5000) raised OSError 'File name too long'."""
+    assert read_result("x" * 5000, local=tmp_path, remote=None) is None

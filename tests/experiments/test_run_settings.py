@@ -64,3 +64,18 @@ def test_previous_models_are_read_only_from_this_data_sets_results(tmp_path):
     assert previous_models(results, "nottingham") == {}
     results.write_text("{broken")
     assert previous_models(results, "jsb") == {}
+
+
+@pytest.mark.parametrize("field, value", [("config", [1]), ("seed", "0"), ("dataset", 3),
+                                          ("lrs", ["x"]), ("overrides", None),
+                                          ("chunk", 1.5)])
+def test_a_damaged_settings_file_is_named_as_such(tmp_path, field, value):
+    """A field of the wrong type: "config": [1] was an AttributeError, "seed": "0" a refusal
+    saying "--seed 0 (you gave 0)"."""
+    good = settings()
+    path = tmp_path / MANIFEST
+    path.write_text(json.dumps({**good, field: value}))
+    with pytest.raises(ValueError, match=rf"is damaged: its '{field}' is .*give a new --out"):
+        read_manifest(path)
+    path.write_text(json.dumps(good))
+    assert read_manifest(path) == good

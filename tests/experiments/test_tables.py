@@ -26,3 +26,21 @@ def test_markdown_table_takes_alignment_as_a_sequence_of_letters():
 def test_markdown_table_rejects_mismatched_rows_and_alignment(header, rows, align, match):
     with pytest.raises(ValueError, match=match):
         markdown_table(header, rows, align)
+
+
+def test_a_bar_or_newline_in_a_cell_does_not_break_the_table():
+    text = markdown_table(["a|b", "c"], [["two\nlines", "1|2"]])
+    assert text.splitlines() == ["| a\\|b | c |", "| :-- | --: |", "| two lines | 1\\|2 |"]
+
+
+@pytest.mark.parametrize("header, rows, align, error, match", [
+    (["a"], [], "", ValueError, r"one of l, r, c per column \(1\), got ''"),    # was the default
+    (["a"], [], [], ValueError, r"one of l, r, c per column \(1\), got \[\]"),
+    ([], [], None, ValueError, "header is empty"),                               # was "got None"
+    (["a"], [5], None, TypeError, r"rows\[0\] must be a list of cells, got int 5"),
+    (["a", "b"], [["x", "y"], "xy"], None, TypeError, r"rows\[1\] must be a list of cells"),
+])
+def test_markdown_table_refuses_empty_alignment_header_and_non_rows(header, rows, align, error,
+                                                                    match):
+    with pytest.raises(error, match=match):
+        markdown_table(header, rows, align)

@@ -131,3 +131,35 @@ def test_views_measure_the_builder_model(pg):
     result = pg.clipping.result
     assert len(result["clipped"]) == len(result["unclipped"]) == 5 and result["clip"] == 1.0
     assert pg.clipping.image.value[:8] == PNG
+
+
+@pytest.mark.parametrize("changes, field", [
+    (dict(model=P.ModelSpec("lstm", units=1000)), "model.units=1000"),
+    (dict(model=P.ModelSpec("lstm", forget_bias=5.0)), "model.forget_bias=5"),
+    (dict(lr=1.0), "lr=1"), (dict(clip_norm=100.0), "clip_norm=100"),
+    (dict(epochs=500), "epochs=500")])
+def test_builder_refuses_values_its_sliders_would_clamp(changes, field):
+    """The sliders clamped them silently (units 256, lr 0.0316, ...): another model trained."""
+    from gru_lib.experiments.widgets import ModelBuilder
+    config = P.RunConfig(**changes)
+    with pytest.raises(ValueError, match=rf"{field} is outside the builder's range \["):
+        ModelBuilder(config)
+    builder = ModelBuilder(P.RunConfig())
+    with pytest.raises(ValueError, match=rf"{field} is outside"):
+        builder.set_config(config)
+    assert builder.run_config() == P.RunConfig()              # left as it was
+    edge = P.RunConfig(model=P.ModelSpec("lstm", units=256, forget_bias=3.0), lr=10 ** -1.5,
+                       clip_norm=10.0, epochs=100)
+    assert ModelBuilder(edge).run_config() == edge              # the ends of the ranges fit
+
+
+def test_a_data_error_is_shown_and_the_widgets_stay_usable(tmp_path):
+    """Building the session was outside the try: a raw ValueError, status stuck on Loading…"""
+    pg = Playground(P.RunConfig(dataset="jsb", folder=str(tmp_path / "nope"), epochs=1),
+                    background=False)
+    assert pg.train(wait=True) is None
+    assert "neither a file nor a folder" in pg.status.value and "Loading" not in pg.status.value
+    assert not pg.train_button.disabled and pg.stop_button.disabled
+    for view in (pg.gates, pg.gradient_flow):
+        assert view.update() == {}
+        assert "neither a file nor a folder" in view.note.value

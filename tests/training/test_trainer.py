@@ -464,3 +464,28 @@ def test_a_seed_beyond_64_bits_is_refused_by_the_config():
     assert TrainConfig(seed=2**63 - 1).seed == 2**63 - 1
     with pytest.raises(ValueError, match=r"TrainConfig.seed must be an integer in 0\.\.9223372036854775807"):
         TrainConfig(seed=99999999999999999999)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("weight_noise", 1e300, r"TrainConfig.weight_noise must be a number in \[0, 3.40282e\+38\]"),
+    ("clip_norm", 1e300, r"TrainConfig.clip_norm must be a number in \(0, 3.40282e\+38\]"),
+    ("rms_eps", 1e300, r"TrainConfig.rms_eps must be a number in \(0, 3.40282e\+38\]"),
+])
+def test_float_settings_beyond_float32_are_refused_when_the_config_is_made(field, value,
+                                                                           message):
+    """torch holds them as float32: 1e300 was accepted, then failed mid-run ("cannot be
+    converted to type float without overflow") with the run folder half started."""
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value})
+    TrainConfig(clip_norm=None, weight_noise=0.0, lr=1.0)      # the ends that stay allowed
+
+
+def test_a_learning_rate_past_float32_diverges_instead_of_crashing():
+    """lr=1e300 reached addcdiv_ as its value and failed with "value cannot be converted to
+    type float without overflow"; it is now a run that diverged, like any other."""
+    rolls = [torch.bernoulli(torch.full((12, 88), 0.1),
+                             generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    config = TrainConfig(lr=1e300, clip_norm=None, max_epochs=2, batch_size=2, progress=False,
+                         device="cpu")
+    with pytest.raises(DivergedError):
+        train(make_model("gru", 88, 8), rolls, rolls, config)
