@@ -56,7 +56,7 @@ from ..training.batching import batches
 from ..training.checkpoints import load_checkpoint
 from ..training.evaluation import evaluate, evaluate_per_piece
 from ..training.population import FailedResult, train_population
-from ..training.search import SearchResult, default_storage, given_lrs, run_population_search
+from ..training.search import SearchResult, check_storage, default_storage, given_lrs, run_population_search
 from ..training.trainer import DivergedError, TrainConfig, TrainingInterrupted
 from .plotting import plot_curves
 from .run_settings import (MANIFEST, legacy_settings, previous_models, read_manifest,
@@ -205,7 +205,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     if task.name == "speech" and key_range != "88":
         raise ValueError(f"key_range: {dataset} is speech and has no keys, got {key_range!r}; "
                          f"leave it out (--key-range is for the music sets)")
-    refuse_memory_storage(storage)
+    if storage is not None:
+        check_storage(storage)           # before OUT is made: a URL no worker could share
     target = pick_device(device)     # a device that is not there fails before anything else
     # before anything is written: a seed torch cannot take failed in the first model's init,
     # after OUT/search.db was made (a half-started run that then asked for --resume)
@@ -389,26 +390,6 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
     log(format_table(summary))
     return summary
-
-
-def refuse_memory_storage(storage) -> None:
-    """ValueError for a storage that is not a URL, or an in-memory SQLite one ("sqlite://",
-    "sqlite:///", "sqlite:///:memory:"): every process (workers, the heartbeat thread, a resumed
-    run) opens the storage again, and each would get an empty database of its own."""
-    if storage is None:
-        return
-    if not isinstance(storage, str) or not storage.strip():
-        raise ValueError(f"storage: expected an Optuna storage URL such as "
-                         f"sqlite:///runs/search.db or postgresql://host/db, got {storage!r}")
-    text = storage.strip()
-    if text.lower().startswith("sqlite:"):
-        rest = text[len("sqlite:"):]
-        path = rest[3:] if rest.startswith("///") else "" if rest.strip("/") == "" else None
-        if path is not None and path.split("?")[0] in ("", ":memory:"):
-            raise ValueError(f"storage: {storage!r} is an in-memory database, which each worker "
-                             f"and every resume would see empty; give a file, e.g. "
-                             f"sqlite:///path/to/search.db (or leave --storage out: "
-                             f"OUT/search.db)")
 
 
 def reproduce_command(dataset: str, models, budget: str, out, data=None, key_range: str = "88",

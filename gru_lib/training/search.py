@@ -176,7 +176,7 @@ def _storage(url: str, heartbeat_interval: float = HEARTBEAT_INTERVAL,
     url = _with_installed_driver(url)
     sqlite = url.startswith("sqlite")
     if sqlite:
-        _refuse_a_foreign_sqlite_file(url)
+        check_storage(url)
     # SQLite: see _one_writer_at_a_time; isolation_level=None stops pysqlite's own BEGINs.
     engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else {}
     for attempt in range(20):
@@ -216,18 +216,30 @@ def _storage(url: str, heartbeat_interval: float = HEARTBEAT_INTERVAL,
 OPTUNA_TABLES = {"studies", "trials", "version_info"}
 
 
-def _refuse_a_foreign_sqlite_file(url: str) -> None:
-    """ValueError if the SQLite URL names an existing file that is not an Optuna storage.
+def check_storage(url) -> None:
+    """ValueError for a storage URL no search can use, before anything is written.
 
-    RDBStorage creates its tables in whatever file it is given: pointed at a user's own
-    database (a typo in --storage, a path reused), it would add a dozen tables to it. A
-    missing file is created, and an empty one (no tables) holds nothing to spoil."""
+    An in-memory SQLite database ("sqlite://", "sqlite:///", "sqlite:///:memory:"): every
+    process (workers, the heartbeat thread, a resumed run) opens the storage again, and each
+    would see an empty database of its own. An existing SQLite file that is not an Optuna
+    storage: RDBStorage creates its tables in whatever file it is given, so pointed at a user's
+    own database (a typo, a path reused) it would add a dozen tables to it. A missing file is
+    created, and an empty one (no tables) holds nothing to spoil."""
     import sqlite3
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"storage: expected an Optuna storage URL such as "
+                         f"sqlite:///runs/search.db or postgresql://host/db, got {url!r}")
+    if not url.strip().lower().startswith("sqlite"):
+        return
     try:
-        database = sqlalchemy.engine.make_url(url).database
+        database = sqlalchemy.engine.make_url(url.strip()).database
     except Exception:                    # noqa: BLE001 -- unparsable: RDBStorage says why
         return
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database or database.split("?")[0] == ":memory:":
+        raise ValueError(f"storage: {url!r} is an in-memory database, which each worker and "
+                         f"every resume would see empty; give a file, e.g. "
+                         f"sqlite:///path/to/search.db (or leave --storage out: OUT/search.db)")
+    if database.startswith("file:"):
         return
     path = os.path.abspath(database)
     if not os.path.isfile(path) or os.path.getsize(path) == 0:
@@ -452,14 +464,19 @@ def _wait_for_others(study, poll_seconds: float, heartbeat_interval: float | Non
     go stale a little later, and then all of them train again as one population."""
     while True:
         _fail_stale(study)
-        states = [t.state for trials in _by_candidate(study).values() for t in trials]
+        states = _states(study)
         if TrialState.WAITING in states and TrialState.RUNNING in states and heartbeat_interval:
             time.sleep(heartbeat_interval)
             _fail_stale(study)
-            return [t.state for trials in _by_candidate(study).values() for t in trials]
+            return _states(study)
         if TrialState.WAITING in states or TrialState.RUNNING not in states:
             return states
         time.sleep(poll_seconds)
+
+
+def _states(study) -> list:
+    """Every candidate's trials' states."""
+    return [t.state for trials in _by_candidate(study).values() for t in trials]
 
 
 def _fail_stale(study) -> None:
