@@ -125,11 +125,14 @@ def cmd_reproduce(args) -> int:
 def cmd_evaluate(args) -> int:
     report = evaluate_checkpoint(args.checkpoint, args.dataset, args.split, data=args.data,
                                  key_range=args.key_range, batch_size=args.batch_size,
-                                 device=args.device, backend=args.backend, context=args.context)
+                                 device=args.device, backend=args.backend, context=args.context,
+                                 other_dataset=args.other_dataset)
     context = "" if args.context is None else \
         f"; with the state restarted every {args.context} steps: {report['context_nll']:.4f}"
+    other = "" if report.get("trained_on") in (None, report["dataset"]) else \
+        f" (a model trained on {report['trained_on']})"
     print(json.dumps(report) if args.json else
-          f"{report['dataset']} {report['split']}: {report['nll']:.4f} {report['unit']} "
+          f"{report['dataset']} {report['split']}{other}: {report['nll']:.4f} {report['unit']} "
           f"({report['steps']} steps); mean over the {report['pieces']} "
           f"{task_for(report['dataset']).sequences} of each one's "
           f"NLL per step: {report['piece_mean_nll']:.4f}{context}")
@@ -258,8 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print the average NLL (nats per time step, summed over keys) "
                                    "of a checkpoint on one split of a dataset.")
     e.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
-    e.add_argument("--dataset", type=_choice("dataset", DATASETS), required=True,
-                   help=f"one of {', '.join(DATASETS)}")
+    e.add_argument("--dataset", type=_choice("dataset", DATASETS), default=None,
+                   help=f"one of {', '.join(DATASETS)} (default: the one the checkpoint was "
+                        f"trained on, which it records; needed for a checkpoint written "
+                        f"before that record was kept)")
+    e.add_argument("--other-dataset", action="store_true",
+                   help="score the checkpoint on a --dataset other than the one it was trained "
+                        "on (refused without it, as a likely mistake)")
     e.add_argument("--split", type=_choice("split", SPLITS), default="test",
                    help="train, valid or test (default: test)")
     e.add_argument("--data", default=None,

@@ -146,6 +146,20 @@ def load_model(path, device="cpu", backend: str = "auto") -> tuple[nn.Module, di
     return model.to(target), ckpt
 
 
+def trained_on(path, checkpoint: dict) -> str | None:
+    """The data set a loaded checkpoint says it was trained on (trainer.best_payload's
+    "trained_on"), or None for one written before checkpoints recorded it. A record naming no
+    data set we know is a ValueError (a damaged or foreign file)."""
+    record = checkpoint.get("trained_on")
+    if record is None:
+        return None
+    dataset = record.get("dataset") if isinstance(record, dict) else None
+    if not isinstance(dataset, str) or dataset not in DATASETS:
+        raise ValueError(f"checkpoint {str(path)!r}: its record of the data it was trained on "
+                         f"({record!r}) names no data set gru_lib knows ({', '.join(DATASETS)})")
+    return dataset
+
+
 def _check_weights(path, model: nn.Module, weights: dict) -> None:
     """ValueError unless ``weights`` are exactly ``model``'s tensors, shaped as it describes
     them, and finite (a NaN or inf weight would score "nan nats per step")."""

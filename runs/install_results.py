@@ -5,7 +5,8 @@ tests/test_results.py read), with a COMMAND.md written from its results.json.
         --note "Made on this project's shared 2-core CPU, one torch thread per job."
 
 What is copied: results.json, curves.png, each model's winning checkpoint at the path
-results.json names (<model>/lr<N>/best.pt) with its result.json, and every candidate's
+results.json names (<model>/lr<N>/best.pt; one written before checkpoints recorded their
+data gets its "trained_on" from results.json) with its result.json, and every candidate's
 per-epoch records (<model>/lr<N>/records.json, small) so the book can draw them all. Nothing
 else in the destination is touched; each file is written to a temporary name, then renamed.
 """
@@ -20,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gru_lib.paper import TABLE2  # noqa: E402
+from gru_lib.tasks import task_for  # noqa: E402
+from gru_lib.training.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
 
 NAMES = {"tanh": "tanh-RNN", "gru": "GRU", "lstm": "LSTM"}
 
@@ -29,6 +32,21 @@ def copy(src: Path, dst: Path) -> None:
     tmp = dst.with_name(dst.name + ".tmp")
     shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
+
+
+def copy_checkpoint(src: Path, dst: Path, summary: dict) -> None:
+    """Copy a checkpoint, adding what it was trained on where it predates that record
+    (trainer.best_payload's "trained_on"), from the run's results.json."""
+    ckpt = load_checkpoint(src)
+    if "trained_on" in ckpt:
+        copy(src, dst)
+        return
+    dataset = summary["dataset"]
+    music = task_for(dataset).name == "music"
+    ckpt["trained_on"] = {"dataset": dataset,
+                          "key_range": summary.get("key_range", "88") if music else None}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(ckpt, dst)
 
 
 def command_md(summary: dict, dest: Path, note: str) -> str:
@@ -82,9 +100,9 @@ def install(run: Path, dest: Path, note: str = "") -> list[Path]:
     for kind, m in summary["models"].items():
         if "checkpoint" in m:
             winner = Path(m["checkpoint"]).parent
-            for name in ("best.pt", "result.json"):
-                copy(run / winner / name, dest / winner / name)
-                written.append(dest / winner / name)
+            copy_checkpoint(run / winner / "best.pt", dest / winner / "best.pt", summary)
+            copy(run / winner / "result.json", dest / winner / "result.json")
+            written += [dest / winner / "best.pt", dest / winner / "result.json"]
         for records in sorted((run / kind).glob("lr*/records.json")):
             target = dest / records.relative_to(run)
             copy(records, target)

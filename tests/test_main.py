@@ -102,6 +102,18 @@ def test_reproduce_evaluate_and_sample_end_to_end(tmp_path, monkeypatch, capsys)
                  "--device", "cpu", "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["nll"] == pytest.approx(results["models"]["gru"]["test_nll"], rel=1e-6)
+    assert evaluated["trained_on"] == "jsb"
+    # The checkpoint records its data set: without --dataset it is scored on that one, and
+    # another set is refused unless asked for on purpose.
+    assert torch.load(ckpt, weights_only=True)["trained_on"] == {"dataset": "jsb",
+                                                                  "key_range": "88"}
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--device", "cpu", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["nll"] == evaluated["nll"]
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--dataset", "nottingham"]) == 2
+    assert "was trained on jsb, not nottingham" in capsys.readouterr().err
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--dataset", "nottingham",
+                 "--other-dataset"]) == 0
+    assert capsys.readouterr().out.startswith("nottingham test (a model trained on jsb): ")
 
     song = tmp_path / "song.mid"
     assert main(["sample", "--checkpoint", str(ckpt), "--steps", "16", "--out", str(song)]) == 0
@@ -268,6 +280,8 @@ def test_cli_reproduce_evaluate_and_sample_on_fsdd(fsdd_dir, tmp_path, capsys):
                  "--data", str(fsdd_dir), "--json"]) == 0
     report = __import__("json").loads(capsys.readouterr().out)
     assert report["steps"] == speech.step_count(speech.load_frames("valid", folder=fsdd_dir))
+    assert torch.load(best, weights_only=True)["trained_on"] == {"dataset": "fsdd",
+                                                                  "key_range": None}
     # sample from a real test clip, and from a user's stereo 16 kHz WAV
     assert main(["sample", "--checkpoint", str(best), "--data", str(fsdd_dir), "--seconds", "0.1",
                  "--out", str(tmp_path / "s.wav")]) == 0

@@ -1,14 +1,15 @@
 """Use a trained checkpoint: score it on a split, or sample from it.
 
-    >>> evaluate_checkpoint("runs/jsb/gru/lr0/best.pt", "jsb", split="test")
+    >>> evaluate_checkpoint("runs/jsb/gru/lr0/best.pt", split="test")   # the set it learned
     {'checkpoint': ..., 'dataset': 'jsb', 'split': 'test', 'nll': 8.61, 'steps': 9617, ...}
     >>> sample_checkpoint("runs/jsb/gru/lr0/best.pt", "song.mid", steps=64)
     [PosixPath('song.mid'), PosixPath('song.wav')]
 
 These are what ``python -m gru_lib evaluate`` and ``sample`` run. The checkpoint says which
 model it holds (meta["model"], see ``gru_lib.tasks.load_model``) and so which task it
-belongs to; the task loads the data, counts the steps and writes the samples. Nothing here
-depends on which task that is.
+belongs to, and the data set it was trained on ("trained_on", see ``gru_lib.tasks.trained_on``;
+checkpoints written before that record need the data set named); the task loads the data,
+counts the steps and writes the samples. Nothing here depends on which task that is.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..atomic import refuse_a_file_in_the_path
 from ..checks import one_of, positive_int
 from ..checks import seed as seed_check
 from ..paper import SPLITS
-from ..tasks import check_sample_options, load_model, task_for, task_of
+from ..tasks import DATASETS, check_sample_options, load_model, task_for, task_of, trained_on
 from ..training.batching import batches
 from ..training.evaluation import evaluate, evaluate_per_piece
 from .context import nll_with_context
@@ -32,24 +33,30 @@ __all__ = ["evaluate_checkpoint", "sample_checkpoint"]
 MAX_CONTEXT = 2**31 - 1
 
 
-def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None,
+def evaluate_checkpoint(checkpoint, dataset: str | None = None, split: str = "test", data=None,
                         key_range: str | None = None, batch_size: int = 64,
                         device: str = "auto", backend: str = "auto",
-                        context: int | None = None) -> dict:
+                        context: int | None = None, other_dataset: bool = False) -> dict:
     """The paper's metric for ``checkpoint`` on one split of ``dataset``.
 
+    dataset: None scores it on the data set it was trained on, which the checkpoint records
+    (one written before that record was kept needs it named). A data set other than that one
+    is refused as a likely mistake (a table scored with the wrong checkpoint) unless
+    ``other_dataset`` (e.g. a JSB Chorales model on Nottingham on purpose); the report's
+    "trained_on" says which it was trained on (None: not recorded).
     key_range: None infers it from the model's width (music). batch_size and backend (the
     recurrent layers', e.g. "python" for a wide minimal unit on a CPU) change only the speed:
     the metric is total nats / total steps, whatever the batching.
 
-    Returns {"checkpoint", "dataset", "split", "nll", "piece_mean_nll", "pieces", "steps",
+    Returns {"checkpoint", "dataset", "trained_on", "split", "nll", "piece_mean_nll", "pieces", "steps",
     "metric", "unit"}: ``nll`` the average NLL over all ``steps`` predicted steps (total /
     total), ``piece_mean_nll`` the mean over the ``pieces`` of each one's NLL per step.
     context: also report "context" and "context_nll", the same metric with the model's state
     restarted every ``context`` steps (experiments/context.py): what is left of ``nll`` when
     the model may not look further back than that.
     """
-    task = task_for(dataset)
+    if dataset is not None:
+        task_for(dataset)                     # an unknown name fails before the file is read
     one_of("split", split, SPLITS)
     positive_int("batch_size", batch_size)
     positive_int("context", context, allow_none=True)
@@ -57,7 +64,10 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
         # torch takes a step count as a 64-bit integer ("Overflow when unpacking long long")
         raise ValueError(f"context: {context} steps is more than any piece has; give at most "
                          f"{MAX_CONTEXT} (a context longer than every piece gives the plain NLL)")
-    model, _ = load_model(checkpoint, device=device, backend=backend)   # the device first
+    model, ckpt = load_model(checkpoint, device=device, backend=backend)   # the device first
+    learned = trained_on(checkpoint, ckpt)
+    dataset = _dataset_to_score(checkpoint, dataset, learned, other_dataset)
+    task = task_for(dataset)
     if task_of(model) is not task:
         fits = task_of(model).datasets
         raise ValueError(f"checkpoint: {str(checkpoint)!r} holds a {task_of(model).name} model, "
@@ -78,7 +88,8 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
         raise ValueError(f"checkpoint: {str(checkpoint)!r} gives a non-finite NLL ({nll}) on "
                          f"{dataset} {split}: its weights have diverged; evaluate another "
                          f"checkpoint (e.g. the candidate's best.pt, or another candidate's)")
-    report = {"checkpoint": str(checkpoint), "dataset": dataset, "split": split, "nll": nll,
+    report = {"checkpoint": str(checkpoint), "dataset": dataset, "trained_on": learned,
+              "split": split, "nll": nll,
               "piece_mean_nll": evaluate_per_piece(model, sequences), "pieces": len(sequences),
               "steps": task.steps(sequences), "metric": task.metric, "unit": task.unit}
     if context is not None:
@@ -91,6 +102,24 @@ def evaluate_checkpoint(checkpoint, dataset: str, split: str = "test", data=None
                          f"({report[bad[0]]}) on {dataset} {split}: its weights have diverged; "
                          f"evaluate another checkpoint")
     return report
+
+
+def _dataset_to_score(checkpoint, dataset: str | None, learned: str | None,
+                      other_dataset: bool) -> str:
+    """The data set evaluate_checkpoint scores: the one asked for, else the one the checkpoint
+    learned; another than it learned only when ``other_dataset``."""
+    if dataset is None:
+        if learned is None:
+            raise ValueError(f"dataset: {str(checkpoint)!r} does not record the data set it was "
+                             f"trained on (it was written before checkpoints kept that); name it "
+                             f"(--dataset), one of {', '.join(DATASETS)}")
+        return learned
+    if learned is not None and dataset != learned and not other_dataset:
+        raise ValueError(f"dataset: {str(checkpoint)!r} was trained on {learned}, not "
+                         f"{dataset}; leave the data set out (--dataset) to score it on "
+                         f"{learned}, or pass other_dataset=True (--other-dataset) to score it "
+                         f"on {dataset} on purpose")
+    return dataset
 
 
 def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=None,

@@ -305,7 +305,8 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
 
     search = ModelSearch(dataset, storage, out, n_candidates, seed, plan.stratified, base,
                          splits["train"], splits["valid"], cell_options=cell_options,
-                         backends=backends, lrs=lrs, params=params)
+                         backends=backends, lrs=lrs, params=params,
+                         key_range=None if task.name == "speech" else key_range)
     try:
         searches, seconds = _search_all(search, models, workers, log)
     except BaseException:
@@ -490,7 +491,13 @@ class ModelSearch:
     backends: dict = field(default_factory=dict)         # {model: recurrent backend}, default auto
     lrs: list | None = None          # hand-chosen learning rates (None: drawn, as the paper)
     params: int | None = None        # a parameter budget for every model (None: the task's)
+    key_range: str | None = None     # the music keys the rows hold (None: speech)
     poll_seconds: float = 1.0
+
+    @property
+    def trained_on(self) -> dict:
+        """What every checkpoint records of its data (evaluate and sample read it back)."""
+        return {"dataset": self.dataset, "key_range": self.key_range}
 
     def __getstate__(self):
         return {**self.__dict__, "train": _pack(self.train), "valid": _pack(self.valid)}
@@ -520,7 +527,7 @@ class ModelSearch:
                 results = train_population(members, self.train, self.valid,
                                            [self.base.replace(lr=lr) for lr, _ in group],
                                            out_dirs=[self.run_dir(kind, c) for _, c in group],
-                                           resume=True)
+                                           resume=True, trained_on=self.trained_on)
                 for (lr, c), res in zip(group, results):
                     if isinstance(res, FailedResult):
                         values[c] = DivergedError(res.error)

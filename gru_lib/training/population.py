@@ -119,13 +119,14 @@ class PopulationTrainer(Trainer):
     """
 
     def __init__(self, models: list, train_rolls: list, valid_rolls: list, configs: list,
-                 out_dirs: list | None = None, resume: bool = False):
+                 out_dirs: list | None = None, resume: bool = False,
+                 trained_on: dict | None = None):
         models, configs = list(models), list(configs)
         self._check(models, train_rolls, valid_rolls, configs, out_dirs, resume)
         self.base = models[0]                   # the code every member runs (with its own weights)
         self._start([Member(i, m, c, None if out_dirs is None else out_dirs[i])
                      for i, (m, c) in enumerate(zip(models, configs))], train_rolls, valid_rolls,
-                    resume)
+                    resume, trained_on)
         self._call = _Method(self.base)
         name_of = {id(p): n for n, p in self.base.named_parameters()}
         # Noise goes where a single Trainer puts it, in the same order (the draws must match).
@@ -290,13 +291,15 @@ class PopulationTrainer(Trainer):
 # -- the whole run in one call -----------------------------------------------------------------
 
 def train_population(models: list, train_rolls: list, valid_rolls: list, configs: list,
-                     out_dirs: list | None = None, resume: bool = False) -> list:
+                     out_dirs: list | None = None, resume: bool = False,
+                     trained_on: dict | None = None) -> list:
     """Train the members with ``PopulationTrainer`` and return its ``results()``: the
     population's ``train``. Ctrl-C / SIGTERM save every live member's last.pt and raise
     TrainingInterrupted (its ``checkpoint`` is the first live member's last.pt; resume=True
-    continues them all). Without out_dirs each model ends on its best weights."""
+    continues them all). Without out_dirs each model ends on its best weights. trained_on:
+    the data, written into every checkpoint (see trainer.best_payload)."""
     trainer = PopulationTrainer(models, train_rolls, valid_rolls, configs, out_dirs=out_dirs,
-                                resume=resume)
+                                resume=resume, trained_on=trained_on)
     with StopOnSignals(trainer):
         results = trainer.fit()
     if trainer.stop_reason is not None and not trainer.finished:

@@ -320,16 +320,34 @@ def hopeless(records: list, max_epochs: int, leader_best: float) -> bool:
     return bests[epoch] - rate * max(max_epochs - epoch, 0) > leader_best
 
 
-def best_payload(meta: dict, weights: dict, state: TrainState) -> dict:
-    """What best.pt holds (gru_lib.tasks.load_model reads it)."""
-    return {"meta": meta, "model": weights, "epoch": state.best_epoch, "valid_nll": state.best_valid}
+def best_payload(meta: dict, weights: dict, state: TrainState,
+                 trained_on: dict | None = None) -> dict:
+    """What best.pt holds (gru_lib.tasks.load_model reads it). ``trained_on``: the data the
+    model learned from, e.g. {"dataset": "jsb", "key_range": "88"}, so that evaluate and
+    sample need not be told (absent from checkpoints written before it was kept)."""
+    return {"meta": meta, "model": weights, "epoch": state.best_epoch, "valid_nll": state.best_valid,
+            **({} if trained_on is None else {"trained_on": trained_on})}
 
 
 def last_payload(meta: dict, weights: dict, optimizer: dict, noise_rng: torch.Tensor,
-                 state: TrainState, config: TrainConfig) -> dict:
+                 state: TrainState, config: TrainConfig, trained_on: dict | None = None) -> dict:
     """What last.pt holds: everything a Trainer with resume=True needs to continue exactly."""
     return {"meta": meta, "model": weights, "optimizer": optimizer, "noise_rng": noise_rng,
-            "state": asdict(state), "config": asdict(config)}
+            "state": asdict(state), "config": asdict(config),
+            **({} if trained_on is None else {"trained_on": trained_on})}
+
+
+def check_trained_on(trained_on) -> dict | None:
+    """``trained_on`` is None or a small dict of plain values (it goes into every checkpoint,
+    which torch's safe loader must read back): names such as "dataset" to str, int or None."""
+    if trained_on is None:
+        return None
+    plain = (str, int, float, bool, type(None))
+    if not isinstance(trained_on, dict) or not all(
+            isinstance(k, str) and isinstance(v, plain) for k, v in trained_on.items()):
+        raise ValueError(f"trained_on must be None or a dict of names to plain values, e.g. "
+                         f"{{'dataset': 'jsb', 'key_range': '88'}}, got {trained_on!r}")
+    return dict(trained_on)
 
 
 def read_last(path, meta: dict, device) -> tuple[dict, TrainState]:
@@ -515,6 +533,9 @@ class Trainer:
         folder that already holds any of them is refused unless ``resume`` (RUN_FILES: a new run
         never writes over files it did not make).
     resume: continue from out_dir/last.pt if it exists (a finished run has nothing left to do).
+    trained_on: what the data is, e.g. {"dataset": "jsb", "key_range": "88"}, written into
+        best.pt and last.pt so that a checkpoint says what it was trained on (``evaluate`` then
+        needs no --dataset, and refuses another set by mistake). None: not recorded.
     Callbacks (``add_callback``) get the trainer: the latest update is ``last_update``, the
     latest epoch's record ``state.records[-1]``.
 
@@ -527,13 +548,14 @@ class Trainer:
     """
 
     def __init__(self, model, train_rolls: list, valid_rolls: list, config: TrainConfig | None = None,
-                 out_dir=None, resume: bool = False):
+                 out_dir=None, resume: bool = False, trained_on: dict | None = None):
         config = instance("config", TrainConfig() if config is None else config, TrainConfig)
         check_data(model, train_rolls, valid_rolls)
         if resume and out_dir is None:
             raise ValueError("resume=True needs out_dir (where last.pt is)")
         self.model = model
-        self._start([Member(0, model, config, out_dir)], train_rolls, valid_rolls, resume)
+        self._start([Member(0, model, config, out_dir)], train_rolls, valid_rolls, resume,
+                    trained_on)
         self.optimizer = RMSPropMomentum(model.parameters(), lr=config.lr, decay=config.rms_decay,
                                          eps=config.rms_eps, momentum=config.momentum,
                                          step_clip=step_clip(config))
@@ -543,8 +565,10 @@ class Trainer:
         if config.progress:
             ProgressBars().attach(self)
 
-    def _start(self, members: list, train_rolls: list, valid_rolls: list, resume: bool) -> None:
+    def _start(self, members: list, train_rolls: list, valid_rolls: list, resume: bool,
+               trained_on: dict | None = None) -> None:
         """What every trainer holds: the members (resumed from their files), data, hooks, clock."""
+        self.trained_on = check_trained_on(trained_on)    # written into every checkpoint
         for m in members:                      # before anything is read, moved or written
             check_out_dir(m.out_dir, resume, "out_dir" if len(members) == 1
                           else f"out_dirs[{m.index}]")
@@ -846,14 +870,16 @@ class Trainer:
         m = self.live[slot]
         m.best_state = self.member_weights(slot)
         if m.best_path is not None:
-            save_checkpoint(best_payload(m.model.meta(), m.best_state, m.state), m.best_path)
+            save_checkpoint(best_payload(m.model.meta(), m.best_state, m.state, self.trained_on),
+                            m.best_path)
 
     def _save_last(self, slot: int) -> None:
         m = self.live[slot]
         if m.last_path is not None:
             save_checkpoint(last_payload(m.model.meta(), self.member_weights(slot),
                                          self.optimizer.member_state_dict(slot, m.lr),
-                                         m.noise_gen.get_state(), m.state, m.config), m.last_path)
+                                         m.noise_gen.get_state(), m.state, m.config,
+                                         self.trained_on), m.last_path)
 
     def _load(self, m: Member) -> None:
         """Resume member m from its files: failed.json (it had diverged), else last.pt."""
@@ -914,14 +940,17 @@ class Trainer:
 # -- the whole run in one call -----------------------------------------------------------------
 
 def train(model, train_rolls: list, valid_rolls: list, config: TrainConfig | None = None,
-          out_dir=None, resume: bool = False, on_update=None) -> TrainResult:
-    """Train ``model`` with ``Trainer`` (see it for out_dir and resume) and return its result.
+          out_dir=None, resume: bool = False, on_update=None,
+          trained_on: dict | None = None) -> TrainResult:
+    """Train ``model`` with ``Trainer`` (see it for out_dir, resume and trained_on) and return
+    its result.
 
     on_update: optional callback(updates, loss) after every update (tests use it).
     Without out_dir the model ends on its best weights (with it, they are in best.pt).
     Raises DivergedError on a NaN/inf loss and TrainingInterrupted on SIGINT/SIGTERM.
     """
-    trainer = Trainer(model, train_rolls, valid_rolls, config, out_dir=out_dir, resume=resume)
+    trainer = Trainer(model, train_rolls, valid_rolls, config, out_dir=out_dir, resume=resume,
+                      trained_on=trained_on)
     if on_update is not None:
         trainer.add_callback("on_update", lambda t: on_update(t.state.updates, t.last_update.loss))
     with StopOnSignals(trainer):

@@ -29,3 +29,38 @@ def test_a_non_finite_nll_is_an_error_not_a_number(tmp_path, monkeypatch, bad):
     monkeypatch.setattr(checkpoint_tools, "evaluate", lambda *a, **k: bad)
     with pytest.raises(ValueError, match=r"gives a non-finite NLL .*diverged"):
         evaluate_checkpoint(tmp_path / "x.pt", "jsb")
+
+
+def _checkpoint(path, **extra):
+    from gru_lib.training.checkpoints import save_checkpoint
+    model = make_model("gru", 88, 4, seed=0)
+    save_checkpoint({"meta": model.meta(), "model": model.state_dict(), **extra}, path)
+    return path
+
+
+def test_a_checkpoint_without_a_record_of_its_data_needs_the_data_set_named(tmp_path):
+    with pytest.raises(ValueError, match=r"does not record the data set .* name it \(--dataset\)"):
+        evaluate_checkpoint(_checkpoint(tmp_path / "old.pt"))
+
+
+@pytest.mark.parametrize("record", [{"dataset": "jsbb"}, "jsb", {"key_range": "88"},
+                                    {"dataset": 3}])
+def test_a_record_of_the_data_naming_no_known_set_is_refused(tmp_path, record):
+    with pytest.raises(ValueError, match=r"its record of the data .* names no data set"):
+        evaluate_checkpoint(_checkpoint(tmp_path / "x.pt", trained_on=record))
+
+
+def test_another_data_set_than_the_one_learned_is_refused_unless_asked_for(tmp_path,
+                                                                            monkeypatch):
+    rolls = [(torch.rand(10, 88) < 0.1).float() for _ in range(3)]
+    asked = []
+    monkeypatch.setattr(checkpoint_tools, "load_splits",
+                        lambda dataset, **k: asked.append(dataset) or {"test": rolls})
+    path = _checkpoint(tmp_path / "x.pt", trained_on={"dataset": "jsb", "key_range": "88"})
+    with pytest.raises(ValueError, match=r"was trained on jsb, not nottingham; .*--other-dataset"):
+        evaluate_checkpoint(path, "nottingham")
+    assert asked == []                                   # refused before any data was read
+    assert evaluate_checkpoint(path)["dataset"] == "jsb"
+    report = evaluate_checkpoint(path, "nottingham", other_dataset=True)
+    assert (report["dataset"], report["trained_on"]) == ("nottingham", "jsb")
+    assert asked == ["jsb", "nottingham"]

@@ -489,3 +489,29 @@ def test_a_learning_rate_past_float32_diverges_instead_of_crashing():
                          device="cpu")
     with pytest.raises(DivergedError):
         train(make_model("gru", 88, 8), rolls, rolls, config)
+
+
+def test_checkpoints_record_what_the_model_was_trained_on(tmp_path):
+    """trained_on goes into best.pt and last.pt (evaluate reads it back), and a resumed run
+    that predates it (no record in its last.pt) continues and records it from then on."""
+    on = {"dataset": "jsb", "key_range": "88"}
+    cfg = TrainConfig(**{**FAST, "max_epochs": 1})
+    train(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path / "a",
+          trained_on=on)
+    for name in ("best.pt", "last.pt"):
+        assert load_checkpoint(tmp_path / "a" / name)["trained_on"] == on
+    old = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path / "b")
+    old.add_callback("on_update", lambda t: t.request_stop())
+    assert old.fit().stopped == "interrupted"
+    assert "trained_on" not in load_checkpoint(tmp_path / "b" / "last.pt")       # not recorded
+    train(make_model("gru", K, 4, seed=0), TRAIN, VALID, cfg, out_dir=tmp_path / "b",
+          resume=True, trained_on=on)
+    for name in ("best.pt", "last.pt"):
+        assert load_checkpoint(tmp_path / "b" / name)["trained_on"] == on
+
+
+@pytest.mark.parametrize("bad", ["jsb", {"dataset": object()}, {1: "jsb"}, ["jsb"]])
+def test_trained_on_must_be_a_dict_of_plain_values(bad):
+    with pytest.raises(ValueError, match="trained_on must be None or a dict"):
+        Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST),
+                trained_on=bad)
