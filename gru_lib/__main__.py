@@ -28,10 +28,13 @@ from .nn.cells import RECURRENT_INITS
 from .nn.kinds import ALL_KINDS, model_name
 from .nn.recurrent import BACKENDS
 from .paper import KINDS, SPLITS
-from .tasks import DATASETS, task_for
+from .tasks import DATASETS, TASKS, task_for
 from .training.callbacks import ctrl_c_once
 from .training.search import parse_lrs
 from .training.trainer import TrainingInterrupted, parse_setting
+
+# The sampling options of every task (music: steps, tempo, fs, wav; speech: seconds, ...).
+SAMPLE_OPTIONS = tuple(name for task in TASKS for name in task.sample_options)
 
 # -- argument types: turn a string into a checked value or an argparse error ----------------------
 
@@ -140,11 +143,12 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    written = sample_checkpoint(args.checkpoint, args.out, steps=args.steps, seed=args.seed,
-                                prime=args.prime, tempo=args.tempo, fs=args.fs,
-                                wav=not args.no_wav, seconds=args.seconds,
-                                prime_seconds=args.prime_seconds, clip=args.clip,
-                                temperature=args.temperature, data=args.data)
+    # Only the options the user gave (each defaults to None here): the task's sampler has its
+    # own defaults, and refuses the other task's options instead of silently ignoring them.
+    given = {name: value for name, value in vars(args).items()
+             if name in SAMPLE_OPTIONS and value is not None}
+    written = sample_checkpoint(args.checkpoint, args.out, seed=args.seed, prime=args.prime,
+                                **given)
     print("wrote " + " and ".join(str(path) for path in written))
     return 0
 
@@ -297,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "continuation from the mixture, write OUT.wav (8 kHz) and "
                                    "OUT.png (waveform and spectrogram).")
     s.add_argument("--checkpoint", required=True, help="a best.pt or last.pt written by reproduce")
-    s.add_argument("--steps", type=_positive_int, default=64,
+    s.add_argument("--steps", type=_positive_int, default=None,
                    help="music: new time steps (default 64, at most 100000)")
     s.add_argument("--out", default=None,
                    help="MIDI file to write, ending in .mid or .midi (default sample.mid; speech: "
@@ -307,15 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prime", default=None, help="music: a MIDI file to continue (optional); "
                                                  "speech: a WAV file (any rate, mono or stereo)")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    s.add_argument("--tempo", type=float, default=100.0, help="beats (steps) per minute (default 100)")
-    s.add_argument("--fs", type=_positive_int, default=16000, help="WAV sample rate (default 16000)")
-    s.add_argument("--no-wav", action="store_true", help="write only the MIDI file")
-    s.add_argument("--seconds", type=float, default=1.0, help="speech: seconds to sample (default 1)")
-    s.add_argument("--prime-seconds", type=float, default=0.25,
+    s.add_argument("--tempo", type=float, default=None,
+                   help="music: beats (steps) per minute (default 100)")
+    s.add_argument("--fs", type=_positive_int, default=None,
+                   help="music: the WAV's sample rate (default 16000)")
+    s.add_argument("--no-wav", action="store_false", dest="wav", default=None,
+                   help="music: write only the MIDI file")
+    s.add_argument("--seconds", type=float, default=None, help="speech: seconds to sample (default 1)")
+    s.add_argument("--prime-seconds", type=float, default=None,
                    help="speech: seconds of the prime the model reads first (default 0.25)")
-    s.add_argument("--clip", default="0_george_0.wav",
+    s.add_argument("--clip", default=None,
                    help="speech without --prime: the FSDD test clip to start from (default 0_george_0.wav)")
-    s.add_argument("--temperature", type=float, default=1.0,
+    s.add_argument("--temperature", type=float, default=None,
                    help="speech: scale of the mixture's standard deviations when sampling (default 1)")
     s.add_argument("--data", default=None,
                    help="speech: your copy of FSDD, a folder (the repository or its "

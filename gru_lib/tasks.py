@@ -42,7 +42,8 @@ class Task(Protocol):
     metric: str                    # the metric's name ("NLL") ...
     unit: str                      # ... and its unit ("nats per time step")
     sequences: str                 # what one sequence is called in messages: "pieces", "clips"
-    sample_options: tuple          # the names of ``sample``'s own keyword options
+    sample_options: dict           # ``sample``'s own keyword options: {name: command-line flag}
+    foreign_option_hints: dict     # {another task's option: why it does not apply here}
     default_out: str               # the file ``sample`` writes when none is named
     budgets: dict                  # {budget name: fields of experiments.reproduce.Budget this
     #                                task sets differently}; absent names use the generic ones
@@ -68,14 +69,12 @@ class Task(Protocol):
     def key_range_of(self, model: nn.Module) -> str | None:
         """The key_range ``model``'s data must be loaded with (None where the task has none)."""
 
-    def sample(self, model: nn.Module, out, *, steps: int, seed: int, prime=None,
-               **options) -> list[Path]:
+    def sample(self, model: nn.Module, out, *, seed: int, prime=None, **options) -> list[Path]:
         """Generate from ``model`` (after ``prime``, a file to continue, if given), write the
         result next to ``out`` and return the paths written. ``options`` are the task's own
-        (music: tempo, fs, wav; speech: seconds, prime_seconds, clip, temperature, data). The
-        command line passes them all, at their defaults when not given: speech refuses a music
-        option with a value of its own (speech/task.py refuse_music_options); music still
-        ignores the speech ones."""
+        (music: steps, tempo, fs, wav; speech: seconds, prime_seconds, clip, temperature,
+        data), each at the task's default when left out; the command line passes only those
+        the user gave, and ``check_sample_options`` refuses the other task's."""
 
 
 TASKS: tuple[Task, ...] = (MUSIC, SPEECH)
@@ -93,16 +92,24 @@ def task_for(dataset: str) -> Task:
     return _BY_DATASET[one_of("dataset", dataset, DATASETS)]
 
 
-def check_sample_options(options: dict) -> dict:
-    """``options`` for a task's ``sample``, checked by name: every task's own are accepted
-    (each task ignores the other's, because the command line offers them all), any other name
-    is a ValueError listing the valid ones -- a typo such as tmpo=200 would otherwise be
-    silently ignored, and the sample made with the default."""
-    valid = [name for task in TASKS for name in task.sample_options]
+def check_sample_options(options: dict, task: Task | None = None) -> dict:
+    """``options`` for a task's ``sample``, checked by name: a name no task has is a ValueError
+    listing the valid ones (a typo such as tmpo=200 would otherwise be lost), and with ``task``
+    an option of the other task's is one too, saying why it does not apply (a speech sample's
+    --steps or --no-wav would otherwise be silently ignored)."""
+    valid = [name for each in TASKS for name in each.sample_options]
     unknown = sorted(str(name) for name in options if name not in valid)
     if unknown:
         raise ValueError(f"unknown sampling option(s) {', '.join(unknown)}; valid options: "
                          f"{', '.join(valid)}")
+    foreign = [name for name in options if task is not None and name not in task.sample_options]
+    if foreign:
+        name = foreign[0]
+        owner = next(each for each in TASKS if name in each.sample_options)
+        why = task.foreign_option_hints.get(name, f"it does not apply to a {task.name} sample")
+        raise ValueError(f"{name} ({owner.sample_options[name]}) is for {owner.name} "
+                         f"checkpoints, and this is a {task.name} checkpoint; {why}: leave it "
+                         f"out (got {options[name]!r})")
     return options
 
 

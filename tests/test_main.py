@@ -662,6 +662,29 @@ def test_speech_sample_options_are_named_as_on_the_command_line(tmp_path, capsys
     assert list(tmp_path.glob("x.*")) == []
 
 
+def test_sample_options_of_the_other_task_are_refused_even_at_their_defaults(tmp_path, capsys):
+    """The command line passes only the options given: a speech checkpoint with --steps 64 or
+    --tempo 100 typed out (the music defaults) is refused, as is --seconds for music."""
+    speech_ckpt = str(_speech_checkpoint(tmp_path / "s.pt"))
+    music_ckpt = str(_music_checkpoint(tmp_path / "m.pt"))
+    for ckpt, args, said in [(speech_ckpt, ["--steps", "64"], "steps (--steps) is for music"),
+                             (speech_ckpt, ["--tempo", "100"], "tempo (--tempo) is for music"),
+                             (speech_ckpt, ["--no-wav"], "wav (--no-wav) is for music"),
+                             (music_ckpt, ["--seconds", "1"], "seconds (--seconds) is for speech"),
+                             (music_ckpt, ["--clip", "0_george_0.wav"], "clip (--clip) is for "
+                                                                         "speech")]:
+        assert main(["sample", "--checkpoint", ckpt, *args, "--out",
+                     str(tmp_path / "x")]) == 2, args
+        assert said in _only_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "s.pt"]     # nothing written
+    # none of them given: each sampler's own defaults (music: 64 steps, MIDI and WAV)
+    assert main(["sample", "--checkpoint", music_ckpt, "--out", str(tmp_path / "d.mid")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "d.wav").is_file()
+    import pretty_midi
+    assert pretty_midi.PrettyMIDI(str(tmp_path / "d.mid")).get_end_time() <= 64 * 60 / 100 + 1e-6
+
+
 def test_evaluate_refuses_a_key_range_for_speech(tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(_speech_checkpoint(tmp_path / "s.pt")),
                  "--dataset", "fsdd", "--key-range", "paper"]) == 2

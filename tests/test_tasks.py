@@ -184,5 +184,13 @@ def test_load_model_names_a_model_kind_that_is_not_a_name(tmp_path, kind):
 def test_sampling_options_are_checked_by_name():
     every = tasks.check_sample_options({"tempo": 90, "seconds": 1.0, "clip": "x"})
     assert every == {"tempo": 90, "seconds": 1.0, "clip": "x"}       # both tasks' names pass
-    with pytest.raises(ValueError, match="unknown sampling option.* tmpo; valid options: tempo"):
+    with pytest.raises(ValueError, match="unknown sampling option.* tmpo; valid options: steps, tempo"):
         tasks.check_sample_options({"tmpo": 200})
+    # with the checkpoint's task, the other task's options are refused, naming the flag
+    assert tasks.check_sample_options({"tempo": 90}, music.MUSIC) == {"tempo": 90}
+    with pytest.raises(ValueError, match=r"seconds \(--seconds\) is for speech checkpoints, "
+                                         r"and this is a music checkpoint; .* --steps"):
+        tasks.check_sample_options({"tempo": 90, "seconds": 1.0}, music.MUSIC)
+    with pytest.raises(ValueError, match=r"clip \(--clip\) is for speech .* does not apply to "
+                                         r"a music sample: leave it out \(got 'x'\)"):
+        tasks.check_sample_options({"clip": "x"}, music.MUSIC)

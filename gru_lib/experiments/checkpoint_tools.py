@@ -122,19 +122,19 @@ def _dataset_to_score(checkpoint, dataset: str | None, learned: str | None,
     return dataset
 
 
-def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=None,
-                      **options) -> list:
+def sample_checkpoint(checkpoint, out=None, *, seed: int = 0, prime=None, **options) -> list:
     """Generate from ``checkpoint`` with its task's sampler and return the paths written.
 
-    Music: ``steps`` new steps (after the MIDI file ``prime``), written as MIDI to ``out``
-    and WAV beside it (options tempo, fs, wav). Speech: a continuation of the WAV file
+    Music: ``steps`` new steps (default 64; after the MIDI file ``prime``), written as MIDI
+    to ``out`` and WAV beside it (options steps, tempo, fs, wav). Speech: a continuation of the WAV file
     ``prime`` or of an FSDD test clip, written as OUT.wav and OUT.png (options seconds,
     prime_seconds, clip, temperature, data). Sampling runs on the CPU: one step at a time,
     it gains nothing from an accelerator.
 
-    ``out`` None: the task's ``default_out`` (sample.mid, sample.wav). Options are checked
-    by name (an unknown one is a ValueError listing the valid ones), and every value before
-    anything is sampled or written. A missing ``prime`` file is a ValueError; the folder of
+    ``out`` None: the task's ``default_out`` (sample.mid, sample.wav). Options left out take
+    the task's defaults. They are checked by name (an unknown one is a ValueError listing the
+    valid ones, and so is the other task's, e.g. steps for a speech checkpoint), and every
+    value before anything is sampled or written. A missing ``prime`` file is a ValueError; the folder of
     ``out`` is created if it does not exist (as ``reproduce`` creates its output folder), but
     ``out`` must not be a folder, and no file it would write may exist yet (ValueError:
     nothing is ever written over).
@@ -145,9 +145,10 @@ def sample_checkpoint(checkpoint, out, *, steps: int = 64, seed: int = 0, prime=
         raise ValueError(f"prime: no such file {str(prime)!r}")
     model, _ = load_model(checkpoint, device="cpu")
     task = task_of(model)
+    check_sample_options(options, task)   # the other task's option would be ignored
     out = Path(task.default_out if out is None else out)     # None: the task's own default
     if out.is_dir():
         raise ValueError(f"out: {str(out)!r} is a folder; give the name of the file to write, "
                          f"e.g. {str(out / task.default_out)!r}")
     refuse_a_file_in_the_path(out)
-    return task.sample(model, out, steps=steps, seed=seed, prime=prime, **options)
+    return task.sample(model, out, seed=seed, prime=prime, **options)

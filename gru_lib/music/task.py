@@ -48,7 +48,11 @@ class MusicTask:
     metric = "NLL"
     unit = "nats per time step"            # summed over the keys of the step
     sequences = "pieces"
-    sample_options = ("tempo", "fs", "wav")   # the keyword options of ``sample``
+    # ``sample``'s keyword options and the command line's flag for each
+    sample_options = {"steps": "--steps", "tempo": "--tempo", "fs": "--fs", "wav": "--no-wav"}
+    # what to tell someone who gives a music checkpoint the speech sampler's options
+    foreign_option_hints = {"seconds": "a music sample's length is set in steps with --steps "
+                                       "(steps= in Python)"}
     default_out = "sample.mid"                # where ``sample`` writes when not told
     budgets: dict = {}                     # the generic budgets were sized on music
     paper_reference = None                 # Table 2 has our very data sets: paper.TABLE2
@@ -84,13 +88,13 @@ class MusicTask:
         return "88" if model.row_size == WIDTH_88 else "paper"
 
     def sample(self, model, out, *, steps: int = 64, seed: int = 0, prime=None,
-               tempo: float = 100.0, fs: int = 16000, wav: bool = True, **_speech_options) -> list:
+               tempo: float = 100.0, fs: int = 16000, wav: bool = True) -> list:
         """Draw ``steps`` new steps (after the MIDI file ``prime``, if given); write the roll
         as MIDI to ``out`` and, with ``wav``, its sine synthesis at ``fs`` Hz beside it.
 
         Each step's keys are independent coins from the model's sigmoids, fed back as the
-        next input. Returns the paths written. The options of the other task (the command
-        line offers them all) are ignored.
+        next input. Returns the paths written. (The speech sampler's options are refused
+        before this is called: gru_lib.tasks.check_sample_options.)
 
         Every option is checked before anything is sampled or written: a bad ``fs`` found
         after the MIDI file was written would leave that file behind, and the corrected rerun

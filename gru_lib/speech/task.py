@@ -24,34 +24,6 @@ from .data import (CREDIT, FRAME, MIN_SAMPLES, RATE, READ, load_frames, load_spe
 from .model import SpeechModel, continue_wave, make_speech_model
 from .wav import plot_wave, read_wav, write_wav
 
-# The music sampler's options and their defaults (MusicTask.sample's signature). The command
-# line always passes them all, at these values when the user gave none, so a speech sample can
-# only refuse a value that DIFFERS from them: --steps 64 or --tempo 100 typed out cannot be told
-# from the defaults, and pass.
-MUSIC_SAMPLE_DEFAULTS = {"steps": 64, "tempo": 100.0, "fs": 16000, "wav": True}
-_MUSIC_FLAGS = {"steps": "--steps", "tempo": "--tempo", "fs": "--fs", "wav": "--no-wav"}
-
-
-def refuse_music_options(steps, options: dict) -> None:
-    """ValueError if a music-only sampling option has a value of its own: a speech sample
-    would silently ignore it (--no-wav would still write the WAV, --steps 5 would not shorten
-    it). ``steps`` None (the Python default) and the music defaults pass."""
-    given = dict(options, **({} if steps is None else {"steps": steps}))
-    for name, value in given.items():
-        if name not in MUSIC_SAMPLE_DEFAULTS or value is None:
-            continue
-        default = MUSIC_SAMPLE_DEFAULTS[name]
-        same = value is default if isinstance(default, bool) else (
-            not isinstance(value, bool) and isinstance(value, (int, float)) and value == default)
-        if not same:
-            flag = _MUSIC_FLAGS[name]
-            why = ("a speech sample is a WAV" if name == "wav" else
-                   "a speech sample's length is set with --seconds (seconds= in Python)"
-                   if name == "steps" else "it does not apply to a speech sample")
-            raise ValueError(f"{name} ({flag}) is for music checkpoints; {why}: leave it out "
-                             f"(got {value!r})")
-
-
 # The data sets this task serves: FSDD alone (see speech/data.py).
 DATASETS = ("fsdd",)
 
@@ -69,7 +41,13 @@ class SpeechTask:
     metric = "NLL"
     unit = "nats per time step"            # one step = the next 10 samples
     sequences = "clips"
-    sample_options = ("seconds", "prime_seconds", "clip", "temperature", "data")   # of ``sample``
+    # ``sample``'s keyword options and the command line's flag for each
+    sample_options = {"seconds": "--seconds", "prime_seconds": "--prime-seconds", "clip": "--clip",
+                      "temperature": "--temperature", "data": "--data"}
+    # what to tell someone who gives a speech checkpoint the music sampler's options
+    foreign_option_hints = {"steps": "a speech sample's length is set in seconds with --seconds "
+                                     "(seconds= in Python)",
+                            "wav": "a speech sample is a WAV"}
     default_out = "sample.wav"             # where ``sample`` writes when not told
     # FSDD costs ~40 µs per clip and step on one CPU thread, so an epoch of the 2,400
     # training clips (0.84 M steps) takes about a minute (measured, shared 2-core machine):
@@ -115,19 +93,17 @@ class SpeechTask:
         """Speech has no key range."""
         return None
 
-    def sample(self, model, out, *, steps=None, seed: int = 0, prime=None, seconds: float = 1.0,
+    def sample(self, model, out, *, seed: int = 0, prime=None, seconds: float = 1.0,
                prime_seconds: float = 0.25, clip: str = "0_george_0.wav", temperature: float = 1.0,
-               data=None, **_music_options) -> list:
+               data=None) -> list:
         """Read the first ``prime_seconds`` of the WAV file ``prime`` (any rate, mono or
         stereo) or of the FSDD test clip ``clip``, sample ``seconds`` of continuation, and
         write OUT.wav (8 kHz) and OUT.png (waveform and spectrogram). Returns the two paths.
 
-        The length is set in seconds. The music options (steps, tempo, fs, wav), which the
-        command line always passes, must be left at their defaults: a value of their own is a
-        ValueError, not silently ignored (see refuse_music_options).
+        The length is set in seconds (the music sampler's steps, tempo, fs and wav are refused
+        before this is called: gru_lib.tasks.check_sample_options).
         """
         # Every option is checked before any data is read or any file written.
-        refuse_music_options(steps, _music_options)
         seed = checks.seed("seed", seed)
         number_in("prime_seconds", prime_seconds, 0, 600, low_open=True)
         number_in("seconds", seconds, 0, 600, low_open=True)
