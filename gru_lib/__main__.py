@@ -24,7 +24,7 @@ from .download import DownloadError
 from .experiments.checkpoint_tools import evaluate_checkpoint, sample_checkpoint
 from .experiments.reproduce import BUDGETS, reproduce
 from .music.keys import KEY_RANGES
-from .nn.cells import RECURRENT_INITS
+from .nn.cells import MAX_PARAMETERS, RECURRENT_INITS
 from .nn.kinds import ALL_KINDS, model_name
 from .nn.recurrent import BACKENDS
 from .paper import KINDS, SPLITS
@@ -35,6 +35,9 @@ from .training.trainer import TrainingInterrupted, parse_setting
 
 # The sampling options of every task (music: steps, tempo, fs, wav; speech: seconds, ...).
 SAMPLE_OPTIONS = tuple(name for task in TASKS for name in task.sample_options)
+# The most any count option takes (--threads, --chunk, --steps, ...): a C int, what torch takes
+# for a thread count ("Overflow when unpacking long" past it), and far beyond any sensible one.
+MAX_COUNT = 2 ** 31 - 1
 
 # -- argument types: turn a string into a checked value or an argparse error ----------------------
 
@@ -71,6 +74,9 @@ def _positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, at most {MAX_COUNT} "
+                                         f"(2**31 - 1), got {text!r}")
     return value
 
 
@@ -82,6 +88,24 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number of steps, 0 or more, got "
                                          f"{text!r}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps, at most {MAX_COUNT} "
+                                         f"(2**31 - 1), got {text!r}")
+    return value
+
+
+def _parameter_count(text: str) -> int:
+    """--params: a number of recurrent parameters, at most what a model here may have."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    if value > MAX_PARAMETERS:
+        raise argparse.ArgumentTypeError(f"expected a number of recurrent parameters, at most "
+                                         f"{MAX_PARAMETERS:.0e} (the most a model here may "
+                                         f"have), got {text!r}")
     return value
 
 
@@ -221,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the candidates' learning rates, chosen instead of drawn, e.g. "
                         "2.8e-4,5.9e-4 (a recipe study re-running the rates that won; replaces "
                         "--candidates; recorded in results.json as 'lrs')")
-    r.add_argument("--params", type=_positive_int, default=None, metavar="N",
+    r.add_argument("--params", type=_parameter_count, default=None, metavar="N",
                    help="train every model at N recurrent parameters instead of the paper's "
                         "sizes (Table 1: ≈ 20K for music, ≈ 169K for speech), e.g. --params "
                         "60000 for a capacity study; recorded in results.json as "

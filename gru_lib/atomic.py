@@ -11,6 +11,7 @@ with every path a command is about to create, before it computes anything.
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -25,19 +26,41 @@ class UnwritablePathError(ValueError, OSError):
     already catches those around file writes."""
 
 
+def _reason(err: OSError) -> str:
+    """The OS's reason a folder that is there cannot be written to, as " (Permission denied)";
+    nothing where that reason would mislead: a pseudo file system such as /proc answers "No
+    such file or directory" for a folder that plainly exists."""
+    if err.errno == errno.ENOENT or not (err.strerror or str(err)):
+        return ""
+    return f" ({err.strerror or err})"
+
+
 def _unwritable(path: Path, err: OSError, what: str) -> UnwritablePathError:
     """The error for ``path``, naming its folder: the temporary file the OS complained about
     (".song.mid.x1y2.part") is ours, and its name would only mislead."""
     folder = path.parent
     if not folder.exists():
-        why = "does not exist"
+        why = "does not exist; create the folder first, or give a path in a folder you can " \
+              "write to"
     elif not folder.is_dir():
-        why = "is not a folder"
+        why = "is not a folder; give a path in a folder you can write to"
     else:
-        why = f"cannot be written to ({err.strerror or err})"
+        why = f"cannot be written to{_reason(err)}; give a path in a folder you can write to"
     return UnwritablePathError(f"{what}: cannot write {str(path)!r}: its folder {str(folder)!r} "
-                               f"{why}; create the folder first, or give a path in a folder "
-                               f"you can write to")
+                               f"{why}")
+
+
+def _probe(folder: Path) -> OSError | None:
+    """None if a file can be created in the existing ``folder`` (one is, under a hidden name no
+    one else uses, and removed at once), else the OSError that said why not. os.access is not
+    enough: root passes it everywhere, /proc included."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gru_lib-check-", suffix=".part")
+    except OSError as err:
+        return err
+    os.close(fd)
+    os.unlink(tmp)
+    return None
 
 
 def make_folder(folder, what: str = "out") -> Path:
@@ -47,26 +70,39 @@ def make_folder(folder, what: str = "out") -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UnwritablePathError(f"{what}: cannot create the folder {str(folder)!r} "
-                                  f"({err.strerror or err}); give a path in a folder you can "
+        existing = next((p for p in folder.parents if p.is_dir()), None)
+        where = "" if existing is None or err.errno != errno.ENOENT else \
+            f": {str(existing)!r} cannot be written to"      # /proc: "No such file", yet there
+        raise UnwritablePathError(f"{what}: cannot create the folder {str(folder)!r}"
+                                  f"{where or _reason(err)}; give a path in a folder you can "
                                   f"write to") from None
     return folder
 
 
 def check_creatable(path, what: str = "out") -> Path:
-    """UnwritablePathError now, before any work, if ``path`` plainly cannot be created: the
-    nearest existing folder above it is not a folder or not writable. (A best effort: root
-    passes the permission test everywhere, so writing can still fail later, with the same
-    clear error from ``write_atomically`` / ``make_folder``.)"""
+    """UnwritablePathError naming ``what`` now, before any work, if ``path`` plainly cannot be
+    created: the nearest existing folder above it is not a folder, or no file can be created in
+    it (tried: a hidden file is made there and removed at once, since root passes os.access
+    everywhere, and /proc lets no one write). Writing can still fail later (a full disk), with
+    the same clear error from ``write_atomically`` / ``make_folder``."""
     path = Path(path)
     existing = next((p for p in path.parents if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise UnwritablePathError(f"{what}: cannot write {str(path)!r}: {str(existing)!r} is a "
                                   f"file, not a folder")
-    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+    if existing is None:
+        return path
+    if not os.access(existing, os.W_OK | os.X_OK):
         raise UnwritablePathError(f"{what}: cannot write {str(path)!r}: the folder "
                                   f"{str(existing)!r} is not writable; give a path in a folder "
                                   f"you can write to")
+    err = _probe(existing)
+    if err is not None and existing == path.parent:
+        raise _unwritable(path, err, what)
+    if err is not None:           # the folders to create would go in ``existing``
+        raise UnwritablePathError(f"{what}: cannot create the folder {str(path.parent)!r} for "
+                                  f"{str(path)!r}: {str(existing)!r} cannot be written "
+                                  f"to{_reason(err)}; give a path in a folder you can write to")
     return path
 
 

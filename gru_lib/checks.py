@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -34,12 +35,36 @@ def _or_none(allow_none: bool) -> str:
     return " or None" if allow_none else ""
 
 
+def shown(value) -> str:
+    """``repr(value)`` for a message, except an integer too long to print usefully (10**400
+    would fill the screen, and Python refuses to turn one of over 4300 digits into text at
+    all): "an integer of about 401 digits"."""
+    if is_int(value) and abs(int(value)).bit_length() > 100:        # over 30 digits
+        digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
+        return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
+    return repr(value)
+
+
+def _finite(value) -> bool:
+    """math.isfinite, but False (not OverflowError) for an int no float can hold (10**400)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _beyond_float(value) -> str:
+    """A note for an int too large for a float: it is refused, though it looks in range."""
+    return " (too large for a float)" if is_int(value) and not _finite(value) else ""
+
+
 def positive_int(name: str, value, *, allow_none: bool = False):
     """An integer >= 1 (or None where allowed)."""
     if value is None and allow_none:
         return None
     if not is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive integer{_or_none(allow_none)}, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer{_or_none(allow_none)}, got "
+                         f"{shown(value)}")
     return int(value)
 
 
@@ -48,31 +73,36 @@ def non_negative_int(name: str, value, *, allow_none: bool = False):
     if value is None and allow_none:
         return None
     if not is_int(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer{_or_none(allow_none)}, got {value!r}")
+        raise ValueError(f"{name} must be a non-negative integer{_or_none(allow_none)}, got "
+                         f"{shown(value)}")
     return int(value)
 
 
 def positive_number(name: str, value, *, allow_none: bool = False, allow_zero: bool = False):
-    """A finite number > 0 (>= 0 with allow_zero; or None where allowed)."""
+    """A finite number > 0 (>= 0 with allow_zero; or None where allowed). An int too large for
+    a float (10**400) is not one: it could only become inf."""
     if value is None and allow_none:
         return None
-    ok = is_number(value) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    ok = is_number(value) and _finite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         what = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be a {what} number{_or_none(allow_none)}, got {value!r}")
+        raise ValueError(f"{name} must be a {what} number{_or_none(allow_none)}, got "
+                         f"{shown(value)}{_beyond_float(value)}")
     return float(value)
 
 
 def number_in(name: str, value, low: float, high: float, *, low_open: bool = False,
               high_open: bool = False, allow_none: bool = False):
-    """A finite number in the interval [low, high]; ``low_open`` / ``high_open`` exclude an end."""
+    """A finite number in the interval [low, high]; ``low_open`` / ``high_open`` exclude an end.
+    NaN, infinities, bools and ints too large for a float are refused, never an OverflowError."""
     if value is None and allow_none:
         return None
-    ok = is_number(value) and math.isfinite(value) and \
+    ok = is_number(value) and _finite(value) and \
         (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
     if not ok:
         interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a number in {interval}{_or_none(allow_none)}, got {value!r}")
+        raise ValueError(f"{name} must be a number in {interval}{_or_none(allow_none)}, got "
+                         f"{shown(value)}{_beyond_float(value)}")
     return float(value)
 
 
@@ -101,7 +131,8 @@ SEED_MAX = 2 ** 63 - 1
 def seed(name: str, value):
     """A random seed: an integer in 0..SEED_MAX (2**63 - 1)."""
     if not is_int(value) or not 0 <= value <= SEED_MAX:
-        raise ValueError(f"{name} must be an integer in 0..{SEED_MAX} (2**63 - 1), got {value!r}")
+        raise ValueError(f"{name} must be an integer in 0..{SEED_MAX} (2**63 - 1), got "
+                         f"{shown(value)}")
     return int(value)
 
 
@@ -115,11 +146,24 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
+def path_like(name: str, value, *, allow_none: bool = False):
+    """A file or folder path: a str or an os.PathLike such as pathlib.Path (or None where
+    allowed). Anything else (``out=123``) is a ValueError naming the argument, not pathlib's
+    TypeError ("expected str, bytes or os.PathLike object, not int"), which names nothing."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not isinstance(os.fspath(value), str):
+        raise ValueError(f"{name}: expected a path (a str or pathlib.Path){_or_none(allow_none)}, "
+                         f"got {type(value).__name__} {shown(value)}")
+    return value
+
+
 def expand_user(path, what: str = "data") -> Path:
     """``Path(path).expanduser()``, but a ``~user`` that names no user (or a ``~`` with no
     home folder) is a ValueError naming the path -- pathlib raises a bare RuntimeError
     ("Could not determine home directory") that names nothing and escapes the CLI's
-    one-line error handling."""
+    one-line error handling. So is a ``path`` that is no path at all (``path_like``)."""
+    path_like(what, path)
     try:
         return Path(path).expanduser()
     except RuntimeError:

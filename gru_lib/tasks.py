@@ -153,18 +153,30 @@ def load_model(path, device="cpu", backend: str = "auto") -> tuple[nn.Module, di
     return model.to(target), ckpt
 
 
-def trained_on(path, checkpoint: dict) -> str | None:
-    """The data set a loaded checkpoint says it was trained on (trainer.best_payload's
-    "trained_on"), or None for one written before checkpoints recorded it. A record naming no
-    data set we know is a ValueError (a damaged or foreign file)."""
+def trained_on(path, checkpoint: dict, model: nn.Module) -> str | None:
+    """The data set a loaded checkpoint says ``model`` (its model) was trained on
+    (trainer.best_payload's "trained_on"), or None for one written before checkpoints recorded
+    it. A record that names no data set we know, or one that does not fit the model (a speech
+    set for a music model, a key range other than the model's width), is a ValueError: the
+    file was altered or damaged, and its record is not to be trusted."""
     record = checkpoint.get("trained_on")
     if record is None:
         return None
     dataset = record.get("dataset") if isinstance(record, dict) else None
+    task = task_of(model)
     if not isinstance(dataset, str) or dataset not in DATASETS:
-        raise ValueError(f"checkpoint {str(path)!r}: its record of the data it was trained on "
-                         f"({record!r}) names no data set gru_lib knows ({', '.join(DATASETS)})")
-    return dataset
+        problem = f"names no data set gru_lib knows ({', '.join(DATASETS)})"
+    elif task_for(dataset) is not task:
+        problem = f"names a {task_for(dataset).name} data set, but it holds a {task.name} model"
+    elif record.get("key_range") not in (None, task.key_range_of(model)):
+        problem = (f"gives the key range {record.get('key_range')!r}, but its model reads rows "
+                   f"of {model.row_size} ({task.key_range_of(model)!r})")
+    else:
+        return dataset
+    raise ValueError(f"checkpoint {str(path)!r}: its record of the data it was trained on "
+                     f"({record!r}) {problem}: the file was altered or damaged; to score it "
+                     f"anyway, name the data set and pass other_dataset=True (--dataset NAME "
+                     f"--other-dataset)")
 
 
 def _check_weights(path, model: nn.Module, weights: dict) -> None:

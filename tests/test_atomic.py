@@ -56,3 +56,25 @@ def test_set_aside_keeps_every_rejected_copy(tmp_path):
     assert (tmp_path / "cache.npz.rejected").read_text() == "copy 0"
     assert (tmp_path / "cache.npz.rejected-2").read_text() == "copy 1"
     assert os.listdir(tmp_path) and not bad.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_check_creatable_tries_the_folder_and_names_the_argument():
+    """As root, os.access passes for /proc, so the sampler went on and failed at the write with
+    "path: ... cannot be written to (No such file or directory)" for a folder that exists."""
+    with pytest.raises(UnwritablePathError, match=r"^out: cannot write '/proc/x.mid': its folder "
+                                                  r"'/proc' cannot be written to; give a path") as info:
+        check_creatable("/proc/x.mid", "out")
+    assert "No such file" not in str(info.value) and ".part" not in str(info.value)
+    with pytest.raises(UnwritablePathError, match=r"^out: cannot create the folder '/proc/new' for "
+                                                  r"'/proc/new/x.mid': '/proc' cannot be written to"):
+        check_creatable("/proc/new/x.mid")
+    with pytest.raises(UnwritablePathError, match=r"'/proc' cannot be written to") as info:
+        make_folder("/proc/new")
+    assert "No such file" not in str(info.value)
+
+
+def test_check_creatable_leaves_nothing_behind(tmp_path):
+    assert check_creatable(tmp_path / "song.mid") == tmp_path / "song.mid"
+    assert check_creatable(tmp_path / "a" / "b" / "song.mid") == tmp_path / "a" / "b" / "song.mid"
+    assert os.listdir(tmp_path) == []            # the trial file is gone, no folder was made

@@ -50,6 +50,9 @@ def test_book_builds_without_warnings(build):
         f"jupyter-book build failed (exit {result.returncode}) or warned:\n"
         + "\n".join(warnings[:50]) + "\n" + log[-3000:])
     assert (html / "book" / "intro.html").is_file()
+    # nbval's marker comments stay in the notebooks but not in the pages (book/_ext/book_fixes.py)
+    marked = sorted(page.name for page in html.rglob("*.html") if "NBVAL_" in page.read_text())
+    assert not marked, f"nbval markers shown to readers on {marked}"
 
 
 @pytest.fixture(scope="module")

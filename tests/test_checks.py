@@ -139,3 +139,40 @@ def test_every_user_path_goes_through_expand_user(call, tmp_path):
              "write": lambda: writable_new_file(bad, what="out")}
     with pytest.raises(ValueError, match="cannot expand '~no-such-user-gru-lib/x'"):
         calls[call]()
+
+
+# -- an audit of bad input: an int too large for a float was an OverflowError, and one of over
+# 4300 digits could not even be printed in the message
+
+@pytest.mark.parametrize("bad", [10 ** 400, -10 ** 400, NAN, INF, -INF, True, np.bool_(True)],
+                         ids=["10**400", "-10**400", "nan", "inf", "-inf", "True", "np.True_"])
+def test_number_checks_refuse_huge_ints_nan_inf_and_bools_with_a_value_error(bad):
+    for check in (lambda v: checks.positive_number("seconds", v),
+                  lambda v: checks.number_in("seconds", v, 0, 600, low_open=True),
+                  lambda v: checks.number_in("seconds", v, -math.inf, math.inf)):
+        with pytest.raises(ValueError, match=r"^seconds must be a "):
+            check(bad)
+
+
+def test_a_huge_int_is_shown_by_its_length_and_said_to_be_too_large_for_a_float():
+    with pytest.raises(ValueError, match=r"^temperature must be a positive number, got an integer "
+                                         r"of about 401 digits \(too large for a float\)$"):
+        checks.positive_number("temperature", 10 ** 400)
+    with pytest.raises(ValueError, match=r"got a negative integer of about 5001 digits$"):
+        checks.positive_int("steps", -10 ** 5000)        # str() of it would raise ValueError
+    assert checks.shown(10 ** 5000) == "an integer of about 5001 digits"
+    assert checks.shown(2 ** 63) == repr(2 ** 63) and checks.shown("x") == "'x'"
+    # the largest float an int can still be is accepted as a number
+    assert checks.number_in("x", 10 ** 300, 0, math.inf) == 1e300
+
+
+def test_path_like_names_the_argument_instead_of_pathlib_type_error(tmp_path):
+    from pathlib import Path
+    assert checks.path_like("out", "a.mid") == "a.mid" and checks.path_like("out", tmp_path) == tmp_path
+    assert checks.path_like("prime", None, allow_none=True) is None
+    for bad in (123, 1.5, b"a.mid", ["a.mid"], None):
+        with pytest.raises(ValueError, match=r"^out: expected a path \(a str or pathlib.Path\), got "):
+            checks.path_like("out", bad)
+    with pytest.raises(ValueError, match=r"^data: expected a path .*got int 123$"):
+        checks.expand_user(123, "data")
+    assert checks.expand_user(Path("x")) == Path("x")

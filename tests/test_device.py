@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from gru_lib import pick_device
+from gru_lib.device import check_device_name
 
 
 def test_auto_picks_what_exists():
@@ -35,3 +36,13 @@ def test_a_device_name_is_checked_without_asking_for_the_device():
         check_device_name("device", "tpu")
     with pytest.raises(ValueError, match="device must be 'auto', 'cpu'"):
         check_device_name("device", None)
+
+
+@pytest.mark.parametrize("name", ["meta", "xpu", "hpu", "ipu", "xla"])
+def test_device_types_torch_parses_but_gru_lib_does_not_run_on_are_refused(name):
+    """--device meta was a traceback ("Tensor.item() cannot be called on meta tensors") after
+    reproduce had written run.json and search.db; xpu an AssertionError from inside torch."""
+    for check in (lambda: pick_device(name), lambda: check_device_name("device", name)):
+        with pytest.raises(ValueError, match=rf"device: '{name}' is a torch device type gru_lib "
+                                             r"does not run on; use 'auto', 'cpu'"):
+            check()

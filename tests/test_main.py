@@ -244,7 +244,7 @@ def test_the_command_line_is_argparse_only():
     build_parser and main. No other function, no class, no import inside a function."""
     tree = ast.parse((GRU_LIB / "__main__.py").read_text())
     helpers = {"_choice", "_model_list", "_positive_int", "_non_negative_int", "_setting",
-               "_learning_rates",
+               "_learning_rates", "_parameter_count",
                "build_parser", "main"}
     assert not [n for n in tree.body if isinstance(n, ast.ClassDef)]
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
@@ -722,11 +722,83 @@ def test_reproduce_set_help_names_where_trainconfig_is():
 @pytest.mark.parametrize("argv, message", [
     (["reproduce", "--dataset", "jsb", "--storage", "sqlite:///", "--out", "{tmp}/r"],
      "in-memory database"),
-    (["evaluate", "--checkpoint", "{tmp}/none.pt", "--dataset", "jsb", "--context",
-      "9223372036854775808"], "context: 9223372036854775808 steps"),
+    # (--context past 2**31 - 1 is now refused by argparse: test_count_options_have_an_upper_bound)
 ])
 def test_reproduce_and_evaluate_refuse_in_one_line(argv, message, tmp_path, capsys):
     assert main([a.format(tmp=tmp_path) for a in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+# -- a third audit: a huge count names its option; a folder, an unwritable --out, a tiny
+# --seconds, a --prime or --data that is not what it should be: one line naming the option
+
+@pytest.mark.parametrize("command, option, said", [
+    ("reproduce", "--threads", "expected a positive integer, at most 2147483647 (2**31 - 1)"),
+    ("reproduce", "--chunk", "expected a whole number of steps, at most 2147483647 (2**31 - 1)"),
+    ("reproduce", "--candidates", "at most 2147483647"),
+    ("reproduce", "--workers", "at most 2147483647"),
+    ("reproduce", "--params", "expected a number of recurrent parameters, at most 1e+10"),
+    ("evaluate", "--context", "at most 2147483647"),
+    ("evaluate", "--batch-size", "at most 2147483647"),
+    ("sample", "--steps", "at most 2147483647"),
+    ("sample", "--fs", "at most 2147483647")])
+def test_count_options_have_an_upper_bound(capsys, command, option, said):
+    """--threads 10**23 was "error: Overflow when unpacking long long" (torch's, naming nothing),
+    and --params 10**23 "budget must be a positive number of parameters" (as if --budget)."""
+    required = {"evaluate": ["--checkpoint", "x.pt"], "sample": ["--checkpoint", "x.pt"]}
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, *required.get(command, []), option, "100000000000000000000000"])
+    assert exit_info.value.code == 2
+    line = _only_line(capsys)
+    assert line.startswith(f"python -m gru_lib {command}: error: argument {option}: ") \
+        and said in line and "'100000000000000000000000'" in line and "budget" not in line
+    # the largest is accepted, and --chunk 0 still keeps the pieces whole
+    parser = build_parser()
+    assert parser.parse_args(["reproduce", "--threads", "2147483647"]).threads == 2 ** 31 - 1
+    assert parser.parse_args(["reproduce", "--params", "10000000000"]).params == 10 ** 10
+    assert parser.parse_args(["reproduce", "--chunk", "0"]).chunk == 0
+
+
+def test_a_folder_as_checkpoint_names_the_checkpoint_in_it(tmp_path, capsys):
+    """It said "error: checkpoint: no such file 's1'" of a folder that is there."""
+    _music_checkpoint(tmp_path / "run" / "gru" / "lr0" / "best.pt")
+    assert main(["sample", "--checkpoint", str(tmp_path / "run" / "gru" / "lr0"), "--out",
+                 str(tmp_path / "s.mid")]) == 2
+    line = _only_line(capsys)
+    assert line == (f"error: checkpoint: '{tmp_path}/run/gru/lr0' is a folder; give the checkpoint "
+                    f"file in it, e.g. '{tmp_path}/run/gru/lr0/best.pt'")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_sample_out_that_cannot_be_written_names_out(tmp_path, capsys):
+    """It said "path: ... its folder '/proc' cannot be written to (No such file or directory)"."""
+    assert main(["sample", "--checkpoint", str(_music_checkpoint(tmp_path / "m.pt")), "--steps",
+                 "4", "--out", "/proc/x.mid"]) == 2
+    line = _only_line(capsys)
+    assert line.startswith("error: out: cannot write '/proc/x.mid': its folder '/proc' cannot be "
+                           "written to") and "No such file" not in line
+
+
+def test_speech_sample_seconds_below_one_frame_prime_and_data_are_named(tmp_path, capsys):
+    """--seconds 1e-9 wrote one 10-sample frame; a --prime that is no WAV and a --data that is
+    no FSDD copy began with the file's path instead of the option."""
+    ckpt = str(_speech_checkpoint(tmp_path / "s.pt"))
+    wavfile.write(tmp_path / "mine.wav", 8000, (sine(8000) * 20000).astype(np.int16))
+    prime = ["--prime", str(tmp_path / "mine.wav"), "--prime-seconds", "0.1"]
+    assert main(["sample", "--checkpoint", ckpt, *prime, "--seconds", "1e-9", "--out",
+                 str(tmp_path / "v.wav")]) == 2
+    line = _only_line(capsys)
+    assert line.startswith("error: seconds (--seconds): 1e-09 s is less than one frame") \
+        and line.endswith("give at least 0.00125 s")
+    (tmp_path / "notes.txt").write_text("my notes")
+    assert main(["sample", "--checkpoint", ckpt, "--prime", str(tmp_path / "notes.txt"), "--out",
+                 str(tmp_path / "v.wav")]) == 2
+    assert _only_line(capsys).startswith(f"error: prime: {tmp_path}/notes.txt: not a readable WAV")
+    assert main(["sample", "--checkpoint", ckpt, "--data", str(tmp_path / "notes.txt"), "--out",
+                 str(tmp_path / "v.wav")]) == 2
+    line = _only_line(capsys)
+    assert line.startswith(f"error: data: {tmp_path}/notes.txt: not a readable tar.gz archive") \
+        and "--data takes the whole FSDD" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.wav", "notes.txt", "s.pt"]

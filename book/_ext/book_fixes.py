@@ -23,8 +23,19 @@
      book serves MathJax 3, which has no ``Hub``, and every widget view threw
      "Cannot read properties of undefined (reading 'Queue')". A minimal ``Hub.Queue`` that
      forwards ``["Typeset", hub, element]`` to MathJax 3's ``typesetPromise`` fixes that.
+
+3. Test markers. Cells whose output the tests compare carry a ``# NBVAL_CHECK_OUTPUT`` or
+   ``# NBVAL_IGNORE_OUTPUT`` line for nbval (tests/test_notebooks.py). They mean nothing to a
+   reader, so the rendered code cells leave those comment lines out; the notebooks, their
+   .ipynb downloads and Binder / Colab keep them.
 """
 import json
+import re
+
+from docutils import nodes
+
+# A line that is only an nbval marker comment (nbval reads them anywhere in a cell).
+NBVAL_MARKER = re.compile(r"^[ \t]*# ?NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
 
 WIDGETS_DIR = "_static/widgets/"
 WIDGETS_BUNDLE = WIDGETS_DIR + "embed-amd.js"
@@ -87,6 +98,18 @@ def _fix_page_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _strip_test_markers(app, doctree):
+    """Leave the nbval marker lines out of every code block of the page (3. above)."""
+    for block in doctree.findall(nodes.literal_block):
+        text = block.astext()
+        if "NBVAL_" not in text:
+            continue
+        kept = NBVAL_MARKER.sub("", text)
+        block.children = [nodes.Text(kept)]
+        block.rawsource = kept
+
+
 def setup(app):
     app.connect("html-page-context", _fix_page_scripts, priority=900)
+    app.connect("doctree-read", _strip_test_markers)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 
 from ..atomic import refuse_a_file_in_the_path
-from ..checks import one_of, positive_int
+from ..checks import instance, one_of, path_like, positive_int
 from ..checks import seed as seed_check
 from ..paper import SPLITS
 from ..tasks import DATASETS, check_sample_options, load_model, task_for, task_of, trained_on
@@ -43,7 +43,9 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, split: str = "te
     (one written before that record was kept needs it named). A data set other than that one
     is refused as a likely mistake (a table scored with the wrong checkpoint) unless
     ``other_dataset`` (e.g. a JSB Chorales model on Nottingham on purpose); the report's
-    "trained_on" says which it was trained on (None: not recorded).
+    "trained_on" says which it was trained on (None: not recorded). A record that does not
+    fit the model (an altered file) is refused too, unless ``dataset`` is named with
+    ``other_dataset``.
     key_range: None infers it from the model's width (music). batch_size and backend (the
     recurrent layers', e.g. "python" for a wide minimal unit on a CPU) change only the speed:
     the metric is total nats / total steps, whatever the batching.
@@ -60,12 +62,18 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, split: str = "te
     one_of("split", split, SPLITS)
     positive_int("batch_size", batch_size)
     positive_int("context", context, allow_none=True)
+    instance("other_dataset", other_dataset, bool, "bool (True or False)")   # "no" is truthy
     if context is not None and context > MAX_CONTEXT:
         # torch takes a step count as a 64-bit integer ("Overflow when unpacking long long")
         raise ValueError(f"context: {context} steps is more than any piece has; give at most "
                          f"{MAX_CONTEXT} (a context longer than every piece gives the plain NLL)")
     model, ckpt = load_model(checkpoint, device=device, backend=backend)   # the device first
-    learned = trained_on(checkpoint, ckpt)
+    try:
+        learned = trained_on(checkpoint, ckpt, model)
+    except ValueError:
+        if not (other_dataset and dataset is not None):
+            raise
+        learned = None                    # a damaged record, overridden by name: not reported
     dataset = _dataset_to_score(checkpoint, dataset, learned, other_dataset)
     task = task_for(dataset)
     if task_of(model) is not task:
@@ -141,6 +149,8 @@ def sample_checkpoint(checkpoint, out=None, *, seed: int = 0, prime=None, **opti
     """
     check_sample_options(options)         # a misspelt option is an error, not ignored
     seed_check("seed", seed)
+    path_like("out", out, allow_none=True)
+    path_like("prime", prime, allow_none=True)
     if prime is not None and not Path(prime).is_file():
         raise ValueError(f"prime: no such file {str(prime)!r}")
     model, _ = load_model(checkpoint, device="cpu")

@@ -46,9 +46,9 @@ from .. import paper
 from ..atomic import atomic_write, make_folder, refuse_a_file_in_the_path
 from ..checks import non_negative_int, one_of, positive_int
 from ..checks import seed as check_seed
-from ..device import pick_device
+from ..device import device_memory, pick_device
 from ..nn.budget import TASK_INPUT_SIZE, count_parameters, task_units
-from ..nn.cells import RECURRENT_INITS
+from ..nn.cells import MAX_PARAMETERS, RECURRENT_INITS
 from ..nn.kinds import ALL_KINDS, MINIMAL_KINDS, model_name
 from ..paper import KINDS, SPLITS
 from ..tasks import DATASETS, load_model, task_for
@@ -103,6 +103,14 @@ class Budget:
 # What each budget trains. "paper" is the protocol of section 4 (batch size, epochs and
 # RMSProp settings from the authors' code where the paper is silent); the others shrink it.
 # A task may set some fields of a budget differently (Task.budgets; see budget_for).
+# The most learning-rate candidates a model may have: they train at once, as one population
+# (the paper tried 10); 10**23 would start and then never get through its first epoch.
+MAX_CANDIDATES = 1000
+# Bytes a population holds per parameter of each member, at least: the float32 weights, their
+# gradient, RMSProp's two running averages, the best epoch's copy and the clean copy under the
+# weight noise. A run that needs more than the device has is refused before it starts.
+BYTES_PER_PARAMETER = 6 * 4
+
 BUDGETS = {
     # CI smoke test: seconds. A few short pieces, 2 epochs, 2 candidates.
     "quick": Budget(subset=(12, 6, 6), crop=48, chunk=None, candidates=2, stratified=True,
@@ -183,6 +191,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     plan = budget_for(dataset, budget)
     positive_int("workers", workers)
     positive_int("params", params, allow_none=True)
+    if params is not None and params > MAX_PARAMETERS:
+        raise ValueError(f"params: {params} recurrent parameters is more than the "
+                         f"{MAX_PARAMETERS:.0e} this library builds; give a smaller budget")
     non_negative_int("chunk", chunk, allow_none=True)
     if chunk is not None:
         plan = replace(plan, chunk=chunk or None)
@@ -236,10 +247,17 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         raise ValueError(f"out: {str(out)!r} holds files but no run to resume (no search.db "
                          f"or {MANIFEST}); give a new or empty folder")
     lrs = given_lrs(lrs)
+    positive_int("candidates", candidates, allow_none=True)    # 0 is no number of candidates
+    count = len(lrs) if lrs is not None else candidates
+    if count is not None and count > MAX_CANDIDATES:
+        raise ValueError(f"candidates: {count} learning rates would train as one population of "
+                         f"{count} models at once; give at most {MAX_CANDIDATES} (the paper "
+                         f"tried {paper.CANDIDATES})")
     if lrs is not None and candidates is not None and candidates != len(lrs):
         raise ValueError(f"candidates: {candidates}, but {len(lrs)} learning rates given "
                          f"({', '.join(f'{lr:g}' for lr in lrs)}); give one or the other")
     n_candidates = len(lrs) if lrs is not None else candidates or plan.candidates
+    check_memory(task, models, params, n_candidates, target)
     base = TrainConfig(seed=seed, device=device, progress=progress,
                        **plan.train_config(n_candidates))
     overrides = dict(overrides or {})
@@ -391,6 +409,27 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
     log(format_table(summary))
     return summary
+
+
+def check_memory(task, models, params: int | None, n_candidates: int,
+                 device: torch.device) -> None:
+    """ValueError if the largest model's population clearly cannot fit in ``device``'s memory
+    (BYTES_PER_PARAMETER per parameter per candidate, a lower bound): --params 1000000000
+    would otherwise ask the machine for tens of GB and end in a traceback or the OOM killer."""
+    total = device_memory(device)
+    if total is None:
+        return
+    sizes = {kind: count_parameters(model_name(kind)[0], TASK_INPUT_SIZE[task.name],
+                                    task_units(task.name, kind, params), model_name(kind)[1])
+             for kind in models}
+    kind = max(sizes, key=sizes.get)
+    need = sizes[kind] * BYTES_PER_PARAMETER * n_candidates
+    if need > total:
+        raise ValueError(f"params: {n_candidates} candidates of the {sizes[kind]:,}-parameter "
+                         f"{kind} train at once and need at least {need / 2**30:.1f} GiB, more "
+                         f"than the {total / 2**30:.1f} GiB this {device.type} device has; give "
+                         f"a smaller parameter budget (--params) or fewer candidates "
+                         f"(--candidates)")
 
 
 def reproduce_command(dataset: str, models, budget: str, out, data=None, key_range: str = "88",

@@ -39,7 +39,8 @@ def check_tempo(tempo, name: str = "tempo") -> float:
     """``tempo`` in beats per minute, within what a MIDI file can hold (MIN_TEMPO..MAX_TEMPO)."""
     if not checks.is_number(tempo) or not MIN_TEMPO <= tempo <= MAX_TEMPO:
         raise ValueError(f"{name}: expected beats per minute in [{MIN_TEMPO:.4f}, {MAX_TEMPO:g}] "
-                         f"(a MIDI file holds a beat of at most 16777215 µs), got {tempo!r}")
+                         f"(a MIDI file holds a beat of at most 16777215 µs), got "
+                         f"{checks.shown(tempo)}")
     return float(tempo)
 
 
@@ -47,7 +48,7 @@ def check_fs(fs, name: str = "fs") -> int:
     """``fs``, a sample rate in Hz for ``synthesize``: an int in MIN_FS..MAX_FS."""
     if not checks.is_int(fs) or not MIN_FS <= fs <= MAX_FS:
         raise ValueError(f"{name}: expected a sample rate in Hz (int, {MIN_FS}..{MAX_FS}), "
-                         f"got {fs!r}")
+                         f"got {checks.shown(fs)}")
     return int(fs)
 
 

@@ -98,19 +98,24 @@ class MusicTask:
 
         Every option is checked before anything is sampled or written: a bad ``fs`` found
         after the MIDI file was written would leave that file behind, and the corrected rerun
-        would then be refused for it.
+        would then be refused for it. A bad one is a ValueError naming it (``fs`` too when
+        ``wav`` is False: a wrong value is a mistake even where it goes unused).
         """
         steps = positive_int("steps", steps)
         if steps > MAX_SAMPLE_STEPS:       # one step at a time: 10^8 steps would run for hours
             raise ValueError(f"steps: at most {MAX_SAMPLE_STEPS} steps can be sampled at once "
                              f"(≈ {MAX_SAMPLE_STEPS * 60 / 100 / 3600:.0f} hours of music at "
-                             f"100 bpm), got {steps}")
+                             f"100 bpm), got {checks.shown(steps)}")
         seed = checks.seed("seed", seed)
         tempo = check_tempo(tempo)
-        if not isinstance(wav, bool):
-            raise TypeError(f"wav must be True or False, got {wav!r}")
-        if wav:
-            fs = check_fs(fs)
+        if not isinstance(wav, (bool, np.bool_)):
+            raise ValueError(f"wav: expected True (write the WAV beside the MIDI file) or False "
+                             f"(only the MIDI file: --no-wav), got {checks.shown(wav)}")
+        fs = check_fs(fs)
+        checks.path_like("out", out)
+        checks.path_like("prime", prime, allow_none=True)
+        if prime is not None and not Path(prime).is_file():
+            raise ValueError(f"prime: no such file {str(prime)!r}; give a MIDI file to continue")
         out = Path(out)
         refuse_to_overwrite([out, out.with_suffix(".wav")] if wav else [out])
         if out.suffix.lower() not in (".mid", ".midi"):    # "x.wav" would be both files at once

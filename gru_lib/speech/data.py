@@ -119,13 +119,15 @@ def _by_hand(entry):
             f"the command line, folder= in Python.")
 
 
-def read_folder(folder):
-    """{name: bytes} of the .wav files in ``folder``/recordings (or in ``folder`` itself)."""
+def read_folder(folder, what: str = "folder"):
+    """{name: bytes} of the .wav files in ``folder``/recordings (or in ``folder`` itself).
+    ``what``: the argument's name for the error (load_recordings: "data", as on the command
+    line)."""
     folder = Path(folder)
     rec = folder / "recordings" if (folder / "recordings").is_dir() else folder
     paths = sorted(rec.glob("*.wav"))
     if not paths:
-        raise ValueError(f"folder: no .wav recordings in {str(rec)!r} (expected the FSDD "
+        raise ValueError(f"{what}: no .wav recordings in {str(rec)!r} (expected the FSDD "
                          f"repository, its recordings/ folder, or the archive "
                          f"{_entry()['filename']})")
     return {p.name: p.read_bytes() for p in paths}
@@ -222,13 +224,18 @@ def load_recordings(folder=None, progress=True):
                              f"its archive (to continue one recording of your own, give it "
                              f"with --prime)")
         if folder.is_file():              # the archive itself, under any name
-            files = read_archive(folder)
+            try:
+                files = read_archive(folder)
+            except ValueError as err:       # a text file, a zip, a damaged archive ...
+                raise ValueError(f"data: {err}; --data takes the whole FSDD: its folder (the "
+                                 f"repository or its recordings/) or its archive "
+                                 f"{entry['filename']!r}") from None
             _verify(files, str(folder), entry)
             return _decode(files)
         if not folder.is_dir():
             raise ValueError(f"data: {str(folder)!r} is neither a file nor a folder")
         if (folder / "recordings").is_dir() or any(folder.glob("*.wav")):
-            files = read_folder(folder)
+            files = read_folder(folder, "data")
             _verify(files, str(folder), entry)
             return _decode(files)
         if not (folder / entry["filename"]).is_file():

@@ -101,21 +101,34 @@ class SpeechTask:
         write OUT.wav (8 kHz) and OUT.png (waveform and spectrogram). Returns the two paths.
 
         The length is set in seconds (the music sampler's steps, tempo, fs and wav are refused
-        before this is called: gru_lib.tasks.check_sample_options).
+        before this is called: gru_lib.tasks.check_sample_options); at least one frame
+        (``model.frame_size`` samples, 1.25 ms at 8 kHz). A bad option is a ValueError naming
+        it and its command-line flag.
         """
         # Every option is checked before any data is read or any file written.
         seed = checks.seed("seed", seed)
-        number_in("prime_seconds", prime_seconds, 0, 600, low_open=True)
-        number_in("seconds", seconds, 0, 600, low_open=True)
-        checks.positive_number("temperature", temperature)
+        number_in("prime_seconds (--prime-seconds)", prime_seconds, 0, 600, low_open=True)
+        number_in("seconds (--seconds)", seconds, 0, 600, low_open=True)
+        checks.positive_number("temperature (--temperature)", temperature)
         if round(prime_seconds * RATE) < MIN_SAMPLES:
             raise ValueError(f"prime_seconds (--prime-seconds): {prime_seconds:g} s is "
                              f"{round(prime_seconds * RATE)} samples at {RATE} Hz, but the model "
                              f"reads at least {MIN_SAMPLES} ({READ} to read, {FRAME} to predict): "
                              f"give at least {MIN_SAMPLES / RATE:g} s")
+        frame_size = getattr(model, "frame_size", FRAME)
+        if seconds * RATE < frame_size:      # 1e-9 s used to give one whole frame all the same
+            raise ValueError(f"seconds (--seconds): {seconds:g} s is less than one frame, the "
+                             f"least the model samples ({frame_size} samples at {RATE} Hz); "
+                             f"give at least {frame_size / RATE:g} s")
         if not isinstance(clip, str):
-            raise TypeError(f"clip must be the name of an FSDD test clip (a str such as "
-                            f"'0_george_0.wav'), got {type(clip).__name__}")
+            raise ValueError(f"clip (--clip): expected the name of an FSDD test clip, a str "
+                             f"such as '0_george_0.wav', got {type(clip).__name__} "
+                             f"{checks.shown(clip)}")
+        checks.path_like("out", out)
+        checks.path_like("prime", prime, allow_none=True)
+        checks.path_like("data", data, allow_none=True)
+        if prime is not None and not Path(prime).is_file():
+            raise ValueError(f"prime: no such file {str(prime)!r}; give a WAV file to continue")
         out = Path(out)
         if out.suffix == "":                  # "run/s" -> "run/s.wav"
             out = out.with_suffix(".wav")
@@ -125,7 +138,10 @@ class SpeechTask:
         refuse_to_overwrite([out, out.with_suffix(".png")])
         check_creatable(out)
         if prime is not None:
-            wave, credit, source = read_wav(prime), None, Path(prime).name
+            try:
+                wave, credit, source = read_wav(prime), None, Path(prime).name
+            except ValueError as err:      # "not a readable WAV file", "too short", ...
+                raise ValueError(f"prime: {err}") from None
         else:
             waves = load_speech("test", folder=data, progress=False)
             if clip not in waves:

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_write
+from ..checks import path_like
 
 
 def save_checkpoint(obj: dict, path) -> None:
@@ -31,9 +32,12 @@ def load_checkpoint(path, map_location="cpu") -> dict:
 
     Raises ValueError naming the file and what it is when it is not a checkpoint torch can
     read that way: random bytes, a text file, a damaged torch file, or a pickle holding other
-    objects (torch raises pickle.UnpicklingError or RuntimeError for those).
+    objects (torch raises pickle.UnpicklingError or RuntimeError for those). A folder (a run's
+    candidate folder, say) is one too, naming the checkpoint in it to give instead.
     """
-    path = Path(path)
+    path = Path(path_like("checkpoint", path))
+    if path.is_dir():
+        raise ValueError(f"checkpoint: {str(path)!r} is a folder; {_checkpoint_in(path)}")
     if not path.is_file():
         raise ValueError(f"checkpoint: no such file {str(path)!r}")
     try:
@@ -53,6 +57,20 @@ def load_checkpoint(path, map_location="cpu") -> dict:
         raise ValueError(f"checkpoint: {str(path)!r} is not a gru_lib checkpoint: it holds a "
                          f"{type(ckpt).__name__}, not a dict of weights and metadata")
     return ckpt
+
+
+def _checkpoint_in(folder: Path) -> str:
+    """What to give instead of ``folder``: its best.pt (or last.pt), else the first best.pt one
+    or two folders down (a run's OUT/MODEL/lrN/best.pt from OUT/MODEL or OUT)."""
+    found = next((p for p in (folder / "best.pt", folder / "last.pt") if p.is_file()), None)
+    if found is not None:
+        return f"give the checkpoint file in it, e.g. {str(found)!r}"
+    for pattern in ("*/best.pt", "*/*/best.pt"):
+        found = next(iter(sorted(folder.glob(pattern))), None)
+        if found is not None:
+            return f"give a checkpoint file under it, e.g. {str(found)!r}"
+    return ("give a checkpoint file instead, a best.pt or last.pt written by reproduce (none "
+            "lies in this folder or the two levels below it)")
 
 
 def _first_line(err: BaseException, limit: int = 160) -> str:

@@ -338,16 +338,19 @@ def last_payload(meta: dict, weights: dict, optimizer: dict, noise_rng: torch.Te
 
 
 def check_trained_on(trained_on) -> dict | None:
-    """``trained_on`` is None or a small dict of plain values (it goes into every checkpoint,
-    which torch's safe loader must read back): names such as "dataset" to str, int or None."""
+    """``trained_on`` is None or {"dataset": a name, "key_range": a name or None}: what every
+    checkpoint records of its data (torch's safe loader reads it back as plain values), and
+    what ``evaluate`` scores a checkpoint on when not told (it must name one of gru_lib's data
+    sets for that; gru_lib.tasks.trained_on checks it against the model when it is read)."""
     if trained_on is None:
         return None
-    plain = (str, int, float, bool, type(None))
-    if not isinstance(trained_on, dict) or not all(
-            isinstance(k, str) and isinstance(v, plain) for k, v in trained_on.items()):
-        raise ValueError(f"trained_on must be None or a dict of names to plain values, e.g. "
-                         f"{{'dataset': 'jsb', 'key_range': '88'}}, got {trained_on!r}")
-    return dict(trained_on)
+    if not isinstance(trained_on, dict) or set(trained_on) - {"dataset", "key_range"} \
+            or not isinstance(trained_on.get("dataset"), str) or not trained_on["dataset"] \
+            or not isinstance(trained_on.get("key_range"), (str, type(None))):
+        raise ValueError(f"trained_on must be None or {{'dataset': NAME, 'key_range': NAME or "
+                         f"None}}, e.g. {{'dataset': 'jsb', 'key_range': '88'}}, got "
+                         f"{trained_on!r}")
+    return {"dataset": trained_on["dataset"], "key_range": trained_on.get("key_range")}
 
 
 def read_last(path, meta: dict, device) -> tuple[dict, TrainState]:

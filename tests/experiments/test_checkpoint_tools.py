@@ -64,3 +64,28 @@ def test_another_data_set_than_the_one_learned_is_refused_unless_asked_for(tmp_p
     report = evaluate_checkpoint(path, "nottingham", other_dataset=True)
     assert (report["dataset"], report["trained_on"]) == ("nottingham", "jsb")
     assert asked == ["jsb", "nottingham"]
+
+
+@pytest.mark.parametrize("record, said", [
+    ({"dataset": "fsdd"}, "names a speech data set, but it holds a music model"),
+    ({"dataset": "jsb", "key_range": "paper"},
+     r"gives the key range 'paper', but its model reads rows of 88 \('88'\)")])
+def test_a_record_that_does_not_fit_the_model_is_refused_unless_overridden(tmp_path,
+                                                                           monkeypatch, record,
+                                                                           said):
+    """An altered record was trusted: {"dataset": "fsdd"} on a music model said "fsdd is a
+    speech data set" to a user who never named fsdd."""
+    rolls = [(torch.rand(10, 88) < 0.1).float() for _ in range(3)]
+    monkeypatch.setattr(checkpoint_tools, "load_splits", lambda dataset, **k: {"test": rolls})
+    path = _checkpoint(tmp_path / "x.pt", trained_on=record)
+    for options in ({}, {"dataset": "jsb"}, {"other_dataset": True}):
+        with pytest.raises(ValueError, match=rf"its record of the data .* {said}: the file was "
+                                             rf"altered .*--dataset NAME --other-dataset"):
+            evaluate_checkpoint(path, **options)
+    report = evaluate_checkpoint(path, "jsb", other_dataset=True)
+    assert (report["dataset"], report["trained_on"]) == ("jsb", None)
+
+
+def test_other_dataset_must_be_a_bool(tmp_path):
+    with pytest.raises(ValueError, match=r"other_dataset must be a bool \(True or False\), got str"):
+        evaluate_checkpoint(tmp_path / "x.pt", "jsb", other_dataset="no")

@@ -573,3 +573,31 @@ def test_an_interrupted_worker_process_exits_quietly(monkeypatch, capsys):
         reproduce_module._worker(Interrupted(), ["gru"], 1, 1)
     assert exit_.value.code == 130
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(candidates=10**23), r"candidates: 100000000000000000000000 learning rates .* at most 1000"),
+    (dict(lrs=[1e-4 * (1 + i / 2000) for i in range(1001)]),
+     r"candidates: 1001 learning rates .* at most 1000"),
+    (dict(params=10**23), r"params: 100000000000000000000000 recurrent parameters is more than "
+                          r"the 1e\+10"),
+    (dict(candidates=0), r"candidates must be a positive"),
+    (dict(device="meta"), r"device: 'meta' is a torch device type gru_lib does not run on")])
+def test_a_population_that_cannot_train_is_refused_before_anything_is_written(tmp_path, options,
+                                                                           message):
+    """--candidates 10**23 started and spun forever; candidates=0 silently used the budget's;
+    --device meta was a traceback after run.json and search.db were written."""
+    with pytest.raises(ValueError, match=message):
+        reproduce("jsb", ["gru"], "quick", tmp_path / "run", **options)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_population_larger_than_the_devices_memory_is_refused(tmp_path, monkeypatch):
+    """--params 1000000000 asked the machine for tens of GB: a traceback, or the OOM killer."""
+    monkeypatch.setattr(reproduce_module, "device_memory", lambda device: 2**30)   # 1 GiB
+    with pytest.raises(ValueError, match=r"params: 4 candidates of the [\d,]+-parameter gru train "
+                                         r"at once and need at least 1\.\d GiB, more than the "
+                                         r"1\.0 GiB this cpu device has; .*--params.*--candidates"):
+        reproduce("jsb", ["gru"], "quick", tmp_path / "run", params=12_000_000, candidates=4,
+                  device="cpu")
+    assert not (tmp_path / "run").exists()

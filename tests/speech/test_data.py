@@ -229,3 +229,16 @@ def test_one_wav_file_as_the_data_says_to_give_the_whole_fsdd(fsdd_dir):
     with pytest.raises(ValueError, match="is a single WAV file; --data takes the whole FSDD: its "
                                          "folder .* or its archive .*--prime"):
         speech.load_recordings(folder=one, progress=False)
+
+
+def test_a_data_file_or_folder_that_is_no_fsdd_copy_names_data(tmp_path):
+    """--data afile.txt said "<path>: not a readable tar.gz archive", not which option it was."""
+    (tmp_path / "afile.txt").write_text("hello")
+    with pytest.raises(ValueError, match=r"^data: .*afile\.txt: not a readable tar\.gz archive .*"
+                                         r"--data takes the whole FSDD: its folder"):
+        speech.load_recordings(folder=tmp_path / "afile.txt", progress=False)
+    (tmp_path / "fsdd" / "recordings").mkdir(parents=True)     # the folder, but no recordings
+    with pytest.raises(ValueError, match=r"^data: no \.wav recordings in '.*fsdd/recordings'"):
+        speech.load_recordings(folder=tmp_path / "fsdd", progress=False)
+    with pytest.raises(ValueError, match=r"^data: expected a path .*got int 123$"):
+        speech.load_recordings(folder=123, progress=False)

@@ -34,3 +34,26 @@ def test_a_foreign_torch_file_and_a_damaged_one(tmp_path):
     torch.save([1, 2], tmp_path / "list.pt")
     with pytest.raises(ValueError, match="holds a list"):
         load_checkpoint(tmp_path / "list.pt")
+
+
+def test_a_folder_given_as_the_checkpoint_names_the_checkpoint_in_it(tmp_path):
+    """It said "no such file 's1'" of a folder that is there."""
+    run = tmp_path / "run"
+    save_checkpoint({"model": {"w": torch.zeros(1)}}, run / "gru" / "lr0" / "best.pt")
+    save_checkpoint({"model": {"w": torch.zeros(1)}}, run / "gru" / "lr0" / "last.pt")
+    candidate = run / "gru" / "lr0"
+    with pytest.raises(ValueError, match=r"^checkpoint: '.*/lr0' is a folder; give the checkpoint "
+                                         r"file in it, e\.g\. '.*/gru/lr0/best\.pt'$"):
+        load_checkpoint(candidate)
+    for above in (run / "gru", run):               # OUT/MODEL and OUT: the best.pt below them
+        with pytest.raises(ValueError, match=r"is a folder; give a checkpoint file under it, "
+                                             r"e\.g\. '.*/gru/lr0/best\.pt'$"):
+            load_checkpoint(above)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"^checkpoint: '.*/empty' is a folder; .*best\.pt or "
+                                         r"last\.pt written by reproduce \(none lies"):
+        load_checkpoint(tmp_path / "empty")
+    with pytest.raises(ValueError, match=r"^checkpoint: no such file '.*/nope\.pt'$"):
+        load_checkpoint(tmp_path / "nope.pt")
+    with pytest.raises(ValueError, match=r"^checkpoint: expected a path .*got int 5$"):
+        load_checkpoint(5)

@@ -510,8 +510,11 @@ def test_checkpoints_record_what_the_model_was_trained_on(tmp_path):
         assert load_checkpoint(tmp_path / "b" / name)["trained_on"] == on
 
 
-@pytest.mark.parametrize("bad", ["jsb", {"dataset": object()}, {1: "jsb"}, ["jsb"]])
-def test_trained_on_must_be_a_dict_of_plain_values(bad):
-    with pytest.raises(ValueError, match="trained_on must be None or a dict"):
+@pytest.mark.parametrize("bad", ["jsb", {"dataset": object()}, {1: "jsb"}, ["jsb"], {},
+                                 {"dataset": ""}, {"dataset": float("nan")},
+                                 {"dataset": "jsb", "key_range": 88},
+                                 {"dataset": "jsb", "keys": "88"}])
+def test_trained_on_must_name_a_data_set_and_its_key_range(bad):
+    with pytest.raises(ValueError, match=r"trained_on must be None or \{'dataset': NAME"):
         Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST),
                 trained_on=bad)
