@@ -67,46 +67,30 @@ def _model_list(text: str) -> list[str]:
     return names
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    if value > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, at most {MAX_COUNT} "
-                                         f"(2**31 - 1), got {text!r}")
-    return value
+def _whole_number(low: int, high: int, expected: str, bound: str):
+    """An argument type: an integer in low..high, else an argparse error saying ``expected``
+    (and, above ``high``, ``bound``); int() of a huge string is fine, torch's is not."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected {bound}, got {text!r}")
+        return value
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of steps, 0 or more, got "
-                                         f"{text!r}")
-    if value > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"expected a whole number of steps, at most {MAX_COUNT} "
-                                         f"(2**31 - 1), got {text!r}")
-    return value
-
-
-def _parameter_count(text: str) -> int:
-    """--params: a number of recurrent parameters, at most what a model here may have."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    if value > MAX_PARAMETERS:
-        raise argparse.ArgumentTypeError(f"expected a number of recurrent parameters, at most "
-                                         f"{MAX_PARAMETERS:.0e} (the most a model here may "
-                                         f"have), got {text!r}")
-    return value
+_positive_int = _whole_number(1, MAX_COUNT, "a positive integer",
+                              f"a positive integer, at most {MAX_COUNT} (2**31 - 1)")
+_non_negative_int = _whole_number(0, MAX_COUNT, "a whole number of steps, 0 or more",
+                                  f"a whole number of steps, at most {MAX_COUNT} (2**31 - 1)")
+# --params: at most what a model here may have
+_parameter_count = _whole_number(1, MAX_PARAMETERS, "a positive integer",
+                                 f"a number of recurrent parameters, at most "
+                                 f"{MAX_PARAMETERS:.0e} (the most a model here may have)")
 
 
 def _learning_rates(text: str) -> list[float]:

@@ -243,8 +243,7 @@ def test_the_command_line_is_argparse_only():
     """__main__.py: argument types, one cmd_* per command that calls the library and prints,
     build_parser and main. No other function, no class, no import inside a function."""
     tree = ast.parse((GRU_LIB / "__main__.py").read_text())
-    helpers = {"_choice", "_model_list", "_positive_int", "_non_negative_int", "_setting",
-               "_learning_rates", "_parameter_count",
+    helpers = {"_choice", "_model_list", "_whole_number", "_setting", "_learning_rates",
                "build_parser", "main"}
     assert not [n for n in tree.body if isinstance(n, ast.ClassDef)]
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
