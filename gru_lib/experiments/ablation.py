@@ -365,7 +365,7 @@ def plot_units_sweep(rows: list, path=None, dataset: str = ""):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
 
-    from .plotting import COLOURS, COLUMN_WIDTH
+    from .plotting import COLOURS, COLUMN_WIDTH, display_name
     fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.2), sharey=True,
                              layout="constrained")
     for ax, sweep, x_key, x_label in ((axes[0], "units", "units", "units H (same for all)"),
@@ -375,7 +375,7 @@ def plot_units_sweep(rows: list, path=None, dataset: str = ""):
                         key=lambda r: r[x_key])
             if rs:
                 ax.plot([r[x_key] for r in rs], [r["test_nll"] for r in rs], "o-",
-                        color=COLOURS[kind], label=kind)
+                        color=COLOURS[kind], label=display_name(kind))
         ax.set_xscale("log")
         # Ticks at the sizes that were run, written plainly (not 2×10^1).
         ticks = sorted({r["units"] if sweep == "units" else r["value"]
@@ -396,7 +396,7 @@ def plot_clip_sweep(rows: list, path=None, dataset: str = ""):
     """Test NLL against the clipping threshold; 'off' is drawn at the right end."""
     import matplotlib.pyplot as plt
 
-    from .plotting import COLOURS, COLUMN_WIDTH
+    from .plotting import COLOURS, COLUMN_WIDTH, display_name
     rs_all = [r for r in rows if r["sweep"] == "clip"]
     finite = sorted({r["value"] for r in rs_all if r["value"] is not None})
     off_x = finite[-1] * 3 if finite else 1.0
@@ -406,7 +406,7 @@ def plot_clip_sweep(rows: list, path=None, dataset: str = ""):
                     key=lambda r: off_x if r["value"] is None else r["value"])
         if rs:
             ax.plot([off_x if r["value"] is None else r["value"] for r in rs],
-                    [r["test_nll"] for r in rs], "o-", color=COLOURS[kind], label=kind)
+                    [r["test_nll"] for r in rs], "o-", color=COLOURS[kind], label=display_name(kind))
     ax.set_xscale("log")
     ax.set_xticks(finite + [off_x], [f"{v:g}" for v in finite] + ["off"])
     ax.minorticks_off()

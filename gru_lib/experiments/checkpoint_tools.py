@@ -19,6 +19,7 @@ from pathlib import Path
 from ..atomic import refuse_a_file_in_the_path
 from ..checks import instance, one_of, path_like, positive_int
 from ..checks import seed as seed_check
+from ..music.data import OtherDatasetsFile
 from ..paper import SPLITS
 from ..tasks import DATASETS, check_sample_options, load_model, task_for, task_of, trained_on
 from ..training.batching import batches
@@ -86,7 +87,14 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, split: str = "te
         raise ValueError(f"key_range: {dataset} is {task.name}, which has no key range; leave "
                          f"it out (--key-range is for the music data sets)")
     key_range = key_range or task.key_range_of(model)
-    sequences = load_splits(dataset, key_range=key_range, data=data)[split]
+    try:
+        sequences = load_splits(dataset, key_range=key_range, data=data)[split]
+    except OtherDatasetsFile as wrong:
+        if dataset != learned or wrong.found == learned:   # "--dataset FOUND" is the whole fix
+            raise
+        raise ValueError(f"{wrong.problem}, the set this model was trained on; give {dataset}'s "
+                         f"file, or score the model on {wrong.found} on purpose (--dataset "
+                         f"{wrong.found} --other-dataset)") from None
     if sequences[0].shape[1] != model.row_size:
         raise ValueError(f"checkpoint: the model reads rows of {model.row_size} but {dataset} "
                          f"with key range {key_range} has rows of {sequences[0].shape[1]}")

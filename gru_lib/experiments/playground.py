@@ -39,6 +39,7 @@ from ..music.model import PianoRollModel, make_model, shift_right
 from ..nn.budget import count_parameters, units_for_budget
 from ..nn.cells import GRUCell, LSTMCell
 from ..paper import KINDS, SPLITS
+from ..style import NAMES, colour, display_name
 from ..training.batching import batches
 from ..training.evaluation import evaluate
 from ..training.trainer import DivergedError, TrainConfig, Trainer
@@ -113,14 +114,14 @@ class ModelSpec:
         return {k: units_for_budget(k, budget, keys) for k in KINDS}
 
     def label(self) -> str:
-        """A short name: 'lstm 36 (no peepholes, forget bias 1)'."""
+        """A short name: 'LSTM 36 (no peepholes, forget bias 1)'."""
         o = self.cell_options()
         notes = [f"{g} fixed {v:g}" for g, v in o.get("fixed_gates", {}).items()]
         if self.kind == "lstm":
             notes += (["no peepholes"] if not o["peepholes"] else []) + \
                      (["coupled"] if o["coupled"] else []) + \
                      ([f"forget bias {o['forget_bias']:g}"] if o.get("forget_bias") else [])
-        return f"{self.kind} {self.units}" + (f" ({', '.join(notes)})" if notes else "")
+        return f"{NAMES[self.kind]} {self.units}" + (f" ({', '.join(notes)})" if notes else "")
 
     def build(self, seed: int = 0, keys: int = KEYS) -> PianoRollModel:
         return make_model(self.kind, keys, self.units, seed=seed, **self.cell_options())
@@ -490,16 +491,16 @@ def figure_png(fig, dpi: int = 90) -> bytes:
 
 
 def run_colours(names) -> dict:
-    """{run name: colour}: the kind's colour (plotting.COLOURS, from the name's first word);
+    """{run name: colour}: the kind's colour (style.colour, from the name's first word);
     a second or third run of the same kind gets a darker, then a lighter shade of it."""
     from matplotlib.colors import to_rgb
 
-    from .plotting import COLOURS
+    from ..style import kind_of
     seen: dict = {}
     out = {}
     for i, name in enumerate(names):
-        kind = name.split()[0] if name.split() else ""
-        base = np.array(to_rgb(COLOURS.get(kind, f"C{i}")))
+        kind = kind_of(name) or name
+        base = np.array(to_rgb(colour(name, f"C{i}")))
         n = seen[kind] = seen.get(kind, -1) + 1
         shade = (0.0, -0.45, 0.45, -0.7, 0.7)[n % 5]            # mix with black (-) or white (+)
         out[name] = tuple(base * (1 + shade) if shade < 0 else base + (1 - base) * shade)
@@ -514,13 +515,14 @@ def plot_runs(curves: dict, title: str | None = None, noisy: bool = True):
     from .plotting import plot_curves
     fig = plot_curves(curves, title=title, noisy=noisy, legend=False)
     colours = run_colours(list(curves))
-    names = sorted(curves, key=len, reverse=True)             # 'gru 46 #2' before 'gru 46'
+    names = sorted(curves, key=len, reverse=True)             # 'GRU 46 #2' before 'GRU 46'
     for ax in fig.axes:
         for line in ax.get_lines():
-            run = next((n for n in names if line.get_label().startswith(n + " ")), None)
+            run = next((n for n in names
+                        if line.get_label().startswith(display_name(n) + " ")), None)
             if run is not None:
                 line.set_color(colours[run])
-    handles = [Line2D([], [], color=c, lw=2, label=n) for n, c in colours.items()]
+    handles = [Line2D([], [], color=c, lw=2, label=display_name(n)) for n, c in colours.items()]
     styles = [("-", "train"), ("--", "valid")] + ([(":", "running train")] if noisy else [])
     handles += [Line2D([], [], color="0.3", ls=ls, label=lab) for ls, lab in styles]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4),
@@ -609,14 +611,13 @@ def clipping_summary(result: dict, config: RunConfig) -> str:
 def plot_clipping(result: dict, title: str | None = None, kind: str | None = None):
     """Gradient norm per update with and without clipping, with the threshold drawn.
 
-    Both runs are the same model: its kind's colour (plotting.COLOURS; ``kind`` defaults to
+    Both runs are the same model: its kind's colour (style.colour; ``kind`` defaults to
     the first word of the title), solid when clipped, dashed when not."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import LogLocator
 
-    from .plotting import COLOURS, COLUMN_WIDTH
-    kind = kind or (title.split()[0] if title else "")
-    colour = COLOURS.get(kind, "C0")
+    from .plotting import COLUMN_WIDTH
+    line_colour = colour(kind or title or "", "C0")
     fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
     for label, ls in (("unclipped", "--"), ("clipped", "-")):
         norms = result[label]
@@ -624,8 +625,8 @@ def plot_clipping(result: dict, title: str | None = None, kind: str | None = Non
         name = f"clipped at {result['clip']:g} ({top})" if label == "clipped" else \
             f"not clipped ({top})"
         steps = np.arange(1, len(norms) + 1)
-        axes[0].plot(steps, norms, color=colour, lw=1.3, ls=ls, label=name)
-        axes[1].plot(steps, result[f"{label}_loss"], color=colour, lw=1.3, ls=ls,
+        axes[0].plot(steps, norms, color=line_colour, lw=1.3, ls=ls, label=name)
+        axes[1].plot(steps, result[f"{label}_loss"], color=line_colour, lw=1.3, ls=ls,
                      label=label.replace("unclipped", "not clipped"))
     axes[0].axhline(result["clip"], color="k", lw=0.8, ls=":", label="threshold")
     axes[0].set_yscale("log")

@@ -15,7 +15,8 @@ from matplotlib.lines import Line2D
 from ..atomic import atomic_write
 
 # The book's style lives in gru_lib/style.py (a foundation module every layer may import).
-from ..style import BOOK_STYLE, COLOURS, COLUMN_WIDTH, DPI, log_ticks, use_book_style  # noqa: F401
+from ..style import (BOOK_STYLE, COLOURS, COLUMN_WIDTH, DPI, colour,  # noqa: F401
+                     display_name, log_ticks, use_book_style)
 
 
 def plot_curves(curves: dict, path=None, title: str | None = None, include_start: bool = False,
@@ -50,14 +51,15 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
                                (axes[1], "seconds", "wall-clock time (seconds)")):
         for i, (name, records) in enumerate(curves.items()):
             records = [r for r in records if include_start or r["updates"] > 0] or records
-            colour = COLOURS.get(name, f"C{i}")
+            line_colour = colour(name, f"C{i}")
             x = [r[x_key] for r in records]
             for key, label, style in lines:
                 # None (not measured: eval_train off, or epoch 0's running NLL) becomes a gap.
                 y = [math.nan if r.get(key) is None else r[key] for r in records]
                 if all(math.isnan(v) for v in y):         # never measured: no line, no label
                     continue
-                ax.plot(x, y, color=colour, label=f"{name} {label}", **style)
+                ax.plot(x, y, color=line_colour, label=f"{display_name(name)} {label}",
+                        **style)
                 plotted += [v for v in y if not math.isnan(v)]
                 if key != "noisy_train_nll":
                     clean += [v for v in y if not math.isnan(v)]
@@ -73,7 +75,7 @@ def plot_curves(curves: dict, path=None, title: str | None = None, include_start
     axes[1].tick_params(labelleft=True)        # the shared axis, labelled on both panels
     axes[0].set_ylabel("NLL (nats per step)")
     if legend:        # below the panels: one entry per model (its colour), one per line style
-        handles = [Line2D([], [], color=COLOURS.get(name, f"C{i}"), lw=2, label=name)
+        handles = [Line2D([], [], color=colour(name, f"C{i}"), lw=2, label=display_name(name))
                    for i, name in enumerate(curves)]
         handles += [Line2D([], [], color="0.3", label=label, **style) for _, label, style in lines]
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5),

@@ -22,12 +22,13 @@ import ipywidgets as W
 from .. import music
 from ..download import DownloadError
 from ..paper import KINDS
+from ..style import NAMES
 from . import playground as P
 
 # Constants a gate is fixed at when its "learned" box is unticked.
 DEFAULT_FIXED = {"update": 0.5, "reset": 1.0, "input": 1.0, "forget": 1.0, "output": 1.0}
 CURVES_TITLE = "every run: train (solid), valid (dashed), running train at noisy weights (dotted)"
-KIND_LABELS = (("tanh-RNN", "tanh"), ("GRU", "gru"), ("LSTM", "lstm"))
+KIND_LABELS = tuple((NAMES[kind], kind) for kind in KINDS)     # (shown, value)
 _WIDE = {"description_width": "120px"}
 
 

@@ -78,6 +78,18 @@ def load_full(name, folder=None, source=None, progress=True):
     return parsed[0]
 
 
+class OtherDatasetsFile(ValueError):
+    """A file given for one data set (``wanted``) that is, by its sha256, the registry's file of
+    another (``found``). Its message ends with the fix for training: name ``found``; a caller
+    for whom that is not the whole fix (evaluate: a model trained on ``wanted``) rewords it."""
+
+    def __init__(self, path: Path, found: str, filename: str, wanted: str):
+        self.path, self.found, self.wanted = path, found, wanted
+        self.problem = (f"data: {str(path)!r} is the {found} file ({filename}, by its sha256), "
+                        f"not {wanted}'s")
+        super().__init__(f"{self.problem}; give {wanted}'s file, or --dataset {found}")
+
+
 def _not_another_datasets_file(path: Path, name: str) -> None:
     """A file under any name is the user's copy of ``name``, unless its sha256 says it is the
     registry's file of ANOTHER set (--dataset jsb --data Nottingham.mat would train and report
@@ -88,9 +100,7 @@ def _not_another_datasets_file(path: Path, name: str) -> None:
             continue
         for entry in download.dataset_info(other)["sources"]:
             if entry.get("sha256") == digest:
-                raise ValueError(f"data: {str(path)!r} is the {other} file ({entry['filename']}, "
-                                 f"by its sha256), not {name}'s; give {name}'s file, or "
-                                 f"--dataset {other}")
+                raise OtherDatasetsFile(path, other, entry["filename"], name)
 
 
 def _nothing_usable(folder: Path, name: str, wanted: list) -> str:

@@ -89,3 +89,23 @@ def test_a_record_that_does_not_fit_the_model_is_refused_unless_overridden(tmp_p
 def test_other_dataset_must_be_a_bool(tmp_path):
     with pytest.raises(ValueError, match=r"other_dataset must be a bool \(True or False\), got str"):
         evaluate_checkpoint(tmp_path / "x.pt", "jsb", other_dataset="no")
+
+
+def test_another_sets_file_for_the_learned_set_names_the_whole_fix(tmp_path, data_dir):
+    """--data Nottingham.mat for a JSB model said "or --dataset nottingham", which evaluate then
+    refused a second time (the model was trained on jsb): the hint now holds both options."""
+    path = _checkpoint(tmp_path / "x.pt", trained_on={"dataset": "jsb", "key_range": "88"})
+    copy = tmp_path / "mine.mat"
+    copy.write_bytes((data_dir / "Nottingham.mat").read_bytes())
+    with pytest.raises(ValueError, match=r"mine.mat' is the nottingham file \(Nottingham.mat, by "
+                                         r"its sha256\), not jsb's, the set this model was "
+                                         r"trained on; give jsb's file, or score the model on "
+                                         r"nottingham on purpose \(--dataset nottingham "
+                                         r"--other-dataset\)$"):
+        evaluate_checkpoint(path, data=copy)
+    report = evaluate_checkpoint(path, "nottingham", data=copy, other_dataset=True)
+    assert (report["dataset"], report["trained_on"]) == ("nottingham", "jsb")
+    # Asked for another set on purpose, the file's own name is the fix, as in training.
+    with pytest.raises(ValueError, match=r"not piano-midi's; give piano-midi's file, or "
+                                         r"--dataset nottingham$"):
+        evaluate_checkpoint(path, "piano-midi", data=copy, other_dataset=True)

@@ -41,7 +41,7 @@ def test_spec_switches_change_the_count():
 def test_spec_keeps_only_the_options_of_its_kind():
     spec = P.ModelSpec("gru", 20, fixed_gates={"forget": 1.0, "update": 0.5}, peepholes=False)
     assert spec.cell_options() == {"fixed_gates": {"update": 0.5}}
-    assert spec.label() == "gru 20 (update fixed 0.5)"
+    assert spec.label() == "GRU 20 (update fixed 0.5)"
     lstm = P.ModelSpec("lstm", 20, fixed_gates={"forget": 1.0, "update": 0.5}, forget_bias=0.0)
     assert lstm.cell_options()["fixed_gates"] == {"forget": 1.0}
     assert P.ModelSpec("tanh", 20, fixed_gates={"reset": 1.0}).cell_options() == {}
@@ -162,8 +162,8 @@ def test_comparison_table_names_repeated_runs():
     s = P.TrainingSession(small_config(epochs=1)).run()
     table.add(s)
     table.add(s)
-    assert [r["run"] for r in table.rows] == ["gru 12", "gru 12 #2"]
-    assert list(table.curves) == ["gru 12", "gru 12 #2"]
+    assert [r["run"] for r in table.rows] == ["GRU 12", "GRU 12 #2"]
+    assert list(table.curves) == ["GRU 12", "GRU 12 #2"]
     md = table.markdown().splitlines()
     assert len(md) == 4 and "best_valid_nll" in md[0]
     assert table.html().count("<tr>") == 3

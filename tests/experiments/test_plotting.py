@@ -29,7 +29,16 @@ def test_curves_fit_the_column_with_readable_ticks_and_a_legend_below(tmp_path):
     assert [t.get_text() for t in right.get_yticklabels() if t.get_text()]   # both panels labelled
     assert fig.legends and not left.get_legend() and not right.get_legend()   # below, not inside
     colours = {line.get_label().split()[0]: line.get_color() for line in left.get_lines()}
-    assert matplotlib.colors.same_color(colours["gru"], COLOURS["gru"])
+    assert matplotlib.colors.same_color(colours["GRU"], COLOURS["gru"])     # named as the text does
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ["GRU", "LSTM"]
+
+
+def test_a_stack_takes_its_kinds_colour_and_a_run_label_its_own():
+    fig = plot_curves({"mingru-2": records(9.0, 8.0), "lr 1e-3": records(9.2, 8.2)})
+    colours = {line.get_label().split()[0]: line.get_color() for line in fig.axes[0].get_lines()}
+    assert matplotlib.colors.same_color(colours["minGRU-2"], COLOURS["mingru"])
+    assert "lr" in colours                                  # a name of no kind, kept as given
 
 
 def test_curves_need_records():

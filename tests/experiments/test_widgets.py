@@ -79,18 +79,18 @@ def test_train_button_runs_and_records(pg):
     (row,) = pg.comparison.rows
     assert (row["kind"], row["units"], row["params"], row["epochs"]) == ("gru", 46, 18_630, 1)
     assert math.isfinite(row["test_nll"]) and row["test_nll"] < 60
-    assert "gru 46" in pg.table.value and pg.curves.value[:8] == PNG
+    assert "GRU 46" in pg.table.value and pg.curves.value[:8] == PNG
     assert not pg.train_button.disabled and pg.stop_button.disabled
     pg.builder.kind.value = "tanh"
     pg.builder.units.value = 99
     pg.train_button.click()
-    assert [r["run"] for r in pg.comparison.rows] == ["gru 46", "tanh 99"]
-    assert list(pg.comparison.curves) == ["gru 46", "tanh 99"]     # the overlaid plot's runs
+    assert [r["run"] for r in pg.comparison.rows] == ["GRU 46", "tanh-RNN 99"]
+    assert list(pg.comparison.curves) == ["GRU 46", "tanh-RNN 99"]     # the overlaid plot's runs
     assert pg.table.value.count("<tr>") == 3
     name, model = pg.current_model()                               # the builder's settings
-    assert name == "tanh 99 (trained)" and model is pg.models["tanh 99"]
+    assert name == "tanh-RNN 99 (trained)" and model is pg.models["tanh-RNN 99"]
     pg.clear_button.click()
-    assert pg.comparison.rows == [] and pg.current_model()[0] == "tanh 99 (untrained)"
+    assert pg.comparison.rows == [] and pg.current_model()[0] == "tanh-RNN 99 (untrained)"
 
 
 def test_stop_button_ends_a_background_run(pg):
@@ -111,14 +111,14 @@ def test_views_measure_the_builder_model(pg):
     pg.train_button.click()                                        # a trained GRU 46
     pg.gradient_flow.length.value = 40                             # the slider redraws
     flows = pg.gradient_flow.flows
-    assert list(flows) == ["gru 46 (trained)"]
-    assert flows["gru 46 (trained)"]["h"].shape == (40,)
+    assert list(flows) == ["GRU 46 (trained)"]
+    assert flows["GRU 46 (trained)"]["h"].shape == (40,)
     assert pg.gradient_flow.image.value[:8] == PNG
     pg.builder.kind.value = "lstm"
     pg.builder.units.value = 10
     flows = pg.gradient_flow.update()
-    assert set(flows) == {"lstm 10 (untrained)", "gru 46"}          # current + trained runs
-    assert flows["lstm 10 (untrained)"]["c"].shape == (40,)
+    assert set(flows) == {"LSTM 10 (untrained)", "GRU 46"}          # current + trained runs
+    assert flows["LSTM 10 (untrained)"]["c"].shape == (40,)
     pg.gates.piece.value = 2
     gates = pg.gates.gates
     assert set(gates) == {"input", "forget", "output"}
