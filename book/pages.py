@@ -19,6 +19,8 @@ What ``check`` reports, page by page:
   text column;
 - images that did not load, and figures shown at less than 60% of their natural width (their
   text then renders at a few pixels: draw the figure for the column instead);
+- images without alt text (a screen reader says nothing of them; a code cell's figures get
+  theirs from the cell's metadata, mystnb.image.alt), except a widget's live views;
 - audio elements without a source; saved widget views that did not render.
 
 The browser is $CHROMIUM, else chromium / chromium-browser / google-chrome on PATH
@@ -151,7 +153,9 @@ INSPECT_PAGE = """async (minScale) => {
     const empty = i.closest(".jupyter-widgets") !== null && i.src.startsWith("blob:")
                   && (await (await fetch(i.src)).blob()).size === 0;
     const shown = i.getBoundingClientRect().width;
+    const widget = i.closest(".jupyter-widgets") !== null;
     return {src: (i.getAttribute("src") || "").slice(0, 80), empty,
+            noAlt: !widget && !(i.getAttribute("alt") || "").trim(),
             ok: i.complete && i.naturalWidth > 0, natural: i.naturalWidth, shown: Math.round(shown),
             small: i.naturalWidth > 0 && shown > 0 && shown < minScale * i.naturalWidth};
   }));
@@ -232,6 +236,8 @@ def open_page(browser, base: str, page_path: str, screenshot: Path | None = None
             problems.append(f"figure shown at {i['shown']} px, {i['shown'] / i['natural']:.0%} of its natural "
                             f"{i['natural']} px (text unreadable; draw it for the {info['column']} px "
                             f"column): {i['src']}")
+        if i["noAlt"]:
+            problems.append(f"image without alt text: {i['src']}")
     problems += ["an <audio> element without a source" for ok in info["audio"] if not ok]
     if page_path in WIDGET_PAGES and not info["widgetViews"]:
         problems.append("no saved widget views in the page (was the notebook saved without widget state?)")

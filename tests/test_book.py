@@ -9,8 +9,9 @@
    MathJax has typeset every formula (no raw TeX in the prose, no MathJax error nodes), no
    code block, cell output, table or display equation is cut off at the right edge (content
    wider than its box, or past the text column), every image has loaded and no figure is shown
-   at less than 60% of its natural width, every audio element has a source, and a page that
-   carries saved ipywidgets state (chapter 7) renders every widget view as a visible snapshot.
+   at less than 60% of its natural width, every image but a live widget's has alt text, every
+   audio element has a source, and a page that carries saved ipywidgets state (chapter 7)
+   renders every widget view as a visible snapshot.
 
 Skips, with the reason, when jupyter-book, Playwright or a chromium executable is missing:
     pip install "jupyter-book<2" playwright      apt-get install -y chromium
@@ -94,7 +95,8 @@ BROKEN_PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body><
 <div class="cell_output"><div class="output"><pre>ok</pre></div></div></div>
 <table><tr>{cells}</tr></table>
 <img id="missing" src="no-such-image.png">
-<img id="small" src="big.png" style="width: 300px">
+<img id="small" src="big.png" style="width: 300px" alt="a wide figure">
+<img id="silent" src="big.png" style="width: 600px">
 </article></main></body></html>"""
 
 
@@ -118,4 +120,5 @@ def test_page_checks_fail_on_broken_page(browser, tmp_path):
     assert "cut off: table" in text or "cut off: div" in text or "cut off: body" in text, text
     assert "image did not load: no-such-image.png" in text, text
     assert "figure shown at 300 px, 30% of its natural 1000 px" in text, text
+    assert text.count("image without alt text") == 2 and "alt text: big.png" in text, text
     assert fine == [], fine
