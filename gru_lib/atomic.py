@@ -82,8 +82,8 @@ def make_folder(folder, what: str = "out") -> Path:
 def check_creatable(path, what: str = "out") -> Path:
     """UnwritablePathError naming ``what`` now, before any work, if ``path`` plainly cannot be
     created: the nearest existing folder above it is not a folder, or no file can be created in
-    it (tried: a hidden file is made there and removed at once, since root passes os.access
-    everywhere, and /proc lets no one write). Writing can still fail later (a full disk), with
+    it (tried: a hidden file is made there and removed at once; os.access would not do, since
+    root passes it everywhere, and /proc lets no one write). Writing can still fail later (a full disk), with
     the same clear error from ``write_atomically`` / ``make_folder``."""
     path = Path(path)
     existing = next((p for p in path.parents if p.exists()), None)
@@ -92,10 +92,6 @@ def check_creatable(path, what: str = "out") -> Path:
                                   f"file, not a folder")
     if existing is None:
         return path
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UnwritablePathError(f"{what}: cannot write {str(path)!r}: the folder "
-                                  f"{str(existing)!r} is not writable; give a path in a folder "
-                                  f"you can write to")
     err = _probe(existing)
     if err is not None and existing == path.parent:
         raise _unwritable(path, err, what)

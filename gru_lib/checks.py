@@ -158,6 +158,18 @@ def path_like(name: str, value, *, allow_none: bool = False):
     return value
 
 
+def existing_file(name: str, value, what: str, *, allow_none: bool = False):
+    """A path (see ``path_like``) to a file that exists, as a Path (or None where allowed); else
+    a ValueError naming the argument and saying what to give instead (``what``: "a MIDI file
+    to continue")."""
+    if value is None and allow_none:
+        return None
+    path = Path(path_like(name, value))
+    if not path.is_file():
+        raise ValueError(f"{name}: no such file {str(value)!r}; give {what}")
+    return path
+
+
 def expand_user(path, what: str = "data") -> Path:
     """``Path(path).expanduser()``, but a ``~user`` that names no user (or a ``~`` with no
     home folder) is a ValueError naming the path -- pathlib raises a bare RuntimeError

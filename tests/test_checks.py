@@ -176,3 +176,15 @@ def test_path_like_names_the_argument_instead_of_pathlib_type_error(tmp_path):
     with pytest.raises(ValueError, match=r"^data: expected a path .*got int 123$"):
         checks.expand_user(123, "data")
     assert checks.expand_user(Path("x")) == Path("x")
+
+
+def test_existing_file_says_what_to_give_instead(tmp_path):
+    (tmp_path / "a.mid").write_bytes(b"MThd")
+    assert checks.existing_file("prime", str(tmp_path / "a.mid"), "a MIDI file") == tmp_path / "a.mid"
+    assert checks.existing_file("prime", None, "a MIDI file", allow_none=True) is None
+    for missing in (tmp_path / "nope.mid", tmp_path):          # absent, or a folder
+        with pytest.raises(ValueError, match=r"^prime: no such file '.*'; give a MIDI file to "
+                                             r"continue$"):
+            checks.existing_file("prime", missing, "a MIDI file to continue")
+    with pytest.raises(ValueError, match=r"^prime: expected a path"):
+        checks.existing_file("prime", 3, "a MIDI file")

@@ -113,9 +113,7 @@ class MusicTask:
                              f"(only the MIDI file: --no-wav), got {checks.shown(wav)}")
         fs = check_fs(fs)
         checks.path_like("out", out)
-        checks.path_like("prime", prime, allow_none=True)
-        if prime is not None and not Path(prime).is_file():
-            raise ValueError(f"prime: no such file {str(prime)!r}; give a MIDI file to continue")
+        checks.existing_file("prime", prime, "a MIDI file to continue", allow_none=True)
         out = Path(out)
         refuse_to_overwrite([out, out.with_suffix(".wav")] if wav else [out])
         if out.suffix.lower() not in (".mid", ".midi"):    # "x.wav" would be both files at once

@@ -125,10 +125,8 @@ class SpeechTask:
                              f"such as '0_george_0.wav', got {type(clip).__name__} "
                              f"{checks.shown(clip)}")
         checks.path_like("out", out)
-        checks.path_like("prime", prime, allow_none=True)
+        checks.existing_file("prime", prime, "a WAV file to continue", allow_none=True)
         checks.path_like("data", data, allow_none=True)
-        if prime is not None and not Path(prime).is_file():
-            raise ValueError(f"prime: no such file {str(prime)!r}; give a WAV file to continue")
         out = Path(out)
         if out.suffix == "":                  # "run/s" -> "run/s.wav"
             out = out.with_suffix(".wav")
