@@ -49,6 +49,18 @@ def copy_checkpoint(src: Path, dst: Path, summary: dict) -> None:
     save_checkpoint(ckpt, dst)
 
 
+def training_terms(config: dict) -> str:
+    """The stopping rule and the optimiser settings a reader needs, in words."""
+    terms = [f"patience {config['patience']}" if config["patience"] else "no early stopping",
+             f"weight noise {config['weight_noise']}",
+             f"{config.get('clip_on', 'gradient')} norm clipped to {config['clip_norm']}"]
+    if config.get("lr_decay_to", 1.0) != 1.0:
+        terms.append(f"the learning rate decayed linearly to {config['lr_decay_to']:g} of its start")
+    if config.get("rms_eps", 1e-2) != 1e-2:
+        terms.append(f"RMS floor {config['rms_eps']:g}")
+    return ", ".join(terms)
+
+
 def command_md(summary: dict, dest: Path, note: str) -> str:
     models = summary["models"]
     lines = [f"# {summary['dataset']}, {summary['budget']} budget: {', '.join(models)}", ""]
@@ -60,9 +72,7 @@ def command_md(summary: dict, dest: Path, note: str) -> str:
               f"population: batch size {config['batch_size']}"
               + (f" (training pieces cut into chunks of at most {summary['chunk']} steps)"
                  if summary.get("chunk") else "")
-              + f", up to {config['max_epochs']} "
-              f"epochs, patience {config['patience']}, weight noise {config['weight_noise']}, "
-              f"gradient norm clipped to {config['clip_norm']}."]
+              + f", up to {config['max_epochs']} epochs, " + training_terms(config) + "."]
     if note:
         lines += ["", note]
     lines += ["", "| model | units | params | lr | best epoch / epochs | stopped | population s | "

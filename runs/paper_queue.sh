@@ -30,6 +30,10 @@ mkdir -p runs/queue-done runs/.locks logs
 # recipe-batch16-chunks: the paper protocol with the standard budget's batching (chunks of
 # <= 100 steps, batches of 16) instead of whole pieces one at a time (issue 14's recipe study);
 # recipe-noise-*: the weight noise's std, a third and twice the paper's 0.075, read at epoch 15.
+# recipe-*fit-floor: how low a 46-unit GRU's TRAINING NLL goes when everything serves fitting
+# (no weight noise, no early stopping, the linear decay, RMS floor 4e-5, batches of 8 whole
+# pieces): is the paper's training NLL within reach of a model of Table 1's size at all?
+# A dataset field "recipe-SET" runs a recipe variant on SET instead of Nottingham.
 JOBS="
 nottingham-lstm|nottingham|lstm|runs/nottingham-paper
 nottingham-tanh|nottingham|tanh|runs/nottingham-paper
@@ -61,6 +65,8 @@ musedata-minlstm|musedata|minlstm|runs/minimal-paper-musedata|--set prune=True
 musedata-mingru-2|musedata|mingru-2|runs/minimal-paper-musedata|--set prune=True
 musedata-minlstm-2|musedata|minlstm-2|runs/minimal-paper-musedata|--set prune=True
 musedata-minimal|musedata|mingru,minlstm,mingru-2,minlstm-2|runs/minimal-paper-musedata|--set prune=True
+recipe-fit-floor|recipe|gru|runs/recipe/nottingham-gru-fit-floor|--lrs 2e-4,5e-4,1.2e-3 --chunk 0 --set batch_size=8 --set weight_noise=0 --set patience=None --set max_epochs=300 --set lr_decay_to=0.01 --set rms_eps=4e-5
+recipe-musedata-fit-floor|recipe-musedata|gru|runs/recipe/musedata-gru-fit-floor-top|--lrs 1.2e-3,2.4e-3 --chunk 0 --set batch_size=8 --set weight_noise=0 --set patience=None --set max_epochs=300 --set lr_decay_to=0.01 --set rms_eps=4e-5
 "
 
 stopping=0
@@ -81,7 +87,10 @@ while [ $stopping = 0 ]; do
     [ -z "$name" ] && continue
     done_ "$name" && continue
     ready "$dataset" "$models" || continue
-    [ "$dataset" = recipe ] && dataset=nottingham     # a recipe variant: never assembled
+    case $dataset in                                  # a recipe variant: never assembled
+      recipe) dataset=nottingham ;;
+      recipe-*) dataset=${dataset#recipe-} ;;
+    esac
     exec 9>"runs/.locks/$name.lock"
     flock -n 9 || { exec 9>&-; continue; }          # another copy holds it
     done_ "$name" && { exec 9>&-; continue; }      # finished while we looked
