@@ -204,7 +204,11 @@ KILLED = textwrap.dedent("""
     from pathlib import Path
     from gru_lib.training.search import run_population_search
     def train(lrs, candidates):
-        Path(sys.argv[2]).write_text(",".join(map(str, candidates)))
+        # Written whole, then renamed: the test kills this process as soon as the marker
+        # exists, which a plain write_text shows before its text is in.
+        part = Path(sys.argv[2] + ".part")
+        part.write_text(",".join(map(str, candidates)))
+        part.replace(sys.argv[2])
         time.sleep(600)                       # SIGKILLed here
     run_population_search(train, 3, "s", sys.argv[1], heartbeat_interval=0.2, grace_period=1.0)
 """)
