@@ -211,9 +211,14 @@ def _storage(url: str, heartbeat_interval: float = HEARTBEAT_INTERVAL,
             time.sleep(0.05 * (attempt + 1))
 
 
-# Tables every Optuna storage has (optuna/storages/_rdb/models.py); a SQLite file without them
-# holds something else.
-OPTUNA_TABLES = {"studies", "trials", "version_info"}
+# The tables of an Optuna storage (optuna/storages/_rdb/models.py, and Alembic's version table).
+# A SQLite file holding any other table is someone else's database. One holding only some of
+# these is an Optuna storage, perhaps one another worker is creating at this moment: its tables
+# appear one at a time.
+OPTUNA_TABLES = {"studies", "study_directions", "study_system_attributes", "study_user_attributes",
+                 "trials", "trial_heartbeats", "trial_intermediate_values", "trial_params",
+                 "trial_system_attributes", "trial_user_attributes", "trial_values",
+                 "version_info", "alembic_version"}
 
 
 def check_storage(url) -> None:
@@ -253,11 +258,12 @@ def check_storage(url) -> None:
                          f"of a new file (it is created) or of a search's own database") from None
     finally:
         con.close()
-    if tables and not OPTUNA_TABLES <= tables:
+    foreign = sorted(tables - OPTUNA_TABLES - {"sqlite_sequence"})
+    if foreign:
         raise ValueError(f"storage: {database!r} is a SQLite database of something else (tables "
-                         f"{', '.join(sorted(tables)[:5])}{', ...' if len(tables) > 5 else ''}; "
-                         f"no Optuna study); the search would add its tables to it: give a new "
-                         f"file")
+                         f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}; "
+                         f"not an Optuna storage); the search would add its tables to it: give a "
+                         f"new file")
 
 
 def _with_installed_driver(url: str) -> str:

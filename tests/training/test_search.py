@@ -15,7 +15,9 @@ import pytest
 from gru_lib.training.search import (
     LR_HIGH,
     LR_LOW,
+    OPTUNA_TABLES,
     candidate_lrs,
+    check_storage,
     given_lrs,
     open_study,
     run_population_search,
@@ -287,3 +289,23 @@ def test_a_sqlite_file_that_is_not_a_search_is_refused_and_left_alone(tmp_path):
     ours = f"sqlite:///{tmp_path / 'search.db'}"
     open_study("s", ours, 2)
     assert len(open_study("s", ours, 2).trials) == 2      # its own database opens again
+
+
+def test_a_storage_another_worker_is_still_creating_is_not_taken_for_something_else(tmp_path):
+    """Workers started together on a new SQLite file: Optuna creates its tables one at a time, so
+    a second worker can find only some of them. That is a search's database, not the user's."""
+    import sqlite3
+    from optuna.storages._rdb.models import BaseModel
+    assert set(BaseModel.metadata.tables) <= OPTUNA_TABLES     # every table Optuna makes
+    half_made = tmp_path / "search.db"
+    con = sqlite3.connect(half_made)
+    con.execute("CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)")
+    con.commit()
+    con.close()
+    check_storage(f"sqlite:///{half_made}")                    # no error
+    con = sqlite3.connect(half_made)
+    con.execute("CREATE TABLE songs (title TEXT)")             # now someone else's too
+    con.commit()
+    con.close()
+    with pytest.raises(ValueError, match=r"something else \(tables songs;"):
+        check_storage(f"sqlite:///{half_made}")
