@@ -83,8 +83,8 @@ def check_creatable(path, what: str = "out") -> Path:
     """UnwritablePathError naming ``what`` now, before any work, if ``path`` plainly cannot be
     created: the nearest existing folder above it is not a folder, or no file can be created in
     it (tried: a hidden file is made there and removed at once; os.access would not do, since
-    root passes it everywhere, and /proc lets no one write). Writing can still fail later (a full disk), with
-    the same clear error from ``write_atomically`` / ``make_folder``."""
+    root passes it everywhere, and /proc lets no one write). Writing can still fail later (a
+    full disk), with the same clear error from ``write_atomically`` / ``make_folder``."""
     path = Path(path)
     existing = next((p for p in path.parents if p.exists()), None)
     if existing is not None and not existing.is_dir():

@@ -53,7 +53,8 @@ def training_terms(config: dict) -> str:
     """The stopping rule and the optimiser settings a reader needs, in words."""
     terms = [f"patience {config['patience']}" if config["patience"] else "no early stopping",
              f"weight noise {config['weight_noise']}",
-             f"{config.get('clip_on', 'gradient')} norm clipped to {config['clip_norm']}"]
+             f"{config.get('clip_on', 'gradient')} norm clipped to {config['clip_norm']}"
+             if config["clip_norm"] is not None else "no clipping"]
     if config.get("lr_decay_to", 1.0) != 1.0:
         terms.append(f"the learning rate decayed linearly to {config['lr_decay_to']:g} of its start")
     if config.get("rms_eps", 1e-2) != 1e-2:

@@ -150,8 +150,8 @@ def sample_checkpoint(checkpoint, out=None, *, seed: int = 0, prime=None, **opti
     ``out`` None: the task's ``default_out`` (sample.mid, sample.wav). Options left out take
     the task's defaults. They are checked by name (an unknown one is a ValueError listing the
     valid ones, and so is the other task's, e.g. steps for a speech checkpoint), and every
-    value before anything is sampled or written. A missing ``prime`` file is a ValueError (the task's sampler checks it); the folder of
-    ``out`` is created if it does not exist (as ``reproduce`` creates its output folder), but
+    value before anything is sampled or written. A missing ``prime`` file is a ValueError (the
+    task's sampler checks it); the folder of ``out`` is created if it does not exist (as ``reproduce`` creates its output folder), but
     ``out`` must not be a folder, and no file it would write may exist yet (ValueError:
     nothing is ever written over).
     """
