@@ -103,6 +103,10 @@ def test_reproduce_evaluate_and_sample_end_to_end(tmp_path, monkeypatch, capsys)
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["nll"] == pytest.approx(results["models"]["gru"]["test_nll"], rel=1e-6)
     assert evaluated["trained_on"] == "jsb"
+    # Both averages without step 0 too (the authors' code scores seq[1:]): other numbers.
+    later = evaluated["from_step_1"]
+    assert later["nll"] != pytest.approx(evaluated["nll"], rel=1e-4)
+    assert later["piece_mean_nll"] != pytest.approx(evaluated["piece_mean_nll"], rel=1e-4)
     # The checkpoint records its data set: without --dataset it is scored on that one, and
     # another set is refused unless asked for on purpose.
     assert torch.load(ckpt, weights_only=True)["trained_on"] == {"dataset": "jsb",
@@ -113,7 +117,9 @@ def test_reproduce_evaluate_and_sample_end_to_end(tmp_path, monkeypatch, capsys)
     assert "was trained on jsb, not nottingham" in capsys.readouterr().err
     assert main(["evaluate", "--checkpoint", str(ckpt), "--dataset", "nottingham",
                  "--other-dataset"]) == 0
-    assert capsys.readouterr().out.startswith("nottingham test (a model trained on jsb): ")
+    line = capsys.readouterr().out
+    assert line.startswith("nottingham test (a model trained on jsb): ")
+    assert "; from step 1 on (the authors' code never predicts step 0): " in line
 
     song = tmp_path / "song.mid"
     assert main(["sample", "--checkpoint", str(ckpt), "--steps", "16", "--out", str(song)]) == 0

@@ -12,6 +12,8 @@ PAPER = sorted(p for p in RESULTS.glob("*/*/results.json")
                if json.loads(p.read_text()).get("budget") == "paper")
 WINNERS = [(path, kind) for path in PAPER
            for kind, m in json.loads(path.read_text())["models"].items() if "error" not in m]
+# The four readings of "per time step" of every Table 2 winner (runs/per_step_readings.py).
+READINGS = json.loads((RESULTS / "per_step_readings.json").read_text())["rows"]
 
 
 def test_there_are_full_protocol_results():
@@ -31,3 +33,16 @@ def test_a_full_protocol_winner_is_committed_and_rescores_to_its_numbers(path, k
                                  key_range=summary["key_range"], device="cpu")
     assert report["nll"] == pytest.approx(model["test_nll"], abs=1e-4)
     assert report["piece_mean_nll"] == pytest.approx(model["piece_mean_nll"]["test"], abs=1e-4)
+    if path.parent.name == "paper":          # chapter 8 quotes these without step 0 as well
+        row = next(r for r in READINGS if r["split"] == "test"
+                   and r["checkpoint"] == checkpoint.relative_to(RESULTS).as_posix())
+        assert (row["total"], row["piece_mean"]) == pytest.approx(
+            (model["test_nll"], model["piece_mean_nll"]["test"]), abs=1e-4)
+        assert (row["total_from_step_1"], row["piece_mean_from_step_1"]) == pytest.approx(
+            (report["from_step_1"]["nll"], report["from_step_1"]["piece_mean_nll"]), abs=1e-4)
+
+
+def test_the_readings_file_covers_every_table_2_winner():
+    table2 = {(json.loads(p.read_text())["dataset"], k, "test") for p, k in WINNERS
+              if p.parent.name == "paper"}
+    assert {(r["dataset"], r["model"], r["split"]) for r in READINGS} >= table2

@@ -23,7 +23,7 @@ from ..music.data import OtherDatasetsFile
 from ..paper import SPLITS
 from ..tasks import DATASETS, check_sample_options, load_model, task_for, task_of, trained_on
 from ..training.batching import batches
-from ..training.evaluation import evaluate, evaluate_per_piece
+from ..training.evaluation import evaluate, evaluate_per_piece, per_step_readings
 from .context import nll_with_context
 from .reproduce import load_splits
 
@@ -54,6 +54,8 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, split: str = "te
     Returns {"checkpoint", "dataset", "trained_on", "split", "nll", "piece_mean_nll", "pieces", "steps",
     "metric", "unit"}: ``nll`` the average NLL over all ``steps`` predicted steps (total /
     total), ``piece_mean_nll`` the mean over the ``pieces`` of each one's NLL per step.
+    Music reports also "from_step_1": {"nll", "piece_mean_nll"}, both averages without step 0
+    (the authors' code scores seq[1:], so never predicts it; ``per_step_readings``).
     context: also report "context" and "context_nll", the same metric with the model's state
     restarted every ``context`` steps (experiments/context.py): what is left of ``nll`` when
     the model may not look further back than that.
@@ -104,10 +106,17 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, split: str = "te
         raise ValueError(f"checkpoint: {str(checkpoint)!r} gives a non-finite NLL ({nll}) on "
                          f"{dataset} {split}: its weights have diverged; evaluate another "
                          f"checkpoint (e.g. the candidate's best.pt, or another candidate's)")
+    # A piano-roll model predicts every row, step 0 from silence; the authors' code scores
+    # seq[1:] only, so music gets both averages without step 0 as well (the same pass).
+    readings = per_step_readings(model, sequences) if task.name == "music" else None
     report = {"checkpoint": str(checkpoint), "dataset": dataset, "trained_on": learned,
               "split": split, "nll": nll,
-              "piece_mean_nll": evaluate_per_piece(model, sequences), "pieces": len(sequences),
+              "piece_mean_nll": readings["piece_mean"] if readings
+              else evaluate_per_piece(model, sequences), "pieces": len(sequences),
               "steps": task.steps(sequences), "metric": task.metric, "unit": task.unit}
+    if readings:
+        report["from_step_1"] = {"nll": readings["total_from_step_1"],
+                                 "piece_mean_nll": readings["piece_mean_from_step_1"]}
     if context is not None:
         report.update(context=context,
                       context_nll=nll_with_context(model, sequences, context, batch_size))

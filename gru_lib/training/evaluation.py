@@ -9,6 +9,9 @@ the split's NLL is total over total, so the number does not depend on the batch 
 - ``evaluate_per_piece``: the mean over pieces of each piece's nats per step (every piece
   weighs the same, so a short piece counts as much as a long one).
 They differ when short and long pieces are predicted unequally well; results report both.
+A third choice is which steps are predicted at all: this library predicts step 0 from silence,
+the authors' code reads ``seq[:-1]`` and scores ``seq[1:]``; ``per_step_readings`` gives all
+four combinations.
 """
 from __future__ import annotations
 
@@ -100,3 +103,47 @@ def evaluate_per_piece(model, sequences) -> float:
     finally:
         model.train(was_training)
     return sum(per_piece) / len(per_piece)
+
+
+@torch.no_grad()
+def per_step_readings(model, sequences) -> dict:
+    """The four readings of "NLL per time step" on a split: every step or every piece weighing
+    the same, and step 0 counted (this library) or not (the authors' code scores ``seq[1:]``).
+
+    sequences: a list of (T_i, row) tensors, each run alone as in ``evaluate_per_piece``.
+    Returns {"total", "piece_mean", "total_from_step_1", "piece_mean_from_step_1"}: the first
+    two are ``evaluate``'s and ``evaluate_per_piece``'s numbers. Step 0's cost is the NLL of the
+    piece cut to its first step, since a step is predicted only from the steps before it; so
+    the model must predict every row (a piano-roll model; a speech model reads two frames
+    before its first prediction). A piece of one step has no step from 1 on: it is left out of
+    the two "_from_step_1" readings.
+    """
+    if isinstance(sequences, torch.Tensor) or not sequences:
+        raise ValueError("per_step_readings: no sequences given (expected a non-empty list of "
+                         "(T, row) tensors)")
+    for i, piece in enumerate(sequences):
+        _check_rows(model, piece, f"sequences[{i}]", dims=2)
+    was_training = model.training
+    model.eval()
+    param = next(model.parameters())
+    try:
+        costs = []                            # (nats of the piece, nats of its step 0, steps)
+        for piece in sequences:
+            rolls = piece.unsqueeze(1).to(param)                     # (T, row) -> (T, 1, row)
+            whole, steps = model.nll_sum(rolls, None)
+            if steps != piece.shape[0]:
+                raise ValueError(f"per_step_readings: the model predicts {steps} steps from "
+                                 f"{piece.shape[0]} rows; step 0 is defined for models that "
+                                 f"predict every row (a piano-roll model), not this one")
+            first, _ = model.nll_sum(rolls[:1], None)
+            costs.append((float(whole), float(first), steps))
+    finally:
+        model.train(was_training)
+    later = [(whole - first, steps - 1) for whole, first, steps in costs if steps > 1]
+    if not later:
+        raise ValueError("per_step_readings: every piece has a single step, so none has a step "
+                         "from 1 on to score")
+    return {"total": sum(c[0] for c in costs) / sum(c[2] for c in costs),
+            "piece_mean": sum(c[0] / c[2] for c in costs) / len(costs),
+            "total_from_step_1": sum(n for n, _ in later) / sum(t for _, t in later),
+            "piece_mean_from_step_1": sum(n / t for n, t in later) / len(later)}

@@ -64,3 +64,37 @@ def test_evaluation_takes_only_0_and_1_rolls(bad):
     with pytest.raises(ValueError, match="sequences\\[1\\]: a piano roll holds only 0 and 1.*"
                                          "step 2, key 3"):
         evaluate_per_piece(model, rolls)
+
+
+def test_the_four_readings_of_per_time_step():
+    from gru_lib.training.evaluation import per_step_readings
+    torch.manual_seed(2)
+    model = PianoRollModel("gru", keys=5, hidden_size=4)
+    torch.nn.init.constant_(model.readout.bias, -3.0)
+    pieces = [(torch.rand(T, 5) < d).float() for T, d in ((4, 0.9), (9, 0.1), (1, 0.8), (6, 0.4))]
+    got = per_step_readings(model, pieces)
+    everything = [(torch.nn.utils.rnn.pad_sequence(pieces), torch.tensor([4, 9, 1, 6]))]
+    assert got["total"] == pytest.approx(evaluate(model, everything), rel=1e-6)
+    assert got["piece_mean"] == pytest.approx(evaluate_per_piece(model, pieces), rel=1e-6)
+    # Reference: every step's cost from torch's own Bernoulli loss on the logits.
+    with torch.no_grad():
+        costs = [torch.nn.functional.binary_cross_entropy_with_logits(
+            model(p.unsqueeze(1))[:, 0], p, reduction="none").sum(1) for p in pieces]   # (T,)
+    later = [c[1:] for c in costs if len(c) > 1]          # the one-step piece has none
+    assert got["total_from_step_1"] == pytest.approx(
+        sum(c.sum().item() for c in later) / sum(len(c) for c in later), rel=1e-5)
+    assert got["piece_mean_from_step_1"] == pytest.approx(
+        sum(c.mean().item() for c in later) / 3, rel=1e-5)
+    assert got["total_from_step_1"] != pytest.approx(got["total"], rel=1e-3)
+    assert model.training
+    with pytest.raises(ValueError, match="every piece has a single step"):
+        per_step_readings(model, [pieces[2]])
+    with pytest.raises(ValueError, match="no sequences"):
+        per_step_readings(model, [])
+
+
+def test_step_0_readings_refuse_a_model_that_does_not_predict_every_row():
+    from gru_lib.speech.model import SpeechModel
+    from gru_lib.training.evaluation import per_step_readings
+    with pytest.raises(ValueError, match="predicts 4 steps from 6 rows.*piano-roll"):
+        per_step_readings(SpeechModel("gru", 8), [torch.zeros(6, 10)])
