@@ -83,29 +83,46 @@ def _checked_batches(model, batches):
 
 
 @torch.no_grad()
+def _each_piece(model, sequences, caller: str, step_0: bool = False) -> list:
+    """[(nats, steps, nats of step 0 or None)] of each of ``sequences``, each run alone (a
+    batch of one, so no padding at all), in eval mode; ``step_0`` also scores each piece cut
+    to its first row, which is step 0's cost when the model predicts every row."""
+    if isinstance(sequences, torch.Tensor) or not sequences:
+        raise ValueError(f"{caller}: no sequences given (expected a non-empty list of "
+                         f"(T, row) tensors)")
+    for i, piece in enumerate(sequences):
+        _check_rows(model, piece, f"sequences[{i}]", dims=2)
+    was_training = model.training
+    model.eval()
+    param = next(model.parameters())
+    costs = []
+    try:
+        for piece in sequences:
+            rolls = piece.unsqueeze(1).to(param)                     # (T, row) -> (T, 1, row)
+            total, steps = model.nll_sum(rolls, None)
+            first = None
+            if step_0:
+                if steps != piece.shape[0]:
+                    raise ValueError(f"{caller}: the model predicts {steps} steps from "
+                                     f"{piece.shape[0]} rows; step 0 is defined for models "
+                                     f"that predict every row (a piano-roll model), not this one")
+                first = float(model.nll_sum(rolls[:1], None)[0])
+            costs.append((float(total), steps, first))
+    finally:
+        model.train(was_training)
+    return costs
+
+
 def evaluate_per_piece(model, sequences) -> float:
     """The mean over ``sequences`` of each one's NLL per real step (see the module's note).
 
     sequences: a list of (T_i, row) tensors. Each piece runs alone (a batch of one), so no
     padding is involved at all; slower than ``evaluate`` on many short pieces, and exact.
     """
-    if isinstance(sequences, torch.Tensor) or not sequences:
-        raise ValueError("evaluate_per_piece: no sequences given (expected a non-empty list of "
-                         "(T, row) tensors)")
-    for i, piece in enumerate(sequences):
-        _check_rows(model, piece, f"sequences[{i}]", dims=2)
-    was_training = model.training
-    model.eval()
-    param = next(model.parameters())
-    try:
-        per_piece = [float(nll_per_step(model.nll_sum, [(piece.unsqueeze(1), None)], param))
-                     for piece in sequences]                     # piece (T, row) -> (T, 1, row)
-    finally:
-        model.train(was_training)
-    return sum(per_piece) / len(per_piece)
+    costs = _each_piece(model, sequences, "evaluate_per_piece")
+    return sum(nats / steps for nats, steps, _ in costs) / len(costs)
 
 
-@torch.no_grad()
 def per_step_readings(model, sequences) -> dict:
     """The four readings of "NLL per time step" on a split: every step or every piece weighing
     the same, and step 0 counted (this library) or not (the authors' code scores ``seq[1:]``).
@@ -118,32 +135,12 @@ def per_step_readings(model, sequences) -> dict:
     before its first prediction). A piece of one step has no step from 1 on: it is left out of
     the two "_from_step_1" readings.
     """
-    if isinstance(sequences, torch.Tensor) or not sequences:
-        raise ValueError("per_step_readings: no sequences given (expected a non-empty list of "
-                         "(T, row) tensors)")
-    for i, piece in enumerate(sequences):
-        _check_rows(model, piece, f"sequences[{i}]", dims=2)
-    was_training = model.training
-    model.eval()
-    param = next(model.parameters())
-    try:
-        costs = []                            # (nats of the piece, nats of its step 0, steps)
-        for piece in sequences:
-            rolls = piece.unsqueeze(1).to(param)                     # (T, row) -> (T, 1, row)
-            whole, steps = model.nll_sum(rolls, None)
-            if steps != piece.shape[0]:
-                raise ValueError(f"per_step_readings: the model predicts {steps} steps from "
-                                 f"{piece.shape[0]} rows; step 0 is defined for models that "
-                                 f"predict every row (a piano-roll model), not this one")
-            first, _ = model.nll_sum(rolls[:1], None)
-            costs.append((float(whole), float(first), steps))
-    finally:
-        model.train(was_training)
-    later = [(whole - first, steps - 1) for whole, first, steps in costs if steps > 1]
+    costs = _each_piece(model, sequences, "per_step_readings", step_0=True)
+    later = [(nats - first, steps - 1) for nats, steps, first in costs if steps > 1]
     if not later:
         raise ValueError("per_step_readings: every piece has a single step, so none has a step "
                          "from 1 on to score")
-    return {"total": sum(c[0] for c in costs) / sum(c[2] for c in costs),
-            "piece_mean": sum(c[0] / c[2] for c in costs) / len(costs),
+    return {"total": sum(c[0] for c in costs) / sum(c[1] for c in costs),
+            "piece_mean": sum(nats / steps for nats, steps, _ in costs) / len(costs),
             "total_from_step_1": sum(n for n, _ in later) / sum(t for _, t in later),
             "piece_mean_from_step_1": sum(n / t for n, t in later) / len(later)}
