@@ -37,7 +37,8 @@ mkdir -p runs/queue-done runs/.locks logs
 # the regulariser move both numbers towards the paper's?); recipe-fit-noise-rms: that, with the
 # paper recipe's RMS floor 0.01 instead of 4e-5.
 # recipe-tanh-60k, recipe-lstm-60k: the capacity probe of recipe/gru-60k for the other two
-# models (60,000 recurrent parameters, the paper recipe, each model's three leading rates).
+# models (60,000 recurrent parameters, the paper recipe, each model's three leading rates);
+# recipe-tanh-60k-slow: two rates below the smallest, which won the tanh-RNN's probe.
 # A dataset field "recipe-SET" runs a recipe variant on SET instead of Nottingham.
 JOBS="
 nottingham-lstm|nottingham|lstm|runs/nottingham-paper
@@ -77,6 +78,7 @@ recipe-musedata-fit-noise|recipe-musedata|gru|runs/recipe/musedata-gru-fit-noise
 recipe-fit-noise-rms|recipe|gru|runs/recipe/nottingham-gru-fit-noise-rms|--lrs 5e-4,1.2e-3,2.4e-3 --chunk 0 --set batch_size=8 --set patience=None --set max_epochs=300 --set lr_decay_to=0.01
 recipe-tanh-60k|recipe|tanh|runs/recipe/nottingham-tanh-60k|--params 60000 --lrs 6.084484904156886e-05,7.282538889586806e-05,0.00018457622379546004 --set prune=True
 recipe-lstm-60k|recipe|lstm|runs/recipe/nottingham-lstm-60k|--params 60000 --lrs 0.00018457622379546004,0.00028069837153073707,0.0005861824389231328 --set prune=True
+recipe-tanh-60k-slow|recipe|tanh|runs/recipe/nottingham-tanh-60k-slow|--params 60000 --lrs 3e-5,4.3e-5 --set prune=True
 "
 
 stopping=0
