@@ -138,19 +138,21 @@ def cmd_evaluate(args) -> int:
                                  key_range=args.key_range, batch_size=args.batch_size,
                                  device=args.device, backend=args.backend, context=args.context,
                                  other_dataset=args.other_dataset)
-    context = "" if args.context is None else \
-        f"; with the state restarted every {args.context} steps: {report['context_nll']:.4f}"
+    more = ""                                        # the other readings, where there are
     later = report.get("from_step_1")
     if later:                                        # music: step 0 counted, then not
-        context = (f"; from step 1 on (the authors' code never predicts step 0): "
-                   f"{later['nll']:.4f}, by piece {later['piece_mean_nll']:.4f}{context}")
+        more += (f"; from step 1 on (the authors' code never predicts step 0): "
+                 f"{later['nll']:.4f}, by piece {later['piece_mean_nll']:.4f}")
+    if args.context is not None:
+        more += (f"; with the state restarted every {args.context} steps: "
+                 f"{report['context_nll']:.4f}")
     other = "" if report.get("trained_on") in (None, report["dataset"]) else \
         f" (a model trained on {report['trained_on']})"
     print(json.dumps(report) if args.json else
           f"{report['dataset']} {report['split']}{other}: {report['nll']:.4f} {report['unit']} "
           f"({report['steps']} steps); mean over the {report['pieces']} "
           f"{task_for(report['dataset']).sequences} of each one's "
-          f"NLL per step: {report['piece_mean_nll']:.4f}{context}")
+          f"NLL per step: {report['piece_mean_nll']:.4f}{more}")
     return 0
 
 
