@@ -39,6 +39,10 @@ mkdir -p runs/queue-done runs/.locks logs
 # recipe-tanh-60k, recipe-lstm-60k: the capacity probe of recipe/gru-60k for the other two
 # models (60,000 recurrent parameters, the paper recipe, each model's three leading rates);
 # recipe-tanh-60k-slow: two rates below the smallest, which won the tanh-RNN's probe.
+# recipe-{jsb,piano-midi}-{gru,lstm,tanh}-60k: the same capacity probe on the two sets where
+# Table 1's sizes already beat the paper: do three times the parameters take the gated units
+# below the best other published plain recurrent nets (JSB 8.43, Piano-midi 7.46)?
+# recipe-musedata-{lstm,tanh}-60k: MuseData's row at 60K beside recipe/gru-60k-converged.
 # A dataset field "recipe-SET" runs a recipe variant on SET instead of Nottingham.
 JOBS="
 nottingham-lstm|nottingham|lstm|runs/nottingham-paper
@@ -79,6 +83,14 @@ recipe-fit-noise-rms|recipe|gru|runs/recipe/nottingham-gru-fit-noise-rms|--lrs 5
 recipe-tanh-60k|recipe|tanh|runs/recipe/nottingham-tanh-60k|--params 60000 --lrs 6.084484904156886e-05,7.282538889586806e-05,0.00018457622379546004 --set prune=True
 recipe-lstm-60k|recipe|lstm|runs/recipe/nottingham-lstm-60k|--params 60000 --lrs 0.00018457622379546004,0.00028069837153073707,0.0005861824389231328 --set prune=True
 recipe-tanh-60k-slow|recipe|tanh|runs/recipe/nottingham-tanh-60k-slow|--params 60000 --lrs 3e-5,4.3e-5 --set prune=True
+recipe-jsb-gru-60k|recipe-jsb|gru|runs/recipe/jsb-gru-60k|--params 60000 --lrs 1.8457622379546004e-4,2.8069837153073707e-4,7.282538889586806e-05 --set prune=True
+recipe-piano-midi-gru-60k|recipe-piano-midi|gru|runs/recipe/piano-midi-gru-60k|--params 60000 --lrs 1.8457622379546004e-4,2.8069837153073707e-4,7.282538889586806e-05 --set prune=True
+recipe-jsb-lstm-60k|recipe-jsb|lstm|runs/recipe/jsb-lstm-60k|--params 60000 --lrs 5.861824389231328e-4,1.8457622379546004e-4,1.319947184058881e-3 --set prune=True
+recipe-piano-midi-lstm-60k|recipe-piano-midi|lstm|runs/recipe/piano-midi-lstm-60k|--params 60000 --lrs 1.8457622379546004e-4,2.8069837153073707e-4,5.861824389231328e-4 --set prune=True
+recipe-jsb-tanh-60k|recipe-jsb|tanh|runs/recipe/jsb-tanh-60k|--params 60000 --lrs 6.084484904156886e-05,7.282538889586806e-05,1.8457622379546004e-4 --set prune=True
+recipe-piano-midi-tanh-60k|recipe-piano-midi|tanh|runs/recipe/piano-midi-tanh-60k|--params 60000 --lrs 6.084484904156886e-05,7.282538889586806e-05,2.8069837153073707e-4 --set prune=True
+recipe-musedata-lstm-60k|recipe-musedata|lstm|runs/recipe/musedata-lstm-60k|--params 60000 --lrs 5.861824389231328e-4,1.2791400633539822e-3,1.319947184058881e-3 --set prune=True
+recipe-musedata-tanh-60k|recipe-musedata|tanh|runs/recipe/musedata-tanh-60k|--params 60000 --lrs 1.8457622379546004e-4,7.282538889586806e-05,6.084484904156886e-05 --set prune=True
 "
 
 stopping=0

@@ -1,5 +1,6 @@
-"""The committed results: every full-protocol result keeps its winners' checkpoints, and each
-checkpoint re-scores to the test NLL its results.json reports (both averages)."""
+"""The committed results: every full-protocol result (and every capacity probe) keeps its
+winners' checkpoints, and each checkpoint re-scores to the test NLL its results.json reports
+(both averages)."""
 import json
 from pathlib import Path
 
@@ -8,7 +9,10 @@ import pytest
 from gru_lib.experiments.checkpoint_tools import evaluate_checkpoint
 
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
-PAPER = sorted(p for p in RESULTS.glob("*/*/results.json")
+# Table 2's runs (<set>/paper/) and the capacity probes that chapter 8 tabulates beside them
+# (<set>/recipe/*60k*/: the paper recipe at three times Table 1's size).
+PAPER = sorted(p for p in [*RESULTS.glob("*/*/results.json"),
+                           *RESULTS.glob("*/recipe/*60k*/results.json")]
                if json.loads(p.read_text()).get("budget") == "paper")
 WINNERS = [(path, kind) for path in PAPER
            for kind, m in json.loads(path.read_text())["models"].items() if "error" not in m]
