@@ -48,6 +48,7 @@ mkdir -p runs/queue-done runs/.locks logs
 # or Bai et al.'s LSTM (3.29), where 60K stopped at 3.35?
 # recipe-musedata-gru-200k: the same on MuseData, at the rate of its 60K run (gru-60k-converged).
 # recipe-lstm-200k: Nottingham's LSTM at 200,000, the two leading rates of its 60K probe.
+# recipe-piano-midi-gru-200k: Piano-midi's GRU at 200,000, the two leading rates of its 60K probe.
 # A dataset field "recipe-SET" runs a recipe variant on SET instead of Nottingham.
 JOBS="
 nottingham-lstm|nottingham|lstm|runs/nottingham-paper
@@ -97,6 +98,7 @@ recipe-gru-200k|recipe|gru|runs/recipe/nottingham-gru-200k|--params 200000 --lrs
 recipe-piano-midi-tanh-60k|recipe-piano-midi|tanh|runs/recipe/piano-midi-tanh-60k|--params 60000 --lrs 6.084484904156886e-05,7.282538889586806e-05,2.8069837153073707e-4 --set prune=True
 recipe-musedata-gru-200k|recipe-musedata|gru|runs/recipe/musedata-gru-200k|--params 200000 --lrs 2.8069837153073707e-4 --set prune=True
 recipe-lstm-200k|recipe|lstm|runs/recipe/nottingham-lstm-200k|--params 200000 --lrs 1.8457622379546004e-4,2.8069837153073707e-4 --set prune=True
+recipe-piano-midi-gru-200k|recipe-piano-midi|gru|runs/recipe/piano-midi-gru-200k|--params 200000 --lrs 7.282538889586806e-05,1.8457622379546004e-4 --set prune=True
 recipe-musedata-lstm-60k|recipe-musedata|lstm|runs/recipe/musedata-lstm-60k|--params 60000 --lrs 5.861824389231328e-4,1.2791400633539822e-3,1.319947184058881e-3 --set prune=True
 recipe-musedata-tanh-60k|recipe-musedata|tanh|runs/recipe/musedata-tanh-60k|--params 60000 --lrs 1.8457622379546004e-4,7.282538889586806e-05,6.084484904156886e-05 --set prune=True
 "

@@ -2,6 +2,7 @@
 winners' checkpoints, and each checkpoint re-scores to the test NLL its results.json reports
 (both averages)."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,10 @@ from gru_lib.experiments.checkpoint_tools import evaluate_checkpoint
 
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 # Table 2's runs (<set>/paper/) and the capacity probes that chapter 8 tabulates beside them
-# (<set>/recipe/*60k*/: the paper recipe at three times Table 1's size).
-PAPER = sorted(p for p in [*RESULTS.glob("*/*/results.json"),
-                           *RESULTS.glob("*/recipe/*60k*/results.json")]
+# (<set>/recipe/<model>-60k/, -200k/ and their variants: the paper recipe at larger sizes).
+PROBES = [p for p in RESULTS.glob("*/recipe/*/results.json")
+          if re.search(r"-\d+k(-|$)", p.parent.name)]
+PAPER = sorted(p for p in [*RESULTS.glob("*/*/results.json"), *PROBES]
                if json.loads(p.read_text()).get("budget") == "paper")
 WINNERS = [(path, kind) for path in PAPER
            for kind, m in json.loads(path.read_text())["models"].items() if "error" not in m]
