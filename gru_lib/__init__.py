@@ -6,7 +6,8 @@
 
 The packages, bottom to top (each imports only from those above it in this list):
 
-    paper.py, checks.py, device.py, atomic.py, download.py   the paper's numbers and shared plumbing
+    paper.py, literature.py   the paper's numbers, and other papers' on the same sets
+    checks.py, device.py, atomic.py, download.py   shared plumbing
     nn/           cells, the recurrent layer and its backends, torch interop, budgets
     training/     batching, the Trainer, optimiser, checkpoints, the learning-rate search
     music/, speech/   the paper's two tasks: data, model, metric, sampling

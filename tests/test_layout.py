@@ -4,8 +4,8 @@ Every module under gru_lib/ is parsed with ``ast`` (nothing is imported), its im
 resolved to gru_lib modules (relative imports included, imports inside functions too) and
 the graph is checked against the layering in gru_lib/__init__.py's docstring:
 
-    paper, checks, device, atomic, download  <  nn  <  training  <  music, speech  <  tasks
-        <  experiments  <  __main__
+    paper, literature, checks, device, atomic, download  <  nn  <  training  <  music, speech
+        <  tasks  <  experiments  <  __main__
 
 A module may import from its own layer or any layer below it, never from one above;
 gru_lib/__init__.py (the top-level re-exports) is exempt. ``python tests/test_layout.py``
@@ -22,8 +22,8 @@ ROOT = "gru_lib"
 
 # Lowest first. A key names a module, or a package and everything in it.
 LAYERS = {
-    "gru_lib.paper": 0, "gru_lib.checks": 0, "gru_lib.device": 0, "gru_lib.atomic": 0,
-    "gru_lib.download": 0, "gru_lib.style": 0,
+    "gru_lib.paper": 0, "gru_lib.literature": 0, "gru_lib.checks": 0, "gru_lib.device": 0,
+    "gru_lib.atomic": 0, "gru_lib.download": 0, "gru_lib.style": 0,
     "gru_lib.nn": 1,
     "gru_lib.training": 2,
     "gru_lib.music": 3, "gru_lib.speech": 3,

@@ -1,6 +1,7 @@
 """The committed results: every full-protocol result (and every capacity probe) keeps its
 winners' checkpoints, and each checkpoint re-scores to the test NLL its results.json reports
 (both averages)."""
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -52,3 +53,19 @@ def test_the_readings_file_covers_every_table_2_winner():
     table2 = {(json.loads(p.read_text())["dataset"], k, "test") for p, k in WINNERS
               if p.parent.name == "paper"}
     assert {(r["dataset"], r["model"], r["split"]) for r in READINGS} >= table2
+
+
+def test_the_readmes_probe_table_is_what_the_results_files_say():
+    """README's *Beyond Table 1's sizes* table is runs/probe_table.py's output, row for row:
+    a probe committed (or re-run) without regenerating the table fails here."""
+    spec = importlib.util.spec_from_file_location(
+        "probe_table", RESULTS.parents[1] / "runs" / "probe_table.py")
+    probe_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe_table)
+    lines = (RESULTS.parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index("| " + " | ".join(probe_table.HEADER) + " |") + 2  # past the rule
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")),
+               len(lines))
+    expected = ["| " + " | ".join(row) + " |" for row in probe_table.rows()]
+    assert lines[start:end] == expected, (
+        "README's probe table is stale: paste in the output of python runs/probe_table.py")
