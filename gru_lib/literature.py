@@ -5,8 +5,8 @@ papers report on the same Boulanger-Lewandowski files, in nats per time step (lo
 better). Chapter 8 prints them beside the paper's and ours, and the README's capacity table
 (``runs/probe_table.py``) measures every probe against the best of them.
 
-The Boulanger-Lewandowski and Pascanu numbers come from secondary sources and are not yet
-checked against the original tables; Bai et al.'s are from their Table 1 (music rows).
+All of them were copied from secondary sources and are not yet checked against the original
+papers' tables; chapter 8 says so beside them.
 
 Nothing here imports anything but the standard library.
 """
