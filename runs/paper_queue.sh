@@ -105,6 +105,7 @@ recipe-jsb-lstm-200k|recipe-jsb|lstm|runs/recipe/jsb-lstm-200k|--params 200000 -
 recipe-piano-midi-gru-60k-noise-0.15|recipe-piano-midi|gru|runs/recipe/piano-midi-gru-60k-noise-0.15|--params 60000 --lrs 7.282538889586806e-05,1.8457622379546004e-4 --set weight_noise=0.15 --set prune=True
 recipe-piano-midi-lstm-200k|recipe-piano-midi|lstm|runs/recipe/piano-midi-lstm-200k|--params 200000 --lrs 2.8069837153073707e-4,1.8457622379546004e-4 --set prune=True
 recipe-musedata-tanh-60k|recipe-musedata|tanh|runs/recipe/musedata-tanh-60k|--params 60000 --lrs 1.8457622379546004e-4,7.282538889586806e-05,6.084484904156886e-05 --set prune=True
+recipe-musedata-gru-600k-slow|recipe-musedata|gru|runs/recipe/musedata-gru-600k-slow|--params 600000 --lrs 1.8457622379546004e-4 --set prune=True
 "
 
 stopping=0
