@@ -3,8 +3,8 @@
     python runs/probe_table.py
 
 A probe is Table 2's full-protocol recipe at a larger size (``reproduce --params N``),
-installed as ``data/results/<set>/recipe/<model>-<N>k/`` (``-<N>k-converged/`` where that
-is the run to early stopping and a shorter one took the plain name). One Markdown row per
+installed as ``data/results/<set>/recipe/<model>-<N>k/`` (the naming rule is
+``gru_lib.experiments.results_files.read_probe``'s). One Markdown row per
 probe, smallest size first, each beside its model at Table 1's size
 (``data/results/<set>/paper/``), the paper's Table 2 and the best other published plain
 recurrent net of the set (``gru_lib.literature``).
@@ -12,12 +12,12 @@ recurrent net of the set (``gru_lib.literature``).
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from gru_lib.experiments.results_files import PROBE_SIZES, read_probe  # noqa: E402
 from gru_lib.literature import best_other_plain_rnn  # noqa: E402
 from gru_lib.paper import KINDS, TABLE2  # noqa: E402
 
@@ -29,25 +29,12 @@ HEADER = ["set", "model", "params", "units", "lr", "train", "valid", "test",
           "Table 1 size: test", "paper train / test", "best other RNN"]
 
 
-def probe_folders(dataset: str) -> dict[tuple[int, str], Path]:
-    """{(size in thousands, model): folder} of a set's committed probes."""
-    found = {}
-    for folder in sorted((RESULTS / dataset / "recipe").glob("*")):
-        match = re.fullmatch(r"(tanh|gru|lstm)-(\d+)k(-converged)?", folder.name)
-        if match and (folder / "results.json").exists():
-            key = (int(match[2]), match[1])
-            if key not in found or not match[3]:        # the plain name wins
-                found[key] = folder
-    return found
-
-
 def rows() -> list[list[str]]:
     out = []
-    probes = {(size, d, k): folder for d in SETS
-              for (size, k), folder in probe_folders(d).items()}
-    for size, d, k in sorted(probes, key=lambda x: (x[0], list(SETS).index(x[1]),
-                                                    KINDS.index(x[2]))):
-        m = json.loads((probes[size, d, k] / "results.json").read_text())["models"][k]
+    probes = {(size, d, k): m for size in PROBE_SIZES for d in SETS for k in KINDS
+              if (m := read_probe(d, k, size, remote=None))}       # this clone's files only
+    for (size, d, k), results in probes.items():
+        m = results["models"][k]
         table1 = json.loads((RESULTS / d / "paper" / "results.json").read_text())
         paper_train, paper_test = TABLE2[d][k]
         out.append([SETS[d], LABEL[k], f"{m['params']:,}", str(m["units"]), f"{m['lr']:.2e}",

@@ -94,3 +94,34 @@ def test_default_remote_is_the_repository():
 def test_a_name_too_long_for_the_file_system_is_absent_not_an_oserror(tmp_path):
     """read_result('x' * 5000) raised OSError 'File name too long'."""
     assert read_result("x" * 5000, local=tmp_path, remote=None) is None
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("gru-60k", ("gru", "60k")), ("lstm-200k", ("lstm", "200k")),
+    ("gru-60k-converged", ("gru", "60k")), ("mingru-2-600k", ("mingru-2", "600k")),
+    ("gru-60k-noise-0.15", None), ("tanh-60k-slow", None), ("gru-60k-40-epochs", None),
+    ("noise-0.15", None), ("fit-floor", None)])
+def test_probe_name_reads_only_the_probe_rule(name, expected):
+    assert results_files.probe_name(name) == expected
+
+
+def test_read_probe_prefers_the_run_to_early_stopping(tmp_path):
+    for name, test in (("gru-60k", 7.5), ("gru-60k-converged", 7.2), ("lstm-200k", 7.0)):
+        (tmp_path / "musedata" / "recipe" / name).mkdir(parents=True)
+        (tmp_path / "musedata" / "recipe" / name / "results.json").write_text(
+            json.dumps({"test": test}))
+    read = functools.partial(results_files.read_probe, local=tmp_path, remote=None)
+    assert read("musedata", "gru", "60k") == {"test": 7.2}
+    assert read("musedata", "lstm", "200k") == {"test": 7.0}
+    assert read("musedata", "lstm", "60k") is None
+    with pytest.raises(ValueError, match="size must be one of"):
+        read("musedata", "gru", "60K")
+
+
+def test_every_committed_probe_has_a_size_the_readers_ask_for():
+    """A probe at a new size must join PROBE_SIZES, or the book and README would skip it."""
+    names = [folder.name for folder in LOCAL.glob("*/recipe/*") if folder.is_dir()]
+    if not names:
+        pytest.skip("not a clone with data/results/ committed")
+    sizes = {found[1] for name in names if (found := results_files.probe_name(name))}
+    assert sizes and sizes <= set(results_files.PROBE_SIZES)
