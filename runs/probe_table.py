@@ -4,7 +4,7 @@
 
 A probe is Table 2's full-protocol recipe at a larger size (``reproduce --params N``),
 installed as ``data/results/<set>/recipe/<model>-<N>k/`` (the naming rule is
-``gru_lib.experiments.results_files.read_probe``'s). One Markdown row per
+``gru_lib.experiments.results_files.find_probe``'s). One Markdown row per
 probe, smallest size first, each beside its model at Table 1's size
 (``data/results/<set>/paper/``), the paper's Table 2 and the best other published plain
 recurrent net of the set (``gru_lib.literature``).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from gru_lib.experiments.results_files import PROBE_SIZES, read_probe  # noqa: E402
+from gru_lib.experiments.results_files import PROBE_SIZES, find_probe  # noqa: E402
 from gru_lib.literature import best_other_plain_rnn  # noqa: E402
 from gru_lib.paper import KINDS, TABLE2  # noqa: E402
 
@@ -31,9 +31,9 @@ HEADER = ["set", "model", "params", "units", "lr", "train", "valid", "test",
 
 def rows() -> list[list[str]]:
     out = []
-    probes = {(size, d, k): m for size in PROBE_SIZES for d in SETS for k in KINDS
-              if (m := read_probe(d, k, size, remote=None))}       # this clone's files only
-    for (size, d, k), results in probes.items():
+    probes = {(size, d, k): found for size in PROBE_SIZES for d in SETS for k in KINDS
+              if (found := find_probe(d, k, size, remote=None))}   # this clone's files only
+    for (size, d, k), (_, results) in probes.items():
         m = results["models"][k]
         table1 = json.loads((RESULTS / d / "paper" / "results.json").read_text())
         paper_train, paper_test = TABLE2[d][k]

@@ -11,7 +11,7 @@ without the clone:
 ``path`` is relative to ``data/results/`` and uses "/" (it is also the end of the URL).
 
 The capacity probes (Table 2's recipe at more recurrent parameters, issue 14) follow one
-naming rule, which ``read_probe`` is the one place to know: ``<set>/recipe/<model>-<size>/``,
+naming rule, which ``find_probe`` is the one place to know: ``<set>/recipe/<model>-<size>/``,
 or ``<model>-<size>-converged/`` where the run to early stopping came after a shorter one.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from .. import download
 
-__all__ = ["LOCAL", "PROBE_SIZES", "REMOTE", "probe_name", "read_probe", "read_result"]
+__all__ = ["LOCAL", "PROBE_SIZES", "REMOTE", "find_probe", "probe_name", "read_result"]
 
 LOCAL = Path(__file__).resolve().parents[2] / "data" / "results"    # the clone's, if any
 REMOTE = "https://raw.githubusercontent.com/gru-lib/gru-lib/main/data/results"
@@ -58,7 +58,7 @@ def read_result(path: str, *, local: str | Path | None = None, remote: str | Non
 
 
 PROBE_SIZES = ("60k", "200k", "600k")      # the sizes probed so far, smallest first
-_PROBE = re.compile(r"(?P<model>[a-z0-9-]+?)-(?P<size>\d+k)(?P<converged>-converged)?")
+_PROBE = re.compile(r"(?P<model>[a-z0-9-]+?)-(?P<size>\d+k)(?:-converged)?")
 
 
 def probe_name(folder_name: str) -> tuple[str, str] | None:
@@ -68,15 +68,17 @@ def probe_name(folder_name: str) -> tuple[str, str] | None:
     return (match["model"], match["size"]) if match else None
 
 
-def read_probe(dataset: str, model: str, size: str, **where) -> dict | None:
-    """The ``results.json`` of ``dataset``'s probe of ``model`` at ``size`` (one of
-    ``PROBE_SIZES``), parsed, or None if none is committed. The run to early stopping
-    (``-converged``) wins over a plain name. ``where``: ``local``/``remote`` of
-    ``read_result``."""
+def find_probe(dataset: str, model: str, size: str, **where) -> tuple[str, dict] | None:
+    """``(folder, results)`` of ``dataset``'s probe of ``model`` at ``size`` (one of
+    ``PROBE_SIZES``): its folder relative to ``data/results/`` (for the files beside its
+    ``results.json``, such as a winner's records) and its ``results.json`` parsed; None if
+    none is committed. The run to early stopping (``-converged``) wins over a plain name.
+    ``where``: ``local``/``remote`` of ``read_result``."""
     if size not in PROBE_SIZES:
         raise ValueError(f"size must be one of {PROBE_SIZES}, got {size!r}")
     for name in (f"{model}-{size}-converged", f"{model}-{size}"):
-        raw = read_result(f"{dataset}/recipe/{name}/results.json", **where)
+        folder = f"{dataset}/recipe/{name}"
+        raw = read_result(f"{folder}/results.json", **where)
         if raw is not None:
-            return json.loads(raw)
+            return folder, json.loads(raw)
     return None

@@ -105,17 +105,17 @@ def test_probe_name_reads_only_the_probe_rule(name, expected):
     assert results_files.probe_name(name) == expected
 
 
-def test_read_probe_prefers_the_run_to_early_stopping(tmp_path):
+def test_find_probe_prefers_the_run_to_early_stopping(tmp_path):
     for name, test in (("gru-60k", 7.5), ("gru-60k-converged", 7.2), ("lstm-200k", 7.0)):
         (tmp_path / "musedata" / "recipe" / name).mkdir(parents=True)
         (tmp_path / "musedata" / "recipe" / name / "results.json").write_text(
             json.dumps({"test": test}))
-    read = functools.partial(results_files.read_probe, local=tmp_path, remote=None)
-    assert read("musedata", "gru", "60k") == {"test": 7.2}
-    assert read("musedata", "lstm", "200k") == {"test": 7.0}
-    assert read("musedata", "lstm", "60k") is None
+    find = functools.partial(results_files.find_probe, local=tmp_path, remote=None)
+    assert find("musedata", "gru", "60k") == ("musedata/recipe/gru-60k-converged", {"test": 7.2})
+    assert find("musedata", "lstm", "200k") == ("musedata/recipe/lstm-200k", {"test": 7.0})
+    assert find("musedata", "lstm", "60k") is None
     with pytest.raises(ValueError, match="size must be one of"):
-        read("musedata", "gru", "60K")
+        find("musedata", "gru", "60K")
 
 
 def test_every_committed_probe_has_a_size_the_readers_ask_for():
