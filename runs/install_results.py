@@ -57,6 +57,11 @@ def training_terms(config: dict) -> str:
              if config["clip_norm"] is not None else "no clipping"]
     if config.get("lr_decay_to", 1.0) != 1.0:
         terms.append(f"the learning rate decayed linearly to {config['lr_decay_to']:g} of its start")
+    if config.get("lr_drops", 0):
+        n = config["lr_drops"]
+        terms.append(f"{'one' if n == 1 else n} learning-rate drop{'s' if n > 1 else ''} "
+                     f"(when patience ran out: back to the best epoch, the rate times "
+                     f"{config.get('lr_drop_factor', 0.1):g})")
     if config.get("rms_eps", 1e-2) != 1e-2:
         terms.append(f"RMS floor {config['rms_eps']:g}")
     return ", ".join(terms)

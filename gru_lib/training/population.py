@@ -136,7 +136,9 @@ class PopulationTrainer(Trainer):
         if len(where) > 1:
             raise ValueError(f"resume: the members' last.pt files are at different points "
                              f"(epoch, batch, updates) {sorted(where)}; a population's members "
-                             f"are always saved together, so these come from different runs")
+                             f"are always saved together, so these come from different runs (or members "
+                             f"that had stopped early were resumed with more lr_drops beside "
+                             f"others: resume those on their own)")
         self._stack()
         if self.config.progress:
             PopulationProgressBars().attach(self)
@@ -268,6 +270,12 @@ class PopulationTrainer(Trainer):
         """A live member's weights (by slot) as its model's state_dict would hold them."""
         return {k: (self.params[k] if k in self.params else self.buffers[k])[slot].detach().clone()
                 for k in self.base.state_dict()}
+
+    @torch.no_grad()
+    def _set_member_weights(self, slot: int, weights: dict) -> None:
+        """Give a live member these weights (a state_dict of its model): its slices [slot]."""
+        for k, stack in (*self.params.items(), *self.buffers.items()):
+            stack[slot].copy_(weights[k])
 
     def _drop(self, slots: list) -> None:
         """Members that stopped or failed leave the stacks (index_select): each model object gets

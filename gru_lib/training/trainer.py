@@ -13,7 +13,8 @@ One update, as the paper describes it:
 5. one RMSProp step (with momentum, as in the authors' code).
 
 After every epoch: NLL on the training and validation sets without noise; early stopping on
-the validation NLL keeps the best weights in ``best.pt``. ``last.pt`` holds everything needed
+the validation NLL keeps the best weights in ``best.pt`` (with ``lr_drops``, running out of
+patience first goes back to them at a lower learning rate). ``last.pt`` holds everything needed
 to continue exactly where a run stopped (weights, optimiser, random generators, position in
 the epoch, records), so an interrupted run that is resumed ends with the same numbers as one
 that never stopped.
@@ -55,6 +56,7 @@ from ..atomic import atomic_write, refuse_a_file_in_the_path
 from ..checks import seed as check_seed
 from ..checks import (
     instance,
+    non_negative_int,
     number_in,
     one_of,
     positive_int,
@@ -66,7 +68,7 @@ from .batching import batches
 from .callbacks import ProgressBars, StopOnSignals
 from .checkpoints import load_checkpoint, save_checkpoint, write_records
 from .evaluation import evaluate
-from .optim import RMSPropMomentum
+from .optim import RMSPropMomentum, without_velocity
 
 # -- errors ------------------------------------------------------------------------------------
 
@@ -116,6 +118,12 @@ class TrainConfig:
     # Linear learning-rate decay to lr·lr_decay_to at the last epoch; the authors' config decays
     # to 0.01, the paper does not mention it, so it is off (1.0) by default.
     lr_decay_to: float = 1.0
+    # Learning-rate drops (reduce on plateau): when patience runs out, go back to the best
+    # epoch's weights and go on at lr_drop_factor times the rate, up to lr_drops times; the run
+    # stops the next time patience runs out. Not in the paper (0: none), a recipe study: under
+    # weight noise a smaller step settles lower in the minimum the larger one found.
+    lr_drops: int = 0
+    lr_drop_factor: float = 0.1
     max_seconds: float | None = None  # stop (after the epoch) once this much time is spent
     # A population member stops ("pruned") once even its fastest recent progress, kept up to
     # max_epochs, would not reach the population's best validation NLL so far (see hopeless).
@@ -146,6 +154,13 @@ class TrainConfig:
         positive_int("TrainConfig.max_epochs", self.max_epochs)
         positive_int("TrainConfig.patience", self.patience, allow_none=True)
         number_in("TrainConfig.lr_decay_to", self.lr_decay_to, 0, 1, low_open=True)  # 1 = no decay
+        non_negative_int("TrainConfig.lr_drops", self.lr_drops)
+        number_in("TrainConfig.lr_drop_factor", self.lr_drop_factor, 0, 1, low_open=True,
+                  high_open=True)
+        if self.lr_drops and self.patience is None:
+            raise ValueError(f"TrainConfig.lr_drops: {self.lr_drops} drops, but patience is None; "
+                             f"a drop happens when patience runs out, so give a patience "
+                             f"(e.g. patience=20) or set lr_drops=0")
         positive_number("TrainConfig.max_seconds", self.max_seconds, allow_none=True)
         check_seed("TrainConfig.seed", self.seed)     # torch's generators would overflow mid-run
         check_device_name("TrainConfig.device", self.device)    # it must exist only when used
@@ -257,11 +272,12 @@ def clip_gradients_(grads: list, clip_norm: float | None) -> tuple[torch.Tensor,
     return norm, peak
 
 
-def scheduled_lr(config: TrainConfig, epoch: int) -> float:
+def scheduled_lr(config: TrainConfig, epoch: int, drops: int = 0) -> float:
     """The learning rate during epoch ``epoch`` + 1: linear decay from lr to lr·lr_decay_to over
-    max_epochs (the authors' LinearDecayOverEpoch)."""
+    max_epochs (the authors' LinearDecayOverEpoch), times lr_drop_factor for each of the
+    ``drops`` learning-rate drops taken so far."""
     frac = epoch / max(config.max_epochs - 1, 1)
-    return config.lr * (1 - frac * (1 - config.lr_decay_to))
+    return config.lr * (1 - frac * (1 - config.lr_decay_to)) * config.lr_drop_factor ** drops
 
 
 def divergence_message(what: str, value: float, state: TrainState, config: TrainConfig) -> str:
@@ -279,7 +295,8 @@ def epoch_record(state: TrainState, train_nll, valid_nll: float, lr: float) -> d
 
 def settle_epoch(state: TrainState, config: TrainConfig, record: dict) -> bool:
     """Append an epoch's record and apply early stopping; True if it is the best epoch so far
-    (the caller then keeps its weights). Sets ``state.stopped`` when the run is over."""
+    (the caller then keeps its weights). Sets ``state.stopped`` when the run is over; takes a
+    learning-rate drop (``state.drops`` grows) instead when patience runs out and one is left."""
     state.records.append(record)
     state.run_sum, state.run_steps = 0.0, 0
     improved = record["valid_nll"] < state.best_valid
@@ -287,13 +304,31 @@ def settle_epoch(state: TrainState, config: TrainConfig, record: dict) -> bool:
         state.best_valid, state.best_epoch, state.bad_epochs = record["valid_nll"], state.epoch, 0
     else:
         state.bad_epochs += 1
-    if config.patience is not None and state.bad_epochs >= config.patience:
+    out_of_patience = config.patience is not None and state.bad_epochs >= config.patience
+    if out_of_patience and state.drops < config.lr_drops:
+        take_lr_drop(state)             # the caller puts the best epoch's weights back
+        out_of_patience = False
+    if out_of_patience:
         state.stopped = "early-stopping"
     elif state.epoch >= config.max_epochs:
         state.stopped = "max-epochs"
     elif config.max_seconds is not None and state.seconds >= config.max_seconds:
         state.stopped = "max-seconds"
     return improved
+
+
+def take_lr_drop(state: TrainState) -> None:
+    """Patience ran out and a drop is left: count it and give patience afresh. The lower rate
+    applies from the next epoch (scheduled_lr); the trainer puts the best epoch's weights back
+    and clears the momentum (``Trainer._drop_lr``)."""
+    state.drops, state.bad_epochs = state.drops + 1, 0
+
+
+def can_drop_after_stop(state: TrainState, config: TrainConfig) -> bool:
+    """A run that stopped early may go on when it is resumed with more drops than it has taken:
+    it continues exactly as a run started with them would have (the drop happens at the epoch
+    patience ran out, from the best epoch's weights, which best.pt holds)."""
+    return state.stopped == "early-stopping" and state.drops < config.lr_drops
 
 
 # Windows (epochs) over which a member's recent progress is measured for pruning; none is
@@ -392,6 +427,7 @@ class TrainState:
     best_valid: float = math.inf
     best_epoch: int = 0
     bad_epochs: int = 0           # epochs since the last better validation NLL
+    drops: int = 0                # learning-rate drops taken (TrainConfig.lr_drops)
     records: list = field(default_factory=list)   # one dict per epoch, epoch 0 = untrained
     stopped: str | None = None    # None while running; why the run ended once it has
 
@@ -697,9 +733,10 @@ class Trainer:
             if not self.live:
                 return 0
             order = self._epoch_batches()
-            # Linear decay from lr to lr·lr_decay_to over max_epochs (authors' LinearDecayOverEpoch).
+            # Linear decay from lr to lr·lr_decay_to over max_epochs (authors' LinearDecayOverEpoch),
+            # times lr_drop_factor per drop taken.
             for m in self.live:
-                m.lr = scheduled_lr(m.config, m.state.epoch)
+                m.lr = scheduled_lr(m.config, m.state.epoch, m.state.drops)
             self.optimizer.set_lrs([m.lr for m in self.live])
             self.members[0].model.train()
             while self.live and self._batch < len(order) and (n is None or ran < n):
@@ -807,8 +844,11 @@ class Trainer:
             if record is None:
                 continue
             record["seconds"] = round(m.state.seconds, 3)
+            drops = m.state.drops
             if settle_epoch(m.state, m.config, record):       # early stopping keeps the best epoch
                 self._keep_best(s)
+            if m.state.drops > drops:
+                self._drop_lr(s)
         if self.config.prune:                                 # once every member has its epoch
             self._prune()
         for s, (m, record) in enumerate(zip(self.live, records)):
@@ -867,6 +907,14 @@ class Trainer:
         self._write_back()
         self.interrupted = True
 
+    def _drop_lr(self, slot: int) -> None:
+        """A learning-rate drop (settle_epoch took it): back to the best epoch's weights, with
+        the momentum cleared, since it carries the steps of the epochs being abandoned. The
+        running mean square stays: the gradients' scale near the best weights is the same."""
+        m = self.live[slot]
+        self._set_member_weights(slot, m.best_state)
+        self.optimizer.load_member(slot, without_velocity(self.optimizer.member_state_dict(slot, m.lr)))
+
     # -- checkpoints --------------------------------------------------------------------------
 
     def _keep_best(self, slot: int) -> None:
@@ -896,6 +944,12 @@ class Trainer:
             m.lr = ckpt["optimizer"]["param_groups"][0]["lr"]
         if m.best_path.is_file():
             m.best_state = load_checkpoint(m.best_path, map_location=self.device)["model"]
+        if m.failure is None and m.best_state is not None and can_drop_after_stop(m.state, m.config):
+            # resumed with more lr_drops than it stopped with: the drop it would have taken
+            m.state.stopped = None
+            take_lr_drop(m.state)
+            m.model.load_state_dict(m.best_state)
+            m.saved_optimizer = without_velocity(m.saved_optimizer)
 
     # -- the layout: one model's own parameters (PopulationTrainer: stacked ones) -------------
 
@@ -931,6 +985,10 @@ class Trainer:
     def member_weights(self, slot: int) -> dict:
         """A live member's weights (by slot) as its model's state_dict holds them."""
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def _set_member_weights(self, slot: int, weights: dict) -> None:
+        """Give a live member these weights (a state_dict of its model)."""
+        self.model.load_state_dict(weights)
 
     def _drop(self, slots: list) -> None:
         """The live members at ``slots`` have stopped or failed: they leave ``live``."""

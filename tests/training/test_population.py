@@ -376,3 +376,20 @@ def test_a_new_population_never_writes_over_a_members_files(tmp_path):
         PopulationTrainer([gru() for _ in LRS], TRAIN, VALID, configs, out_dirs=dirs)
     assert (dirs[1] / "result.json").read_text() == '{"mine": true}'
     assert not dirs[0].exists() and not dirs[2].exists()
+
+
+def test_members_take_their_learning_rate_drops_as_they_would_alone():
+    """lr_drops: each member drops when ITS patience runs out, back to ITS best weights, and
+    ends as it would alone."""
+    config = BASE.replace(max_epochs=10, patience=1, lr_drops=2, lr_decay_to=1.0)
+    lrs = [0.03, 0.1, 0.3]
+    models = [gru() for _ in lrs]
+    results = PopulationTrainer(models, TRAIN, VALID, [config.replace(lr=lr) for lr in lrs]).fit()
+    dropped = 0
+    for lr, model, result in zip(lrs, models, results):
+        alone, expected = solo(gru, lr, config)
+        assert (result.stopped, result.epochs) == (expected.stopped, expected.epochs)
+        assert_same_records(result.records, expected.records)
+        assert_same_weights(model, alone.model)
+        dropped += any(r["lr"] < lr * 0.5 for r in result.records[1:])
+    assert dropped >= 2              # the test sees drops (members at different epochs)

@@ -518,3 +518,84 @@ def test_trained_on_must_name_a_data_set_and_its_key_range(bad):
     with pytest.raises(ValueError, match=r"trained_on must be None or \{'dataset': NAME"):
         Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**FAST),
                 trained_on=bad)
+
+
+# -- learning-rate drops (TrainConfig.lr_drops) ---------------------------------------------------
+
+DROPS = dict(FAST, max_epochs=12, patience=2, eval_train=False, lr=0.01, lr_drops=1)
+# Validation NLLs by epoch (0 = untrained): best at 1, patience (2) runs out at 3 -> a drop;
+# best again at 4, runs out at 6 -> stop.
+SCRIPT = [5.0, 4.0, 4.5, 4.6, 3.9, 4.2, 4.3, 1.0, 1.0]
+
+
+def scripted_valid(monkeypatch):
+    values = iter(SCRIPT)
+    monkeypatch.setattr(train_mod, "evaluate", lambda model, batches: next(values))
+
+
+def test_a_drop_goes_back_to_the_best_weights_at_a_lower_rate(tmp_path, monkeypatch):
+    scripted_valid(monkeypatch)
+    trainer = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**DROPS),
+                      out_dir=tmp_path)
+    at_drop = {}
+
+    def look(t):
+        if t.state.epoch == 3:               # the drop was just taken
+            at_drop["weights"] = {k: v.clone() for k, v in t.model.state_dict().items()}
+            at_drop["velocity"] = [s["velocity"].clone() for s in t.optimizer.state.values()]
+            at_drop["square_avg"] = [s["square_avg"].clone() for s in t.optimizer.state.values()]
+    trainer.add_callback("on_epoch_end", look)
+    best_at_1 = None
+
+    def keep_best_1(t):
+        nonlocal best_at_1
+        if t.state.epoch == 1:
+            best_at_1 = load_checkpoint(tmp_path / "best.pt")["model"]
+    trainer.add_callback("on_epoch_end", keep_best_1)
+    result = trainer.fit()
+    assert result.stopped == "early-stopping" and result.epochs == 6 and result.best_epoch == 4
+    assert trainer.state.drops == 1
+    lrs = [r["lr"] for r in result.records]
+    assert lrs[1:4] == [0.01] * 3 and lrs[4:] == [pytest.approx(0.001)] * 3
+    for k, v in best_at_1.items():           # epoch 3's weights thrown away for epoch 1's
+        assert torch.equal(at_drop["weights"][k], v), k
+    assert all(not v.any() for v in at_drop["velocity"])          # momentum cleared ...
+    assert any(s.any() for s in at_drop["square_avg"])            # ... the mean squares kept
+    assert load_checkpoint(tmp_path / "last.pt")["state"]["drops"] == 1
+
+
+def test_a_finished_run_resumed_with_more_drops_continues_as_one_started_with_them(
+        tmp_path, monkeypatch):
+    scripted_valid(monkeypatch)
+    straight = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**DROPS),
+                       out_dir=tmp_path / "a").fit()
+    scripted_valid(monkeypatch)
+    first = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID,
+                    TrainConfig(**{**DROPS, "lr_drops": 0}), out_dir=tmp_path / "b").fit()
+    assert first.stopped == "early-stopping" and first.epochs == 3
+    again = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID,
+                    TrainConfig(**{**DROPS, "lr_drops": 0}), out_dir=tmp_path / "b", resume=True)
+    assert again.finished                    # no drops asked: nothing left to do
+    resumed = Trainer(make_model("gru", K, 4, seed=0), TRAIN, VALID, TrainConfig(**DROPS),
+                      out_dir=tmp_path / "b", resume=True)
+    assert not resumed.finished
+    extended = resumed.fit()
+    assert (extended.stopped, extended.epochs, extended.best_epoch) == ("early-stopping", 6, 4)
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    assert drop(extended.records) == drop(straight.records)
+    for name in ("best.pt", "last.pt"):
+        a = load_checkpoint(tmp_path / "a" / name)["model"]
+        b = load_checkpoint(tmp_path / "b" / name)["model"]
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(lr_drops=-1), "TrainConfig.lr_drops"),
+    (dict(lr_drops=1.5), "TrainConfig.lr_drops"),
+    (dict(lr_drop_factor=1.0), "TrainConfig.lr_drop_factor"),
+    (dict(lr_drop_factor=0.0), "TrainConfig.lr_drop_factor"),
+    (dict(lr_drops=1, patience=None), "lr_drops: 1 drops, but patience is None"),
+])
+def test_bad_drop_settings_are_refused(changes, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**changes)
