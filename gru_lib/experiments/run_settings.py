@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from ..nn.kinds import model_name
@@ -43,6 +43,9 @@ UNSET = {"lrs": "none (drawn)", "params_budget": "none (the task's sizes)",
 # TrainConfig fields a run's settings leave out: each candidate's own lr, how it runs, and the
 # seed (a setting of its own).
 NOT_RECORDED = ("lr", "device", "progress", "seed")
+
+# What a run's config holds for a field its saved settings lack (see refuse_other_settings).
+FIELD_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.name not in NOT_RECORDED}
 
 
 def run_settings(dataset: str, budget: str, key_range: str, seed: int, n_candidates: int, lrs,
@@ -175,8 +178,12 @@ def refuse_other_settings(out: Path, saved: dict, given: dict) -> None:
     # The budget and the candidates set TrainConfig fields too (batch_size, max_seconds, ...):
     # those are named only when the budget and candidates agree (then --set made them differ).
     if not any(k in ("budget", "candidates", "lrs") for *_, k in diffs):
+        # A field the saved settings lack was added to TrainConfig after the run was made: the
+        # run trained at its default (a new field's default keeps the old behaviour).
+        saved_config = {**FIELD_DEFAULTS, **(saved.get("config") or {})} \
+            if "config" in saved else {}
         diffs += [(f"--set {name}", value, given["config"][name], None)
-                  for name, value in (saved.get("config") or {}).items()
+                  for name, value in saved_config.items()
                   if name in given["config"] and given["config"][name] != value]
     if not diffs:
         return
@@ -186,8 +193,12 @@ def refuse_other_settings(out: Path, saved: dict, given: dict) -> None:
     run = "; ".join(f"{option} {shown(key, was)} (you gave {shown(key, now)})"
                     if not option.startswith("--set") else
                     f"{option}={was!r} (you gave {now!r})" for option, was, now, key in diffs)
+    hint = ""
+    if [option for option, *_ in diffs] == ["--set lr_drops"]:
+        hint = (f"; to give a finished run learning-rate drops without training it again, "
+                f"python runs/extend_with_drops.py {out} OUT --lr-drops N")
     raise ValueError(f"--resume: {str(out)!r} was trained with {run}: give the same options to "
-                     f"continue it, or a new --out")
+                     f"continue it, or a new --out{hint}")
 
 
 # A model's meta entries and the option that decides each (an old run's check).

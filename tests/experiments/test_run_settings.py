@@ -40,6 +40,18 @@ def test_every_differing_setting_is_named_with_both_values(tmp_path):
                               settings(base=TrainConfig(max_epochs=2, weight_noise=0.0)))
 
 
+def test_a_field_the_saved_settings_lack_is_compared_at_its_default(tmp_path):
+    """A run made before TrainConfig had lr_drops trained without drops: resuming it with
+    --set lr_drops=1 would only relabel it, so it is refused, with the way to get drops."""
+    saved = settings()
+    del saved["config"]["lr_drops"]
+    refuse_other_settings(tmp_path, saved, settings())            # the default: the same run
+    with pytest.raises(ValueError, match=r"--set lr_drops=0 \(you gave 1\).*"
+                                         r"runs/extend_with_drops.py"):
+        refuse_other_settings(tmp_path, saved, settings(base=TrainConfig(max_epochs=2,
+                                                                         lr_drops=1)))
+
+
 def test_a_settings_file_that_is_not_ours_is_refused(tmp_path):
     for text in ("not json", json.dumps([1, 2]), json.dumps({"seed": 0})):
         path = tmp_path / MANIFEST
