@@ -63,9 +63,18 @@ def extendable(folder: Path) -> bool:
         == "early-stopping"
 
 
-def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, log=print) -> dict:
+def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, models=None,
+           log=print) -> dict:
+    """models: the models of RUN to extend (None: all); OUT's results.json holds only them."""
     summary = json.loads((run / "results.json").read_text())
-    asked = {"run": str(run), "lr_drops": lr_drops}
+    if models is not None:
+        unknown = sorted(set(models) - set(summary["models"]))
+        if unknown:
+            refuse(f"--models: {run} has no {', '.join(unknown)} (it has "
+                   f"{', '.join(summary['models'])})")
+        summary["models"] = {k: v for k, v in summary["models"].items() if k in models}
+    asked = {"run": str(run), "lr_drops": lr_drops,
+             **({"models": sorted(models)} if models is not None else {})}
     if out.exists():
         if not resume or not (out / MARK).is_file():
             refuse(f"out: {out} exists; give a new folder (or --resume to go "
@@ -78,11 +87,14 @@ def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, log=print) -
                    if not (c / "last.pt").is_file() and not (c / "failed.json").is_file()]
         if missing:
             refuse(f"no last.pt in {', '.join(missing)}: a candidate can go on "
-                             f"only from its last.pt")
+                   f"only from its last.pt")
         tmp = out.with_name(out.name + ".tmp")
         if tmp.exists():
             refuse(f"{tmp} exists (a copy that did not finish?); remove it")
-        shutil.copytree(run, tmp)
+        others = set(json.loads((run / "results.json").read_text())["models"]) \
+            - set(summary["models"])               # models not extended are not copied
+        shutil.copytree(run, tmp, ignore=lambda folder, names: [
+            n for n in names if Path(folder) == run and n in others])
         atomic_write(tmp / MARK, json.dumps(asked, indent=1))
         tmp.rename(out)
 
@@ -112,6 +124,7 @@ def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, log=print) -
     summary["overrides"] = {**summary.get("overrides", {}), "lr_drops": lr_drops}
     summary["command"] += " && " + shlex.join(
         ["python", "runs/extend_with_drops.py", str(run), str(out), "--lr-drops", str(lr_drops)]
+        + (["--models", ",".join(models)] if models is not None else [])
         + (["--data", str(data)] if data is not None else []))
     atomic_write(out / "results.json", json.dumps(summary, indent=1))
     manifest = out / "run.json"                # the settings a reproduce --resume compares
@@ -161,6 +174,8 @@ def main(argv=None) -> int:
     parser.add_argument("--lr-drops", type=int, required=True,
                         help="drops each early-stopped candidate may take (TrainConfig.lr_drops)")
     parser.add_argument("--data", default=None, help="the folder holding the data set's files")
+    parser.add_argument("--models", default=None,
+                        help="the models to extend, e.g. gru or gru,lstm (default: all of RUN's)")
     parser.add_argument("--resume", action="store_true", help="go on with an interrupted one")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args(argv)
@@ -170,7 +185,9 @@ def main(argv=None) -> int:
         parser.error(f"{args.run} holds no results.json: give a finished reproduce run")
     torch.set_num_threads(args.threads)
     try:
-        extend(args.run, args.out, args.lr_drops, args.data, args.resume)
+        models = None if args.models is None else \
+            [m.strip() for m in args.models.split(",") if m.strip()]
+        extend(args.run, args.out, args.lr_drops, args.data, args.resume, models)
     except TrainingInterrupted as stop:
         print(f"{stop}; run the same command with --resume to go on", file=sys.stderr)
         return 130

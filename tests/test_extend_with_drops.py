@@ -59,6 +59,9 @@ def test_a_run_extended_with_a_drop_is_the_run_trained_with_it(tmp_path, data_di
     assert again.returncode == 2 and "exists" in again.stderr and "Traceback" not in again.stderr
     other = extend(run, out, "--lr-drops", 2, "--data", data_dir, "--resume")
     assert other.returncode == 2 and "other drops" in other.stderr
+    absent = extend(run, tmp_path / "lstm-drop", "--lr-drops", 1, "--models", "lstm")
+    assert absent.returncode == 2 and "--models: " in absent.stderr and "has no lstm" in absent.stderr
+    assert not (tmp_path / "lstm-drop").exists()
 
 
 def test_a_folder_that_is_not_a_finished_run_is_refused(tmp_path):
