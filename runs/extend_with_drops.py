@@ -57,10 +57,12 @@ def refuse(message: str):
 
 
 def extendable(folder: Path) -> bool:
-    """A candidate this script trains on: its last.pt says it stopped early."""
+    """A candidate of OUT this script trains on: its last.pt says it stopped early, or that it
+    is still training, which in a copy of a finished run means this script reopened it and
+    was interrupted (--resume goes on with it)."""
     last = folder / "last.pt"
     return last.is_file() and load_checkpoint(last, map_location="cpu")["state"]["stopped"] \
-        == "early-stopping"
+        in ("early-stopping", None)
 
 
 def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, models=None,

@@ -1,12 +1,14 @@
 """Tests of runs/extend_with_drops.py: a finished run given learning-rate drops afterwards ends
 exactly as the run `reproduce --set lr_drops=N` trains from the start, and RUN is not touched."""
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from gru_lib.experiments.reproduce import reproduce
 
@@ -69,3 +71,18 @@ def test_a_folder_that_is_not_a_finished_run_is_refused(tmp_path):
     assert done.returncode == 2 and "holds no results.json" in done.stderr
     done = extend(tmp_path, tmp_path / "out", "--lr-drops", 0)
     assert done.returncode == 2 and "--lr-drops: give at least 1" in done.stderr
+
+
+def test_an_interrupted_candidate_is_taken_up_again_by_resume(tmp_path):
+    """A candidate this script reopened and was interrupted in has stopped None in its last.pt:
+    --resume must go on with it, not skip it as finished (nor one that was pruned)."""
+    spec = importlib.util.spec_from_file_location("extend", ROOT / "runs" / "extend_with_drops.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for stopped, expected in (("early-stopping", True), (None, True), ("pruned", False),
+                              ("max-epochs", False)):
+        folder = tmp_path / str(stopped)
+        folder.mkdir()
+        torch.save({"state": {"stopped": stopped}}, folder / "last.pt")
+        assert script.extendable(folder) is expected, stopped
+    assert not script.extendable(tmp_path / "absent")
