@@ -79,11 +79,11 @@ def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, models=None,
              **({"models": sorted(models)} if models is not None else {})}
     if out.exists():
         if not resume or not (out / MARK).is_file():
-            refuse(f"out: {out} exists; give a new folder (or --resume to go "
-                             f"on with an extension this script started there)")
+            refuse(f"out: {out} exists; give a new folder (or --resume to go on with an "
+                   f"extension this script started there)")
         if json.loads((out / MARK).read_text()) != asked:
-            refuse(f"out: {out} holds an extension of another run or with "
-                             f"other drops ({(out / MARK).read_text().strip()})")
+            refuse(f"out: {out} holds an extension of another run or with other drops "
+                   f"({(out / MARK).read_text().strip()})")
     else:
         missing = [str(c) for kind in summary["models"] for c in sorted((run / kind).glob("lr*"))
                    if not (c / "last.pt").is_file() and not (c / "failed.json").is_file()]
@@ -104,8 +104,7 @@ def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, models=None,
     plan = budget_for(dataset, summary["budget"])          # the data exactly as the run had it
     splits = load_splits(dataset, key_range=summary.get("key_range", "88"), data=data,
                          subset=plan.subset, crop=plan.crop, chunk=summary.get("chunk"))
-    base = TrainConfig(**{**summary["config"], "lr_drops": lr_drops, "progress": False,
-                          "device": "cpu"})
+    base = TrainConfig(**{**summary["config"], "lr_drops": lr_drops, "progress": False})
     trained_on = {"dataset": dataset, "key_range": summary.get("key_range", "88")}
     for kind, entry in summary["models"].items():
         lrs = {r["candidate"]: r["lr"] for r in entry["candidates"]}

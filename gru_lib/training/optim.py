@@ -58,6 +58,7 @@ def clip_steps_(velocities: list, max_norm: float, population: bool) -> Tensor:
         v.mul_((coef.view(-1, *[1] * (v.dim() - 1)) if population else coef).to(v.dtype))
     return norm
 
+
 def without_velocity(state_dict: dict) -> dict:
     """A copy of an RMSPropMomentum state_dict with every velocity zero (a learning-rate drop
     starts without the momentum of the steps it abandons); the mean squares are kept."""

@@ -136,9 +136,9 @@ class PopulationTrainer(Trainer):
         if len(where) > 1:
             raise ValueError(f"resume: the members' last.pt files are at different points "
                              f"(epoch, batch, updates) {sorted(where)}; a population's members "
-                             f"are always saved together, so these come from different runs (or members "
-                             f"that had stopped early were resumed with more lr_drops beside "
-                             f"others: resume those on their own)")
+                             f"are always saved together, so these come from different runs "
+                             f"(or members that had stopped early were resumed with more "
+                             f"lr_drops beside others: resume those on their own)")
         self._stack()
         if self.config.progress:
             PopulationProgressBars().attach(self)

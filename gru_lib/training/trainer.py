@@ -733,8 +733,8 @@ class Trainer:
             if not self.live:
                 return 0
             order = self._epoch_batches()
-            # Linear decay from lr to lr·lr_decay_to over max_epochs (authors' LinearDecayOverEpoch),
-            # times lr_drop_factor per drop taken.
+            # Linear decay from lr to lr·lr_decay_to over max_epochs (the authors'
+            # LinearDecayOverEpoch), times lr_drop_factor per drop taken.
             for m in self.live:
                 m.lr = scheduled_lr(m.config, m.state.epoch, m.state.drops)
             self.optimizer.set_lrs([m.lr for m in self.live])
@@ -913,7 +913,8 @@ class Trainer:
         running mean square stays: the gradients' scale near the best weights is the same."""
         m = self.live[slot]
         self._set_member_weights(slot, m.best_state)
-        self.optimizer.load_member(slot, without_velocity(self.optimizer.member_state_dict(slot, m.lr)))
+        state = self.optimizer.member_state_dict(slot, m.lr)
+        self.optimizer.load_member(slot, without_velocity(state))
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -944,7 +945,8 @@ class Trainer:
             m.lr = ckpt["optimizer"]["param_groups"][0]["lr"]
         if m.best_path.is_file():
             m.best_state = load_checkpoint(m.best_path, map_location=self.device)["model"]
-        if m.failure is None and m.best_state is not None and can_drop_after_stop(m.state, m.config):
+        if m.failure is None and m.best_state is not None and \
+                can_drop_after_stop(m.state, m.config):
             # resumed with more lr_drops than it stopped with: the drop it would have taken
             m.state.stopped = None
             take_lr_drop(m.state)
