@@ -69,6 +69,7 @@ def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, models=None,
            log=print) -> dict:
     """models: the models of RUN to extend (None: all); OUT's results.json holds only them."""
     summary = json.loads((run / "results.json").read_text())
+    run_models = set(summary["models"])
     if models is not None:
         unknown = sorted(set(models) - set(summary["models"]))
         if unknown:
@@ -93,8 +94,7 @@ def extend(run: Path, out: Path, lr_drops: int, data, resume: bool, models=None,
         tmp = out.with_name(out.name + ".tmp")
         if tmp.exists():
             refuse(f"{tmp} exists (a copy that did not finish?); remove it")
-        others = set(json.loads((run / "results.json").read_text())["models"]) \
-            - set(summary["models"])               # models not extended are not copied
+        others = run_models - set(summary["models"])   # models not extended are not copied
         shutil.copytree(run, tmp, ignore=lambda folder, names: [
             n for n in names if Path(folder) == run and n in others])
         atomic_write(tmp / MARK, json.dumps(asked, indent=1))
