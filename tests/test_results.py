@@ -13,9 +13,10 @@ from gru_lib.experiments.checkpoint_tools import evaluate_checkpoint
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 # Table 2's runs (<set>/paper/) and the capacity probes that chapter 8 tabulates beside them
 # (<set>/recipe/<model>-60k/, -200k/ and their variants: the paper recipe at larger sizes),
-# and the finished runs given learning-rate drops (<set>/recipe/<run>-drop/, -drop2/).
+# the finished runs given learning-rate drops (<set>/recipe/<run>-drop/, -drop2/), and the runs
+# on chunks of the training pieces (<set>/recipe/<model>-chunk200/, -200k-chunk200/).
 PROBES = [p for p in RESULTS.glob("*/recipe/*/results.json")
-          if re.search(r"-\d+k(-|$)|-drop\d*$", p.parent.name)]
+          if re.search(r"-\d+k(-|$)|-drop\d*$|-chunk\d+$", p.parent.name)]
 PAPER = sorted(p for p in [*RESULTS.glob("*/*/results.json"), *PROBES]
                if json.loads(p.read_text()).get("budget") == "paper")
 WINNERS = [(path, kind) for path in PAPER
