@@ -57,17 +57,20 @@ def test_the_readings_file_covers_every_table_2_winner():
     assert {(r["dataset"], r["model"], r["split"]) for r in READINGS} >= table2
 
 
-def test_the_readmes_probe_table_is_what_the_results_files_say():
-    """README's *Beyond Table 1's sizes* table is runs/probe_table.py's output, row for row:
-    a probe committed (or re-run) without regenerating the table fails here."""
+@pytest.mark.parametrize("script", ["probe_table.py", "chunk_table.py"])
+def test_the_readmes_tables_are_what_the_results_files_say(script):
+    """README's *Beyond Table 1's sizes* tables are runs/probe_table.py's and
+    runs/chunk_table.py's output, row for row: a run committed (or re-run) without
+    regenerating its table fails here."""
     spec = importlib.util.spec_from_file_location(
-        "probe_table", RESULTS.parents[1] / "runs" / "probe_table.py")
-    probe_table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe_table)
+        script.removesuffix(".py"), RESULTS.parents[1] / "runs" / script)
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
     lines = (RESULTS.parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
-    start = lines.index("| " + " | ".join(probe_table.HEADER) + " |") + 2  # past the rule
+    start = lines.index("| " + " | ".join(table.HEADER) + " |") + 2  # past the rule
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")),
                len(lines))
-    expected = ["| " + " | ".join(row) + " |" for row in probe_table.rows()]
+    expected = ["| " + " | ".join(row) + " |" for row in table.rows()]
+    assert expected, f"runs/{script} finds no committed runs"
     assert lines[start:end] == expected, (
-        "README's probe table is stale: paste in the output of python runs/probe_table.py")
+        f"a README table is stale: paste in the output of python runs/{script}")

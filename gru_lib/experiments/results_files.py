@@ -13,6 +13,9 @@ without the clone:
 The capacity probes (Table 2's recipe at more recurrent parameters, issue 14) follow one
 naming rule, which ``find_probe`` is the one place to know: ``<set>/recipe/<model>-<size>/``,
 or ``<model>-<size>-converged/`` where the run to early stopping came after a shorter one.
+The runs on chunks of the training pieces (``--chunk 200``) follow another, ``find_chunked``'s:
+``<set>/recipe/<model>-chunk200/`` beside Table 2's run, ``<model>-<size>-chunk200/`` beside
+the probe of that size.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from pathlib import Path, PurePosixPath
 
 from .. import download
 
-__all__ = ["LOCAL", "PROBE_SIZES", "REMOTE", "find_probe", "probe_name", "read_result"]
+__all__ = ["LOCAL", "PROBE_SIZES", "REMOTE", "find_chunked", "find_probe", "probe_name",
+           "read_result"]
 
 LOCAL = Path(__file__).resolve().parents[2] / "data" / "results"    # the clone's, if any
 REMOTE = "https://raw.githubusercontent.com/gru-lib/gru-lib/main/data/results"
@@ -82,3 +86,28 @@ def find_probe(dataset: str, model: str, size: str, **where) -> tuple[str, dict]
         if raw is not None:
             return folder, json.loads(raw)
     return None
+
+
+def find_chunked(dataset: str, model: str, size: str | None = None, steps: int = 200,
+                 **where) -> tuple[str, str] | None:
+    """``(whole, chunked)``: the folders, relative to ``data/results/``, of ``dataset``'s run of
+    ``model`` on chunks of at most ``steps`` steps at ``size`` (None: Table 1's size; else one
+    of ``PROBE_SIZES``) and of the whole-piece run it is set beside; None if either is not
+    committed. The whole-piece run is Table 2's (``<set>/paper``) at Table 1's size, else the
+    probe of that size given its learning-rate drop (``-drop``) where it has one, since the
+    chunked runs take one too, else the probe (``find_probe``). ``where``: as ``find_probe``'s.
+    """
+    if size is None:
+        chunked, whole = f"{dataset}/recipe/{model}-chunk{steps}", f"{dataset}/paper"
+    else:
+        probe = find_probe(dataset, model, size, **where)
+        if probe is None:
+            return None
+        chunked = f"{dataset}/recipe/{model}-{size}-chunk{steps}"
+        dropped = f"{dataset}/recipe/{model}-{size}-drop"
+        whole = dropped if read_result(f"{dropped}/results.json", **where) else probe[0]
+    if read_result(f"{chunked}/results.json", **where) is None or \
+            read_result(f"{whole}/results.json", **where) is None:
+        return None
+    return whole, chunked
+

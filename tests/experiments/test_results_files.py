@@ -118,6 +118,26 @@ def test_find_probe_prefers_the_run_to_early_stopping(tmp_path):
         find("musedata", "gru", "60K")
 
 
+def test_find_chunked_pairs_each_chunked_run_with_its_whole_piece_run(tmp_path):
+    for name in ("paper", "recipe/gru-chunk200", "recipe/gru-200k", "recipe/gru-200k-chunk200",
+                 "recipe/lstm-200k", "recipe/lstm-200k-drop", "recipe/lstm-200k-chunk200",
+                 "recipe/tanh-60k-chunk200"):
+        (tmp_path / "musedata" / name).mkdir(parents=True)
+        (tmp_path / "musedata" / name / "results.json").write_text("{}")
+    find = functools.partial(results_files.find_chunked, local=tmp_path, remote=None)
+    assert find("musedata", "gru") == ("musedata/paper", "musedata/recipe/gru-chunk200")
+    assert find("musedata", "gru", "200k") == ("musedata/recipe/gru-200k",
+                                               "musedata/recipe/gru-200k-chunk200")
+    # the whole-piece run given its drop, as the chunked runs are
+    assert find("musedata", "lstm", "200k") == ("musedata/recipe/lstm-200k-drop",
+                                                "musedata/recipe/lstm-200k-chunk200")
+    assert find("musedata", "lstm") is None                 # no lstm-chunk200
+    assert find("musedata", "tanh", "60k") is None          # no whole-piece tanh-60k
+    assert find("musedata", "gru", "200k", steps=100) is None
+    with pytest.raises(ValueError, match="size must be one of"):
+        find("musedata", "gru", "200K")
+
+
 def test_every_committed_probe_has_a_size_the_readers_ask_for():
     """A probe at a new size must join PROBE_SIZES, or the book and README would skip it."""
     names = [folder.name for folder in LOCAL.glob("*/recipe/*") if folder.is_dir()]
