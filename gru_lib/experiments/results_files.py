@@ -110,4 +110,3 @@ def find_chunked(dataset: str, model: str, size: str | None = None, steps: int =
             read_result(f"{whole}/results.json", **where) is None:
         return None
     return whole, chunked
-
