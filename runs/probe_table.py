@@ -19,6 +19,7 @@ whole-piece run of the same size it is set beside. One row per pair, Table 1's s
 """
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -58,28 +59,26 @@ def rows() -> list[list[str]]:
     return out
 
 
-def winner(folder: str, kind: str) -> tuple[dict, list]:
-    """A run's winning entry of ``kind`` and its per-epoch records."""
-    m = json.loads((RESULTS / folder / "results.json").read_text())["models"][kind]
+def winner(found: tuple[str, dict], kind: str) -> tuple[dict, list]:
+    """A run's winning entry of ``kind`` and its per-epoch records, from ``(folder, results)``."""
+    folder, results = found
+    m = results["models"][kind]
     checkpoint = RESULTS / folder / m["checkpoint"]
     return m, json.loads((checkpoint.parent / "records.json").read_text())
 
 
+def arrow(before: float, after: float, digits: int = 3) -> str:
+    return f"{before:,.{digits}f} → {after:,.{digits}f}"
+
+
 def chunk_rows() -> list[list[str]]:
     out = []
-    for size in (None, *PROBE_SIZES):
-        for d in SETS:
-            for k in KINDS:
-                pair = find_chunked(d, k, size, remote=None)      # this clone's files only
-                if pair is None:
-                    continue
-                (m0, r0), (m1, r1) = (winner(folder, k) for folder in pair)
-
-                def arrow(a, b, digits=3):
-                    return f"{a:,.{digits}f} → {b:,.{digits}f}"
-
-                out.append([
-                    SETS[d], LABEL[k], "Table 1" if size is None else size.upper(),
+    for size, d, k in itertools.product((None, *PROBE_SIZES), SETS, KINDS):
+        pair = find_chunked(d, k, size, remote=None)              # this clone's files only
+        if pair is None:
+            continue
+        (m0, r0), (m1, r1) = (winner(found, k) for found in pair)
+        out.append([SETS[d], LABEL[k], "Table 1" if size is None else size.upper(),
                     arrow(r0[1]["updates"] - r0[0]["updates"],
                           r1[1]["updates"] - r1[0]["updates"], 0),
                     arrow(m0["epochs"], m1["epochs"], 0),

@@ -89,24 +89,29 @@ def find_probe(dataset: str, model: str, size: str, **where) -> tuple[str, dict]
 
 
 def find_chunked(dataset: str, model: str, size: str | None = None, steps: int = 200,
-                 **where) -> tuple[str, str] | None:
-    """``(whole, chunked)``: the folders, relative to ``data/results/``, of ``dataset``'s run of
-    ``model`` on chunks of at most ``steps`` steps at ``size`` (None: Table 1's size; else one
-    of ``PROBE_SIZES``) and of the whole-piece run it is set beside; None if either is not
+                 **where) -> tuple[tuple[str, dict], tuple[str, dict]] | None:
+    """``((whole, results), (chunked, results))``: the run of ``dataset``'s ``model`` on chunks
+    of at most ``steps`` steps at ``size`` (None: Table 1's size; else one of ``PROBE_SIZES``)
+    and the whole-piece run it is set beside, each as its folder relative to ``data/results/``
+    and its ``results.json`` parsed (as ``find_probe`` gives a probe); None if either is not
     committed. The whole-piece run is Table 2's (``<set>/paper``) at Table 1's size, else the
     probe of that size given its learning-rate drop (``-drop``) where it has one, since the
     chunked runs take one too, else the probe (``find_probe``). ``where``: as ``find_probe``'s.
     """
-    if size is None:
-        chunked, whole = f"{dataset}/recipe/{model}-chunk{steps}", f"{dataset}/paper"
-    else:
-        probe = find_probe(dataset, model, size, **where)
-        if probe is None:
-            return None
-        chunked = f"{dataset}/recipe/{model}-{size}-chunk{steps}"
-        dropped = f"{dataset}/recipe/{model}-{size}-drop"
-        whole = dropped if read_result(f"{dropped}/results.json", **where) else probe[0]
-    if read_result(f"{chunked}/results.json", **where) is None or \
-            read_result(f"{whole}/results.json", **where) is None:
+    if size is not None and size not in PROBE_SIZES:
+        raise ValueError(f"size must be None (Table 1's) or one of {PROBE_SIZES}, got {size!r}")
+
+    def parsed(folder: str) -> tuple[str, dict] | None:
+        raw = read_result(f"{folder}/results.json", **where)
+        return None if raw is None else (folder, json.loads(raw))
+
+    name = model if size is None else f"{model}-{size}"
+    chunked = parsed(f"{dataset}/recipe/{name}-chunk{steps}")
+    if chunked is None:
         return None
-    return whole, chunked
+    if size is None:
+        whole = parsed(f"{dataset}/paper")
+    else:
+        whole = parsed(f"{dataset}/recipe/{name}-drop") or find_probe(dataset, model, size,
+                                                                      **where)
+    return None if whole is None else (whole, chunked)

@@ -123,18 +123,24 @@ def test_find_chunked_pairs_each_chunked_run_with_its_whole_piece_run(tmp_path):
                  "recipe/lstm-200k", "recipe/lstm-200k-drop", "recipe/lstm-200k-chunk200",
                  "recipe/tanh-60k-chunk200"):
         (tmp_path / "musedata" / name).mkdir(parents=True)
-        (tmp_path / "musedata" / name / "results.json").write_text("{}")
+        (tmp_path / "musedata" / name / "results.json").write_text(json.dumps({"run": name}))
     find = functools.partial(results_files.find_chunked, local=tmp_path, remote=None)
-    assert find("musedata", "gru") == ("musedata/paper", "musedata/recipe/gru-chunk200")
-    assert find("musedata", "gru", "200k") == ("musedata/recipe/gru-200k",
-                                               "musedata/recipe/gru-200k-chunk200")
+
+    def folders(found):
+        (whole, whole_results), (chunked, chunked_results) = found
+        assert whole.endswith(whole_results["run"]) and chunked.endswith(chunked_results["run"])
+        return whole, chunked
+
+    assert folders(find("musedata", "gru")) == ("musedata/paper", "musedata/recipe/gru-chunk200")
+    assert folders(find("musedata", "gru", "200k")) == ("musedata/recipe/gru-200k",
+                                                        "musedata/recipe/gru-200k-chunk200")
     # the whole-piece run given its drop, as the chunked runs are
-    assert find("musedata", "lstm", "200k") == ("musedata/recipe/lstm-200k-drop",
-                                                "musedata/recipe/lstm-200k-chunk200")
+    assert folders(find("musedata", "lstm", "200k")) == ("musedata/recipe/lstm-200k-drop",
+                                                         "musedata/recipe/lstm-200k-chunk200")
     assert find("musedata", "lstm") is None                 # no lstm-chunk200
     assert find("musedata", "tanh", "60k") is None          # no whole-piece tanh-60k
     assert find("musedata", "gru", "200k", steps=100) is None
-    with pytest.raises(ValueError, match="size must be one of"):
+    with pytest.raises(ValueError, match="size must be None"):
         find("musedata", "gru", "200K")
 
 
