@@ -9,6 +9,9 @@ results.json names (<model>/lr<N>/best.pt; one written before checkpoints record
 data gets its "trained_on" from results.json) with its result.json, and every candidate's
 per-epoch records (<model>/lr<N>/records.json, small) so the book can draw them all. Nothing
 else in the destination is touched; each file is written to a temporary name, then renamed.
+Then data/results/index.json, the list of every run folder, is rewritten; on its own:
+
+    python runs/install_results.py --index
 """
 from __future__ import annotations
 
@@ -19,7 +22,10 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "data" / "results"
+sys.path.insert(0, str(ROOT))
+from gru_lib.experiments.results_files import INDEX, committed_runs  # noqa: E402
 from gru_lib.paper import TABLE2  # noqa: E402
 from gru_lib.tasks import task_for  # noqa: E402
 from gru_lib.training.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
@@ -62,6 +68,8 @@ def training_terms(config: dict) -> str:
         terms.append(f"{'one' if n == 1 else n} learning-rate drop{'s' if n > 1 else ''} "
                      f"(when patience ran out: back to the best epoch, the rate times "
                      f"{config.get('lr_drop_factor', 0.1):g})")
+    if config.get("dropout", 0.0):
+        terms.append(f"dropout {config['dropout']:g} on the recurrent layer's outputs")
     if config.get("rms_eps", 1e-2) != 1e-2:
         terms.append(f"RMS floor {config['rms_eps']:g}")
     return ", ".join(terms)
@@ -106,6 +114,16 @@ def command_md(summary: dict, dest: Path, note: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_index(results: Path = RESULTS) -> Path:
+    """Rewrite ``data/results/index.json``, the list of every run folder
+    (``results_files.best_run`` reads it, and a URL cannot list a folder)."""
+    index = results / INDEX
+    tmp = index.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(committed_runs(results), indent=1) + "\n")
+    os.replace(tmp, index)
+    return index
+
+
 def install(run: Path, dest: Path, note: str = "") -> list[Path]:
     summary = json.loads((run / "results.json").read_text())
     written = []
@@ -130,14 +148,23 @@ def install(run: Path, dest: Path, note: str = "") -> list[Path]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", type=Path, help="a reproduce --out folder holding results.json")
-    parser.add_argument("dest", type=Path, help="where under data/results/ it goes")
+    parser.add_argument("run", type=Path, nargs="?",
+                        help="a reproduce --out folder holding results.json")
+    parser.add_argument("dest", type=Path, nargs="?", help="where under data/results/ it goes")
+    parser.add_argument("--index", action="store_true",
+                        help="only rewrite data/results/index.json (the list of run folders)")
     parser.add_argument("--note", default="", help="a paragraph for COMMAND.md: the machine, "
                                                    "how the run was split over sessions")
     args = parser.parse_args()
+    if args.index:
+        print(write_index())
+        sys.exit(0)
+    if args.run is None or args.dest is None:
+        parser.error("give RUN and DEST (or --index)")
     if not (args.run / "results.json").is_file():
         print(f"error: {args.run} holds no results.json: the run has not finished (or give the "
               f"folder passed as --out)", file=sys.stderr)
         sys.exit(2)
     for path in install(args.run, args.dest, args.note):
         print(path)
+    print(write_index())

@@ -3,6 +3,7 @@ or with ``--chunks`` its table of runs on chunks of the training pieces.
 
     python runs/probe_table.py
     python runs/probe_table.py --chunks
+    python runs/probe_table.py --targets
 
 A probe is Table 2's full-protocol recipe at a larger size (``reproduce --params N``),
 installed as ``data/results/<set>/recipe/<model>-<N>k/`` (the naming rule is
@@ -16,6 +17,10 @@ at most 200 steps; validation and test pieces stay whole), installed under
 ``data/results/<set>/recipe/`` by ``find_chunked``'s naming rule, which also names the
 whole-piece run of the same size it is set beside. One row per pair, Table 1's size first,
 "whole → chunks" in each column that changes.
+
+With ``--targets`` it prints, for each set and model, the committed run (of any size or
+recipe) with the lowest validation NLL (``results_files.best_run``) and which of issue 14's
+targets its test NLL meets (``results_files.targets_met``).
 """
 from __future__ import annotations
 
@@ -26,8 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from gru_lib.experiments.results_files import (PROBE_SIZES, find_chunked,  # noqa: E402
-                                                find_probe)
+from gru_lib.experiments.results_files import (PROBE_SIZES, best_run,  # noqa: E402
+                                                find_chunked, find_probe, targets_met)
 from gru_lib.experiments.tables import markdown_table  # noqa: E402
 from gru_lib.literature import best_other_plain_rnn  # noqa: E402
 from gru_lib.paper import KINDS, TABLE2  # noqa: E402
@@ -88,10 +93,31 @@ def chunk_rows() -> list[list[str]]:
     return out
 
 
+TARGET_HEADER = ["set", "model", "run (lowest valid)", "params", "valid", "test", "paper",
+                 "floor", "≤ paper (tanh: + 0.2)", "< floor"]
+
+
+def target_rows() -> list[list[str]]:
+    out = []
+    for d, k in itertools.product(SETS, KINDS):
+        found = best_run(d, k, remote=None)                        # this clone's files only
+        if found is None:
+            continue
+        folder, m = found
+        out.append([SETS[d], LABEL[k], f"`{folder}`", f"{m['params']:,}",
+                    f"{m['valid_nll']:.3f}", f"**{m['test_nll']:.3f}**",
+                    f"{TABLE2[d][k][1]:.2f}", f"{best_other_plain_rnn(d)[0]:.2f}",
+                    *("yes" if met else "no" for met in targets_met(d, k, m["test_nll"]))])
+    return out
+
+
+TABLES = {"--chunks": (CHUNK_HEADER, chunk_rows), "--targets": (TARGET_HEADER, target_rows)}
+
+
 def main(argv=None) -> None:
-    chunks = "--chunks" in (sys.argv[1:] if argv is None else argv)
-    print(markdown_table(CHUNK_HEADER, chunk_rows()) if chunks
-          else markdown_table(HEADER, rows()))
+    argv = sys.argv[1:] if argv is None else argv
+    header, make_rows = next((TABLES[a] for a in argv if a in TABLES), (HEADER, rows))
+    print(markdown_table(header, make_rows()))
 
 
 if __name__ == "__main__":

@@ -57,23 +57,31 @@ def test_the_readings_file_covers_every_table_2_winner():
     assert {(r["dataset"], r["model"], r["split"]) for r in READINGS} >= table2
 
 
-@pytest.mark.parametrize("table", ["probes", "chunks"])
+def test_the_index_lists_every_committed_run():
+    """data/results/index.json (what best_run reads, remotely too) is the folders' list."""
+    from gru_lib.experiments.results_files import INDEX, committed_runs
+    assert json.loads((RESULTS / INDEX).read_text()) == committed_runs(RESULTS), (
+        "data/results/index.json is stale: python runs/install_results.py --index")
+
+
+@pytest.mark.parametrize("table", ["probes", "chunks", "targets"])
 def test_the_readmes_tables_are_what_the_results_files_say(table):
-    """README's *Beyond Table 1's sizes* tables are runs/probe_table.py's output (with
-    --chunks for the second), row for row: a run committed (or re-run) without regenerating
-    its table fails here."""
+    """README's tables of probes, chunked runs and the targets are runs/probe_table.py's
+    output (with --chunks, --targets), row for row: a run committed (or re-run) without
+    regenerating its table fails here."""
     spec = importlib.util.spec_from_file_location(
         "probe_table", RESULTS.parents[1] / "runs" / "probe_table.py")
     probe_table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probe_table)
-    header, rows = ((probe_table.HEADER, probe_table.rows) if table == "probes"
-                    else (probe_table.CHUNK_HEADER, probe_table.chunk_rows))
+    header, rows = {"probes": (probe_table.HEADER, probe_table.rows),
+                    "chunks": (probe_table.CHUNK_HEADER, probe_table.chunk_rows),
+                    "targets": (probe_table.TARGET_HEADER, probe_table.target_rows)}[table]
     lines = (RESULTS.parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
     start = lines.index("| " + " | ".join(header) + " |") + 2  # past the rule
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")),
                len(lines))
     expected = ["| " + " | ".join(row) + " |" for row in rows()]
     assert expected, f"runs/probe_table.py finds no committed {table}"
-    flag = " --chunks" if table == "chunks" else ""
+    flag = {"probes": "", "chunks": " --chunks", "targets": " --targets"}[table]
     assert lines[start:end] == expected, (
         f"a README table is stale: paste in the output of python runs/probe_table.py{flag}")

@@ -16,6 +16,10 @@ or ``<model>-<size>-converged/`` where the run to early stopping came after a sh
 The runs on chunks of the training pieces (``--chunk 200``) follow another, ``find_chunked``'s:
 ``<set>/recipe/<model>-chunk200/`` beside Table 2's run, ``<model>-<size>-chunk200/`` beside
 the probe of that size.
+
+``index.json`` lists every committed run folder (``runs/install_results.py`` rewrites it after
+each install, and ``tests/test_results.py`` fails if it differs from the folders), so that
+``best_run`` can look through all of them without listing a folder, which a URL cannot do.
 """
 from __future__ import annotations
 
@@ -26,12 +30,16 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 
 from .. import download
+from ..literature import best_other_plain_rnn
+from ..paper import TABLE2
 
-__all__ = ["LOCAL", "PROBE_SIZES", "REMOTE", "find_chunked", "find_probe", "probe_name",
-           "read_result"]
+__all__ = ["INDEX", "LOCAL", "PROBE_SIZES", "REMOTE", "TANH_MARGIN", "best_run", "committed_runs", "targets_met",
+           "find_chunked", "find_probe", "probe_name", "read_result", "run_index"]
 
 LOCAL = Path(__file__).resolve().parents[2] / "data" / "results"    # the clone's, if any
 REMOTE = "https://raw.githubusercontent.com/gru-lib/gru-lib/main/data/results"
+INDEX = "index.json"                  # every committed run folder, under data/results/
+TANH_MARGIN = 0.2                     # issue 14: the tanh-RNN within 0.2 of its paper number
 
 
 def read_result(path: str, *, local: str | Path | None = None, remote: str | None = REMOTE,
@@ -115,3 +123,47 @@ def find_chunked(dataset: str, model: str, size: str | None = None, steps: int =
         whole = parsed(f"{dataset}/recipe/{name}-drop") or find_probe(dataset, model, size,
                                                                       **where)
     return None if whole is None else (whole, chunked)
+
+
+def committed_runs(local: str | Path | None = None) -> list[str]:
+    """Every run folder in ``local`` (default: the clone's ``data/results/``): the folders
+    that hold a ``results.json``, relative to it, with "/", sorted. What ``index.json`` holds."""
+    root = LOCAL if local is None else Path(local)
+    return sorted(p.parent.relative_to(root).as_posix() for p in root.glob("*/**/results.json"))
+
+
+def run_index(**where) -> list[str]:
+    """The run folders ``index.json`` lists ([] if it cannot be read). ``where``: as
+    ``read_result``'s."""
+    raw = read_result(INDEX, **where)
+    return [] if raw is None else json.loads(raw)
+
+
+def best_run(dataset: str, model: str, **where) -> tuple[str, dict] | None:
+    """``(folder, entry)``: of every committed run of ``model`` on ``dataset`` (on the paper's
+    88 keys, whatever its size or recipe), the one whose winner has the lowest validation
+    NLL, and that winner's entry in its ``results.json``; None if there is none.
+
+    Chosen by validation, never by test: the test NLL it reports is then a fair estimate, as
+    the paper's protocol picks its candidates. ``where``: as ``read_result``'s."""
+    best = None
+    for folder in run_index(**where):
+        if folder.split("/")[0] != dataset:
+            continue
+        raw = read_result(f"{folder}/results.json", **where)
+        results = {} if raw is None else json.loads(raw)
+        m = results.get("models", {}).get(model)
+        if (results.get("dataset") != dataset or results.get("key_range", "88") != "88"
+                or m is None or "error" in m):
+            continue
+        if best is None or m["valid_nll"] < best[1]["valid_nll"]:
+            best = (folder, m)
+    return best
+
+
+def targets_met(dataset: str, kind: str, test_nll: float) -> tuple[bool, bool]:
+    """Issue 14's two targets for a test NLL on ``dataset``: (at or below the paper's Table 2,
+    for the tanh-RNN within ``TANH_MARGIN`` of it; below the best other published plain
+    recurrent net, ``literature.best_other_plain_rnn``)."""
+    paper = TABLE2[dataset][kind][1] + (TANH_MARGIN if kind == "tanh" else 0.0)
+    return test_nll <= paper, test_nll < best_other_plain_rnn(dataset)[0]

@@ -71,6 +71,10 @@ class PianoRollModel(nn.Module):
     """
 
     checkpoint_kind = "piano-roll"
+    # Dropout on the recurrent layer's outputs while training (TrainConfig.dropout, which the
+    # Trainer sets here). A regulariser of training, like weight noise: it does not change the
+    # function a checkpoint holds (evaluation never drops), so meta() does not record it.
+    dropout: float = 0.0
 
     def __init__(self, kind: str, keys: int, hidden_size: int, init_scale: float = 0.1,
                  backend: str = "auto", layers: int = 1, **cell_options):
@@ -119,6 +123,8 @@ class PianoRollModel(nn.Module):
     def forward(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Logits for every step of ``rolls`` (T, B, K), each predicted from the steps before."""
         out = self.rnn(shift_right(rolls), lengths).outputs       # (T, B, H)
+        if self.dropout and self.training:                         # TrainConfig.dropout
+            out = F.dropout(out, self.dropout, training=True)
         # One (T·B, H) matmul: the same op torch runs for a 3-D input, but written out, because
         # under vmap (a population, training/population.py) a 3-D input turns the weight's
         # gradient into one outer product per time step, a (P, T, K, H) temporary.

@@ -239,7 +239,11 @@ class PopulationTrainer(Trainer):
                              {f"model.{k}": v for k, v in b.items()}), (x, lengths))
             seen.append(steps)                                   # an int: the same for all
             return total
-        totals = torch.vmap(member, in_dims=(0, 0, None, None))(self.params, self.buffers, x, lengths)
+        # Dropout (TrainConfig.dropout) draws a mask per member, as each would alone; without
+        # it, any random op under vmap is an error ("error"), not a silent shared draw.
+        randomness = "different" if self.config.dropout and self.base.training else "error"
+        totals = torch.vmap(member, in_dims=(0, 0, None, None),
+                            randomness=randomness)(self.params, self.buffers, x, lengths)
         return totals, seen[0]
 
     def evaluate(self, rolls) -> list:

@@ -107,6 +107,12 @@ class TrainConfig:
     # pylearn2 RNN layers add noise to W and U only); "weights" = every weight matrix, output
     # layer included; "all" = every parameter, biases too.
     noise_on: str = "recurrent"
+    # Dropout on the recurrent layer's outputs, before the readout, during training only (the
+    # "non-recurrent" dropout of Zaremba et al. 2014: the recurrence itself is never dropped,
+    # so the gates' memory is not cut). Not in the paper (0: none): a regulariser for the sets
+    # the models overfit (Piano-midi). The model must have a ``dropout`` attribute (the music
+    # model has); the trainer sets it from here, like the weight noise it adds.
+    dropout: float = 0.0
     clip_norm: float | None = 1.0  # paper §4: rescale the gradient to norm 1; None disables
     # What clip_norm bounds: "gradient" (the paper's text, Pascanu et al. 2013) or "update" (the
     # step θ moves by, after RMSProp and momentum: the authors' code, momentum_clipping).
@@ -146,6 +152,7 @@ class TrainConfig:
         number_in("TrainConfig.momentum", self.momentum, 0, 1, high_open=True)
         number_in("TrainConfig.weight_noise", self.weight_noise, 0, FLOAT32_MAX)
         one_of("TrainConfig.noise_on", self.noise_on, ("recurrent", "weights", "all"))
+        number_in("TrainConfig.dropout", self.dropout, 0, 1, high_open=True)
         number_in("TrainConfig.clip_norm", self.clip_norm, 0, FLOAT32_MAX, low_open=True,
                   allow_none=True)
         one_of("TrainConfig.clip_on", self.clip_on, ("gradient", "update"))
@@ -622,6 +629,12 @@ class Trainer:
         self._order = (None, [])               # (epoch, its batches), built once per epoch
         self._since = None                     # the clock: when run_updates started, while it runs
         for m in members:
+            if self.config.dropout and not hasattr(m.model, "dropout"):
+                raise ValueError(f"TrainConfig.dropout: {self.config.dropout} asks for dropout, "
+                                 f"and a {type(m.model).__name__} has none (the music model, "
+                                 f"PianoRollModel, has); set dropout=0.0")
+            if hasattr(m.model, "dropout"):
+                m.model.dropout = self.config.dropout     # used in train() mode only
             m.model.to(self.device)
             m.noise_gen = torch.Generator(device=self.device)
             m.noise_gen.manual_seed(m.config.seed)

@@ -151,3 +151,56 @@ def test_every_committed_probe_has_a_size_the_readers_ask_for():
         pytest.skip("not a clone with data/results/ committed")
     sizes = {found[1] for name in names if (found := results_files.probe_name(name))}
     assert sizes and sizes <= set(results_files.PROBE_SIZES)
+
+
+def _run(root, folder, **models):
+    """A results.json in root/folder holding ``models`` ({kind: (valid, test)} or an entry)."""
+    dataset = folder.split("/")[0]
+    entries = {k: v if isinstance(v, dict) else {"valid_nll": v[0], "test_nll": v[1]}
+               for k, v in models.items()}
+    (root / folder).mkdir(parents=True)
+    (root / folder / "results.json").write_text(json.dumps(
+        {"dataset": dataset, "key_range": "88", "models": entries}))
+
+
+def test_best_run_picks_the_lowest_validation_nll_never_the_test(tmp_path, server, online):
+    _run(tmp_path, "musedata/paper", gru=(7.3, 7.4), lstm=(7.5, 7.6))
+    _run(tmp_path, "musedata/recipe/gru-200k", gru=(7.0, 7.1))
+    _run(tmp_path, "musedata/recipe/gru-200k-chunk200", gru=(6.9, 7.2))   # lower valid only
+    _run(tmp_path, "musedata/recipe/lstm-60k", lstm={"error": "diverged"})
+    _run(tmp_path, "jsb/recipe/gru-200k", gru=(1.0, 1.0))                 # another set
+    _run(tmp_path, "musedata/recipe/paper-keys", gru=(5.0, 5.0))
+    keys = json.loads((tmp_path / "musedata/recipe/paper-keys/results.json").read_text())
+    keys["key_range"] = "paper"                                           # other rows: not it
+    (tmp_path / "musedata/recipe/paper-keys/results.json").write_text(json.dumps(keys))
+    (tmp_path / "musedata/recipe/empty").mkdir()                          # not a run
+    assert results_files.committed_runs(tmp_path) == [
+        "jsb/recipe/gru-200k", "musedata/paper", "musedata/recipe/gru-200k",
+        "musedata/recipe/gru-200k-chunk200", "musedata/recipe/lstm-60k",
+        "musedata/recipe/paper-keys"]
+    best = functools.partial(results_files.best_run, local=tmp_path, remote=None)
+    assert best("musedata", "gru") is None                                # no index.json yet
+    (tmp_path / results_files.INDEX).write_text(json.dumps(results_files.committed_runs(tmp_path)))
+    assert best("musedata", "gru") == ("musedata/recipe/gru-200k-chunk200",
+                                       {"valid_nll": 6.9, "test_nll": 7.2})
+    assert best("musedata", "lstm")[0] == "musedata/paper"                # the failed one skipped
+    assert best("musedata", "tanh") is None and best("nottingham", "gru") is None
+    # The same through a URL, which cannot list a folder: index.json is what makes it work.
+    folder, base = server
+    for path in tmp_path.glob("**/*.json"):
+        if "served" not in path.parts:
+            target = folder / "results" / path.relative_to(tmp_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    assert results_files.best_run("musedata", "gru", local=tmp_path / "none", remote=base) == \
+        ("musedata/recipe/gru-200k-chunk200", {"valid_nll": 6.9, "test_nll": 7.2})
+
+
+@pytest.mark.parametrize("dataset, kind, test, met", [
+    ("musedata", "gru", 5.99, (True, True)), ("musedata", "gru", 6.919, (False, True)),
+    ("musedata", "lstm", 6.97, (False, False)),             # the floor itself is not below it
+    ("nottingham", "tanh", 3.33, (True, False)),            # 3.13 + 0.2; Bai's LSTM 3.29
+    ("nottingham", "tanh", 3.34, (False, False)),
+    ("piano-midi", "gru", 7.516, (True, False))])           # below the paper, above Pascanu's
+def test_targets_met_reads_the_paper_and_the_floor(dataset, kind, test, met):
+    assert results_files.targets_met(dataset, kind, test) == met

@@ -393,3 +393,17 @@ def test_members_take_their_learning_rate_drops_as_they_would_alone():
         assert_same_weights(model, alone.model)
         dropped += any(r["lr"] < lr * 0.5 for r in result.records[1:])
     assert dropped >= 2              # the test sees drops (members at different epochs)
+
+
+def test_dropout_draws_its_own_mask_for_each_member():
+    """Two members alike in everything (weights, lr) stay alike without dropout and part with
+    it: vmap draws a mask per member, as each would draw alone; evaluation stays clean."""
+    for p, alike in ((0.0, True), (0.5, False)):
+        models = [gru(), gru()]
+        config = BASE.replace(lr=0.01, dropout=p, max_epochs=1)
+        trainer = PopulationTrainer(models, TRAIN, VALID, [config, config])
+        clean = Trainer(gru(), TRAIN, VALID, BASE).evaluate(VALID)
+        assert trainer.evaluate(VALID) == pytest.approx([clean, clean], rel=0, abs=1e-12)
+        trainer.fit()
+        a, b = (torch.cat([q.flatten() for q in m.state_dict().values()]) for m in models)
+        assert torch.allclose(a, b, rtol=0, atol=1e-9) is alike, float((a - b).abs().max())

@@ -599,3 +599,36 @@ def test_a_finished_run_resumed_with_more_drops_continues_as_one_started_with_th
 def test_bad_drop_settings_are_refused(changes, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**changes)
+
+
+def test_dropout_changes_the_training_passes_only():
+    """TrainConfig.dropout reaches the model (the trainer sets it), drops units in train() mode
+    and nothing in eval(): the update differs from dropout 0's, the clean evaluation does not."""
+    rolls = torch.nn.utils.rnn.pad_sequence(TRAIN[:3])
+    lengths = torch.tensor([p.shape[0] for p in TRAIN[:3]])
+    moved, evaluations = {}, {}
+    for p in (0.0, 0.5):
+        model = make_model("gru", K, 8, seed=0)
+        trainer = Trainer(model, TRAIN, VALID, TrainConfig(dropout=p, weight_noise=0.0, **FAST))
+        assert model.dropout == p
+        evaluations[p] = trainer.evaluate(VALID)          # the same weights: the same number
+        torch.manual_seed(0)
+        trainer.update(rolls, lengths)
+        moved[p] = torch.cat([q.detach().flatten() for q in model.parameters()])
+        model.eval()
+        x = torch.stack(TRAIN[0:1], dim=1)                 # (T, 1, K)
+        assert torch.equal(model(x), model(x))             # eval: no draw
+    assert evaluations[0.0] == evaluations[0.5]
+    assert not torch.allclose(moved[0.0], moved[0.5])
+    model.train()
+    assert not torch.equal(model(x), model(x))             # train: a new mask per pass
+
+
+def test_dropout_is_refused_for_a_model_without_it_and_out_of_range(waves):
+    clips = small_clips(waves, 3, 12)
+    with pytest.raises(ValueError, match="dropout.*SpeechModel has none"):
+        Trainer(speech.make_speech_model("gru", 6, seed=0), clips[:2], clips[2:],
+                TrainConfig(dropout=0.3, **FAST))
+    for p in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="dropout"):
+            TrainConfig(dropout=p)
