@@ -33,8 +33,9 @@ from .. import download
 from ..literature import best_other_plain_rnn
 from ..paper import TABLE2
 
-__all__ = ["INDEX", "LOCAL", "PROBE_SIZES", "REMOTE", "TANH_MARGIN", "best_run", "committed_runs", "targets_met",
-           "find_chunked", "find_probe", "probe_name", "read_result", "run_index"]
+__all__ = ["INDEX", "LOCAL", "PROBE_SIZES", "REMOTE", "TANH_MARGIN", "best_run",
+           "committed_runs", "find_chunked", "find_probe", "probe_name", "read_result",
+           "run_index", "targets_met"]
 
 LOCAL = Path(__file__).resolve().parents[2] / "data" / "results"    # the clone's, if any
 REMOTE = "https://raw.githubusercontent.com/gru-lib/gru-lib/main/data/results"
@@ -154,7 +155,7 @@ def best_run(dataset: str, model: str, **where) -> tuple[str, dict] | None:
         results = {} if raw is None else json.loads(raw)
         m = results.get("models", {}).get(model)
         if (results.get("dataset") != dataset or results.get("key_range", "88") != "88"
-                or m is None or "error" in m):
+                or m is None or "error" in m or m.get("valid_nll") is None):
             continue
         if best is None or m["valid_nll"] < best[1]["valid_nll"]:
             best = (folder, m)
