@@ -41,7 +41,7 @@ from gru_lib.experiments.plotting import plot_curves  # noqa: E402
 from gru_lib.experiments.reproduce import budget_for, format_table, load_splits  # noqa: E402
 from gru_lib.paper import SPLITS  # noqa: E402
 from gru_lib.tasks import load_model  # noqa: E402
-from gru_lib.training.batching import batches  # noqa: E402
+from gru_lib.training.batching import eval_batches  # noqa: E402
 from gru_lib.training.checkpoints import load_checkpoint  # noqa: E402
 from gru_lib.training.evaluation import evaluate, evaluate_per_piece  # noqa: E402
 from gru_lib.training.population import train_population  # noqa: E402
@@ -154,7 +154,7 @@ def rescored(out: Path, kind: str, entry: dict, splits: dict, base: TrainConfig)
     run = finished[best]
     checkpoint = out / kind / f"lr{best}" / "best.pt"
     model, _ = load_model(checkpoint, backend=entry.get("backend", "auto"))
-    nll = {s: evaluate(model, batches(splits[s], base.eval_batch_size, shuffle=False))
+    nll = {s: evaluate(model, eval_batches(splits[s], base.eval_batch_size))
            for s in SPLITS}
     candidates = [{**r, "value": finished[r["candidate"]]["best_valid_nll"]}
                   if r["candidate"] in finished else r for r in entry["candidates"]]

@@ -45,7 +45,7 @@ from ..music.keys import KEYS
 from ..music.model import make_model
 from ..nn.budget import count_parameters, units_for_budget
 from ..paper import KINDS
-from ..training.batching import batches
+from ..training.batching import eval_batches
 from ..training.evaluation import evaluate
 from ..training.trainer import TrainConfig, train
 
@@ -155,7 +155,7 @@ def run_one(kind: str, units: int, dataset: str, seed: int, config: StudyConfig,
     # The one Trainer (through train): the same update as every other run. In memory, it ends
     # on the best-valid weights, which the test NLL below then scores.
     result = train(model, data["train"], data["valid"], tc)
-    test = evaluate(model, batches(data["test"], 64, shuffle=False))
+    test = evaluate(model, eval_batches(data["test"], 64))
     return dict(kind=kind, units=units, params=count_parameters(kind, KEYS, units, **options),
                 dataset=dataset, seed=seed, clip_norm=tc.clip_norm, epochs=result.epochs,
                 best_epoch=result.best_epoch, updates=result.updates, stopped=result.stopped,

@@ -22,7 +22,7 @@ from ..checks import seed as seed_check
 from ..music.data import OtherDatasetsFile
 from ..paper import SPLITS
 from ..tasks import DATASETS, check_sample_options, load_model, task_for, task_of, trained_on
-from ..training.batching import batches
+from ..training.batching import eval_batches
 from ..training.evaluation import evaluate, evaluate_per_piece, per_step_readings
 from .context import nll_with_context
 from .reproduce import load_splits
@@ -100,19 +100,21 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, split: str = "te
     if sequences[0].shape[1] != model.row_size:
         raise ValueError(f"checkpoint: the model reads rows of {model.row_size} but {dataset} "
                          f"with key range {key_range} has rows of {sequences[0].shape[1]}")
-    nll = evaluate(model, batches(sequences, batch_size, shuffle=False))
+    # A piano-roll model predicts every row, step 0 from silence; the authors' code scores
+    # seq[1:] only, so music gets both averages without step 0 as well. Its one pass gives
+    # every reading, the headline total / total included; speech has no step-0 reading.
+    readings = (per_step_readings(model, sequences, batch_size) if task.name == "music"
+                else None)
+    nll = readings["total"] if readings else evaluate(model, eval_batches(sequences, batch_size))
     if not math.isfinite(nll):
         # a NaN or inf is no score (and json.dumps would print NaN, which is not JSON)
         raise ValueError(f"checkpoint: {str(checkpoint)!r} gives a non-finite NLL ({nll}) on "
                          f"{dataset} {split}: its weights have diverged; evaluate another "
                          f"checkpoint (e.g. the candidate's best.pt, or another candidate's)")
-    # A piano-roll model predicts every row, step 0 from silence; the authors' code scores
-    # seq[1:] only, so music gets both averages without step 0 as well (the same pass).
-    readings = per_step_readings(model, sequences) if task.name == "music" else None
     report = {"checkpoint": str(checkpoint), "dataset": dataset, "trained_on": learned,
               "split": split, "nll": nll,
               "piece_mean_nll": readings["piece_mean"] if readings
-              else evaluate_per_piece(model, sequences), "pieces": len(sequences),
+              else evaluate_per_piece(model, sequences, batch_size), "pieces": len(sequences),
               "steps": task.steps(sequences), "metric": task.metric, "unit": task.unit}
     if readings:
         report["from_step_1"] = {"nll": readings["total_from_step_1"],

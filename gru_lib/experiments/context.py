@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..checks import positive_int
-from ..training.batching import batches
+from ..training.batching import eval_batches
 from ..training.evaluation import evaluate
 
 __all__ = ["CONTEXTS", "context_curve", "nll_with_context", "repeat_share"]
@@ -56,7 +56,7 @@ def nll_with_context(model, sequences, context: int | None, batch_size: int = 64
     positive_int("batch_size", batch_size)
     chunks = sequences if context is None else \
         [chunk for s in sequences for chunk in s.split(context)]           # views, (≤k, row)
-    return evaluate(model, batches(chunks, batch_size, shuffle=False))
+    return evaluate(model, eval_batches(chunks, batch_size))
 
 
 def context_curve(model, sequences, contexts=CONTEXTS, batch_size: int = 64) -> dict:

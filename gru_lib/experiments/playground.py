@@ -40,7 +40,7 @@ from ..nn.budget import count_parameters, units_for_budget
 from ..nn.cells import GRUCell, LSTMCell
 from ..paper import KINDS, SPLITS
 from ..style import NAMES, colour, display_name
-from ..training.batching import batches
+from ..training.batching import eval_batches
 from ..training.evaluation import evaluate
 from ..training.trainer import DivergedError, TrainConfig, Trainer
 
@@ -313,8 +313,8 @@ class TrainingSession:
                    updates=self.updates, seconds=round(self.seconds, 1),
                    best_valid_nll=self.best_valid, stopped=self.stopped)
         if test:
-            row["test_nll"] = evaluate(self.best_model(), batches(
-                self.test_rolls, self.trainer.config.eval_batch_size, shuffle=False))
+            row["test_nll"] = evaluate(self.best_model(), eval_batches(
+                self.test_rolls, self.trainer.config.eval_batch_size))
         return row
 
 

@@ -52,7 +52,7 @@ from ..nn.cells import MAX_PARAMETERS, RECURRENT_INITS
 from ..nn.kinds import ALL_KINDS, MINIMAL_KINDS, model_name
 from ..paper import KINDS, SPLITS
 from ..tasks import DATASETS, load_model, task_for
-from ..training.batching import batches
+from ..training.batching import eval_batches
 from ..training.checkpoints import load_checkpoint
 from ..training.evaluation import evaluate, evaluate_per_piece
 from ..training.population import FailedResult, train_population
@@ -348,7 +348,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         run_dir = out / kind / f"lr{found.best_candidate}"
         # scored on the backend it trained on: faster on a CPU, the same numbers
         model, _ = load_model(run_dir / "best.pt", device=device, backend=backends[kind])
-        nll = {s: evaluate(model, batches(splits[s], base.eval_batch_size, shuffle=False))
+        nll = {s: evaluate(model, eval_batches(splits[s], base.eval_batch_size))
                for s in SPLITS}
         # the other average "per time step" (the mean over pieces), so both are on record
         per_piece = {s: evaluate_per_piece(model, splits[s]) for s in SPLITS}

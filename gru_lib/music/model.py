@@ -30,12 +30,11 @@ def shift_right(rolls: Tensor) -> Tensor:
     return torch.cat([torch.zeros_like(rolls[:1]), rolls[:-1]], dim=0)
 
 
-def nll_sum(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
-    """Total NLL in nats over the real steps, and how many real steps there are.
+def nll_steps(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """(nats of every step (T, B), mask of the real steps (T, B)): zero nats at padding.
 
-    logits, rolls: (T, B, K); lengths: (B,) or None (no padding). Summing here and dividing
-    once per split is what makes the average "over every time step of the split", whatever
-    the batch size and however the pieces were padded.
+    logits, rolls: (T, B, K); lengths: (B,) or None (no padding). Column b summed is piece
+    b's nats, row 0 its first step's, so one padded batch gives every per-piece reading.
     """
     if logits.shape != rolls.shape:
         raise ValueError(f"logits and rolls must have the same shape (T, B, K); got "
@@ -51,7 +50,18 @@ def nll_sum(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tup
     # about ten, which is what a population of models pays for (training/population.py).
     per_step = F.softplus(logits).sum(dim=2) - (rolls * logits).sum(dim=2)         # (T, B)
     mask = step_mask(lengths, T, B, device=rolls.device)                            # (T, B)
-    return torch.where(mask.bool(), per_step, 0.0).sum(), int(mask.sum().item())
+    return torch.where(mask.bool(), per_step, 0.0), mask
+
+
+def nll_sum(logits: Tensor, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
+    """Total NLL in nats over the real steps, and how many real steps there are.
+
+    logits, rolls: (T, B, K); lengths: (B,) or None (no padding). Summing here and dividing
+    once per split is what makes the average "over every time step of the split", whatever
+    the batch size and however the pieces were padded.
+    """
+    per_step, mask = nll_steps(logits, rolls, lengths)                              # (T, B)
+    return per_step.sum(), int(mask.sum().item())
 
 
 class PianoRollModel(nn.Module):
@@ -146,6 +156,11 @@ class PianoRollModel(nn.Module):
     def nll_sum(self, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
         """(total nats, number of real steps) for one padded batch."""
         return nll_sum(self(rolls, lengths), rolls, lengths)
+
+    def nll_steps(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Nats of every step of one padded batch, (T, B), zero at padding (evaluation's
+        per-piece readings: training/evaluation.py)."""
+        return nll_steps(self(rolls, lengths), rolls, lengths)[0]
 
     def nll(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Average NLL per real step of one batch: the training loss. ``rolls`` must hold only

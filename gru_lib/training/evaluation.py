@@ -16,6 +16,9 @@ four combinations.
 from __future__ import annotations
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from .batching import length_groups
 
 
 @torch.no_grad()
@@ -76,17 +79,24 @@ def _checked_batches(model, batches):
         if not (isinstance(item, tuple) and len(item) == 2):
             raise ValueError(f"evaluate: batches must yield (rolls (T, B, row), lengths) pairs, "
                              f"got a {type(item).__name__} at item {i}; pass "
-                             f"batches(sequences, 64, shuffle=False) (gru_lib.training.batching), "
+                             f"eval_batches(sequences, 64) (gru_lib.training.batching), "
                              f"or use evaluate_per_piece for a list of sequences")
         _check_rows(model, item[0], f"evaluate: batch {i}", dims=3)
         yield item
 
 
 @torch.no_grad()
-def _each_piece(model, sequences, caller: str, step_0: bool = False) -> list:
-    """[(nats, steps, nats of step 0 or None)] of each of ``sequences``, each run alone (a
-    batch of one, so no padding at all), in eval mode; ``step_0`` also scores each piece cut
-    to its first row, which is step 0's cost when the model predicts every row."""
+def _each_piece(model, sequences, caller: str, step_0: bool = False,
+                batch_size: int = 64) -> list:
+    """[(nats, steps, nats of step 0 or None)] of each of ``sequences``, in eval mode; ``step_0``
+    also gives each piece's first step's cost, which is step 0's cost when the model predicts
+    every row.
+
+    A model with ``nll_steps`` (a piano-roll model: every step's nats, (T, B)) is run on padded
+    batches of similar lengths (``length_groups``): column b summed is piece b's nats, row 0
+    its step 0, and padding comes after a piece's end, so it cannot change them. Any other
+    model runs each piece alone (a batch of one, no padding at all).
+    """
     if isinstance(sequences, torch.Tensor) or not sequences:
         raise ValueError(f"{caller}: no sequences given (expected a non-empty list of "
                          f"(T, row) tensors)")
@@ -95,9 +105,19 @@ def _each_piece(model, sequences, caller: str, step_0: bool = False) -> list:
     was_training = model.training
     model.eval()
     param = next(model.parameters())
-    costs = []
+    costs = [None] * len(sequences)
     try:
-        for piece in sequences:
+        if hasattr(model, "nll_steps"):
+            lengths = [piece.shape[0] for piece in sequences]
+            for group in length_groups(lengths, batch_size):
+                rolls = pad_sequence([sequences[i] for i in group]).to(param)   # (T, B, row)
+                per_step = model.nll_steps(rolls, torch.tensor([lengths[i] for i in group]))
+                per_step = per_step.double()                                    # (T, B)
+                for b, i in enumerate(group):
+                    costs[i] = (float(per_step[:, b].sum()), lengths[i],
+                                float(per_step[0, b]) if step_0 else None)
+            return costs
+        for i, piece in enumerate(sequences):
             rolls = piece.unsqueeze(1).to(param)                     # (T, row) -> (T, 1, row)
             total, steps = model.nll_sum(rolls, None)
             first = None
@@ -107,27 +127,28 @@ def _each_piece(model, sequences, caller: str, step_0: bool = False) -> list:
                                      f"{piece.shape[0]} rows; step 0 is defined for models "
                                      f"that predict every row (a piano-roll model), not this one")
                 first = float(model.nll_sum(rolls[:1], None)[0])
-            costs.append((float(total), steps, first))
+            costs[i] = (float(total), steps, first)
     finally:
         model.train(was_training)
     return costs
 
 
-def evaluate_per_piece(model, sequences) -> float:
+def evaluate_per_piece(model, sequences, batch_size: int = 64) -> float:
     """The mean over ``sequences`` of each one's NLL per real step (see the module's note).
 
-    sequences: a list of (T_i, row) tensors. Each piece runs alone (a batch of one), so no
-    padding is involved at all; slower than ``evaluate`` on many short pieces, and exact.
+    sequences: a list of (T_i, row) tensors. A piano-roll model reads them in padded batches
+    of similar lengths and each piece's nats are its own column; another model reads each
+    piece alone (slower on many short pieces).
     """
-    costs = _each_piece(model, sequences, "evaluate_per_piece")
+    costs = _each_piece(model, sequences, "evaluate_per_piece", batch_size=batch_size)
     return sum(nats / steps for nats, steps, _ in costs) / len(costs)
 
 
-def per_step_readings(model, sequences) -> dict:
+def per_step_readings(model, sequences, batch_size: int = 64) -> dict:
     """The four readings of "NLL per time step" on a split: every step or every piece weighing
     the same, and step 0 counted (this library) or not (the authors' code scores ``seq[1:]``).
 
-    sequences: a list of (T_i, row) tensors, each run alone as in ``evaluate_per_piece``.
+    sequences: a list of (T_i, row) tensors, read as in ``evaluate_per_piece``: one pass.
     Returns {"total", "piece_mean", "total_from_step_1", "piece_mean_from_step_1"}: the first
     two are ``evaluate``'s and ``evaluate_per_piece``'s numbers. Step 0's cost is the NLL of the
     piece cut to its first step, since a step is predicted only from the steps before it; so
@@ -135,7 +156,8 @@ def per_step_readings(model, sequences) -> dict:
     before its first prediction). A piece of one step has no step from 1 on: it is left out of
     the two "_from_step_1" readings.
     """
-    costs = _each_piece(model, sequences, "per_step_readings", step_0=True)
+    costs = _each_piece(model, sequences, "per_step_readings", step_0=True,
+                        batch_size=batch_size)
     later = [(nats - first, steps - 1) for nats, steps, first in costs if steps > 1]
     if not later:
         raise ValueError("per_step_readings: every piece has a single step, so none has a step "

@@ -64,7 +64,7 @@ import torch
 from torch import nn
 
 from ..checks import instance
-from .batching import batches
+from .batching import eval_batches
 from .callbacks import PopulationProgressBars, StopOnSignals
 from .evaluation import nll_per_step
 from .optim import RMSPropMomentumStack
@@ -254,8 +254,8 @@ class PopulationTrainer(Trainer):
         try:
             with torch.no_grad():
                 param = next(iter(self.params.values()))
-                return nll_per_step(self._nll_sums, batches(list(rolls), self.config.eval_batch_size,
-                                                            shuffle=False), param).tolist()
+                return nll_per_step(self._nll_sums, eval_batches(list(rolls),
+                                    self.config.eval_batch_size), param).tolist()
         finally:
             self.base.train(was_training)
 

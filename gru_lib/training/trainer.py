@@ -64,7 +64,7 @@ from ..checks import (
 )
 from ..device import check_device_name, pick_device
 from ..nn.stack import recurrent_weights
-from .batching import batches
+from .batching import batches, eval_batches
 from .callbacks import ProgressBars, StopOnSignals
 from .checkpoints import load_checkpoint, save_checkpoint, write_records
 from .evaluation import evaluate
@@ -812,7 +812,7 @@ class Trainer:
 
     def evaluate(self, rolls) -> float:
         """The clean NLL (no weight noise) of a list of sequences: nats per real step."""
-        return evaluate(self.model, batches(list(rolls), self.config.eval_batch_size, shuffle=False))
+        return evaluate(self.model, eval_batches(list(rolls), self.config.eval_batch_size))
 
     # -- inside an epoch ----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from gru_lib.music.data import load_music
 from gru_lib.music.model import make_model
 from gru_lib.tasks import load_model
 from gru_lib.training.evaluation import evaluate
-from gru_lib.training.batching import batches
+from gru_lib.training.batching import batches, eval_batches
 
 RESULTS = Path(__file__).resolve().parents[2] / "data" / "results"
 
@@ -56,10 +56,12 @@ def test_one_step_of_context_is_the_initial_prediction_everywhere(jsb_test):
 
 def test_a_context_past_the_longest_piece_is_the_metric_and_the_batch_does_not_matter(jsb_test):
     model = make_model("gru", keys=88, hidden_size=16, seed=3)
-    whole = evaluate(model, batches(list(jsb_test), 64, shuffle=False))
+    whole = evaluate(model, eval_batches(list(jsb_test), 64))            # the same batches
     longest = max(len(p) for p in jsb_test)
     assert nll_with_context(model, jsb_test, None) == pytest.approx(whole, rel=1e-9)
     assert nll_with_context(model, jsb_test, longest) == pytest.approx(whole, rel=1e-9)
+    fixed = evaluate(model, batches(list(jsb_test), 64, shuffle=False))   # other padding
+    assert nll_with_context(model, jsb_test, None) == pytest.approx(fixed, rel=1e-6)
     assert nll_with_context(model, jsb_test, 8, batch_size=1) == \
         pytest.approx(nll_with_context(model, jsb_test, 8, batch_size=64), rel=1e-6)
 
