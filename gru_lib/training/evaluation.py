@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
+from ..checks import positive_int
 from .batching import length_groups
 
 
@@ -97,6 +98,7 @@ def _each_piece(model, sequences, caller: str, step_0: bool = False,
     its step 0, and padding comes after a piece's end, so it cannot change them. Any other
     model runs each piece alone (a batch of one, no padding at all).
     """
+    positive_int("batch_size", batch_size)            # any model: a bad one is refused alike
     if isinstance(sequences, torch.Tensor) or not sequences:
         raise ValueError(f"{caller}: no sequences given (expected a non-empty list of "
                          f"(T, row) tensors)")

@@ -115,3 +115,11 @@ def test_batched_per_piece_readings_equal_each_piece_run_alone(kind):
         for (nats, steps, first), (nats0, steps0, first0) in zip(got, alone):
             assert steps == steps0
             assert nats == pytest.approx(nats0, rel=1e-5) and first == pytest.approx(first0, rel=1e-5)
+
+
+def test_a_bad_batch_size_is_refused_for_every_model():
+    from gru_lib.speech.model import SpeechModel
+    for model, piece in ((PianoRollModel("gru", keys=5, hidden_size=3), torch.zeros(4, 5)),
+                         (SpeechModel("gru", 8), torch.zeros(6, 10))):
+        with pytest.raises(ValueError, match="batch_size"):
+            evaluate_per_piece(model, [piece], batch_size=0)
