@@ -130,10 +130,16 @@ class PianoRollModel(nn.Module):
                    init_scale=meta.get("init_scale", 0.1), layers=meta.get("layers", 1),
                    backend=backend, **meta.get("cell_options", {}))
 
-    def forward(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Logits for every step of ``rolls`` (T, B, K), each predicted from the steps before."""
+    def forward(self, rolls: Tensor, lengths: Tensor | None = None,
+                keep: Tensor | None = None) -> Tensor:
+        """Logits for every step of ``rolls`` (T, B, K), each predicted from the steps before.
+        keep (T, B, H): a dropout mask for the recurrent layer's outputs, 1/(1-p) where a unit
+        is kept, 0 where dropped (the Trainer draws it from its seeded generator); without one,
+        ``dropout`` in train() mode draws from torch's global generator."""
         out = self.rnn(shift_right(rolls), lengths).outputs       # (T, B, H)
-        if self.dropout and self.training:                         # TrainConfig.dropout
+        if keep is not None:                                       # TrainConfig.dropout
+            out = out * keep
+        elif self.dropout and self.training:
             out = F.dropout(out, self.dropout, training=True)
         # One (T·B, H) matmul: the same op torch runs for a 3-D input, but written out, because
         # under vmap (a population, training/population.py) a 3-D input turns the weight's
@@ -153,9 +159,10 @@ class PianoRollModel(nn.Module):
             raise ValueError(f"{where}: a piano roll holds only 0 and 1, got {float(roll[at])} "
                              f"at {place} (threshold it first, e.g. (x > 0).float())")
 
-    def nll_sum(self, rolls: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, int]:
-        """(total nats, number of real steps) for one padded batch."""
-        return nll_sum(self(rolls, lengths), rolls, lengths)
+    def nll_sum(self, rolls: Tensor, lengths: Tensor | None = None,
+                keep: Tensor | None = None) -> tuple[Tensor, int]:
+        """(total nats, number of real steps) for one padded batch; ``keep``: as forward's."""
+        return nll_sum(self(rolls, lengths, keep), rolls, lengths)
 
     def nll_steps(self, rolls: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Nats of every step of one padded batch, (T, B), zero at padding (evaluation's

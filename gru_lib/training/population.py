@@ -102,8 +102,10 @@ class _Method(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x, lengths):
-        return self.model.nll_sum(x, lengths)
+    def forward(self, x, lengths, keep=None):
+        if keep is None:                        # models without dropout take no mask
+            return self.model.nll_sum(x, lengths)
+        return self.model.nll_sum(x, lengths, keep=keep)
 
 
 class PopulationTrainer(Trainer):
@@ -229,21 +231,22 @@ class PopulationTrainer(Trainer):
     def _stacked(t: torch.Tensor) -> torch.Tensor:
         return t                                                 # already (P, ...)
 
-    def _nll_sums(self, x, lengths):
-        """(totals (P,), steps): every live member's nll_sum on one batch, in one vmapped call."""
+    def _nll_sums(self, x, lengths, keep=None):
+        """(totals (P,), steps): every live member's nll_sum on one batch, in one vmapped call;
+        ``keep`` (P, T, B, H): their dropout masks (None: no dropout)."""
         seen = []
 
-        def member(p, b, x, lengths):                            # p, b: ONE member's tensors
+        def member(p, b, x, lengths, keep):                      # p, b, keep: ONE member's
             total, steps = torch.func.functional_call(
                 self._call, ({f"model.{k}": v for k, v in p.items()},
-                             {f"model.{k}": v for k, v in b.items()}), (x, lengths))
+                             {f"model.{k}": v for k, v in b.items()}), (x, lengths, keep))
             seen.append(steps)                                   # an int: the same for all
             return total
-        # Dropout (TrainConfig.dropout) draws a mask per member, as each would alone; without
-        # it, any random op under vmap is an error ("error"), not a silent shared draw.
-        randomness = "different" if self.config.dropout and self.base.training else "error"
-        totals = torch.vmap(member, in_dims=(0, 0, None, None),
-                            randomness=randomness)(self.params, self.buffers, x, lengths)
+        # Dropout masks come in drawn (Trainer._update, from each member's seeded generator),
+        # so no random op runs under vmap: one that did would be an error ("error"), not a
+        # silent draw from torch's global generator.
+        totals = torch.vmap(member, in_dims=(0, 0, None, None, None if keep is None else 0),
+                            randomness="error")(self.params, self.buffers, x, lengths, keep)
         return totals, seen[0]
 
     def evaluate(self, rolls) -> list:

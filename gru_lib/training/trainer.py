@@ -38,7 +38,10 @@ parameters, a vmapped loss, a stacked optimiser, members leaving the stacks).
 
 The trainer knows nothing about music or speech. A model needs ``nll_sum(rolls, lengths)``
 (total nats, real steps), ``meta()``, ``row_size`` (the width of one row of a batch: K keys,
-F samples), ``rnn.cell`` (where weight noise goes) and its parameters.
+F samples), ``rnn.cell`` (where weight noise goes) and its parameters. For TrainConfig.dropout
+it also needs a ``dropout`` attribute, ``hidden_size`` and ``nll_sum(rolls, lengths, keep=)``:
+the masks are drawn here, from the member's seeded generator (``draw_dropout_keep``), and
+passed in, so that a run with dropout is the same run every time.
 """
 from __future__ import annotations
 
@@ -234,6 +237,20 @@ def add_weight_noise_(tensors: list, generators: list, std: float) -> None:
             if id(g) not in drawn:
                 drawn[id(g)] = torch.randn(p.shape[1:], generator=g, device=p.device, dtype=p.dtype)
         p.add_(torch.stack([drawn[id(g)] for g in generators]), alpha=std)   # (P, ...)
+
+
+def draw_dropout_keep(generators: list, p: float, shape: tuple, like: torch.Tensor) -> torch.Tensor:
+    """(P, *shape): member m's dropout mask (TrainConfig.dropout), 1/(1-p) where a unit is kept
+    and 0 where it is dropped (inverted dropout, as F.dropout scales), drawn from
+    generators[m] -- the member's seeded generator -- so that a run with dropout is the same
+    run every time, resumes exactly from last.pt, and in a population gets the masks it
+    would draw alone. Like add_weight_noise_, one draw per generator object."""
+    drawn = {}                                      # id(generator) -> its mask
+    for g in generators:
+        if id(g) not in drawn:
+            kept = torch.empty(shape, device=like.device, dtype=like.dtype)
+            drawn[id(g)] = kept.bernoulli_(1 - p, generator=g) / (1 - p)
+    return torch.stack([drawn[id(g)] for g in generators])
 
 
 def _per_member(tensors: list, reduce) -> torch.Tensor:
@@ -629,7 +646,8 @@ class Trainer:
         self._order = (None, [])               # (epoch, its batches), built once per epoch
         self._since = None                     # the clock: when run_updates started, while it runs
         for m in members:
-            if self.config.dropout and not hasattr(m.model, "dropout"):
+            if self.config.dropout and not (hasattr(m.model, "dropout")
+                                            and hasattr(m.model, "hidden_size")):
                 raise ValueError(f"TrainConfig.dropout: {self.config.dropout} asks for dropout, "
                                  f"and a {type(m.model).__name__} has none (the music model, "
                                  f"PianoRollModel, has); set dropout=0.0")
@@ -693,7 +711,12 @@ class Trainer:
         for p in leaves:
             p.grad = None
         rolls = rolls.to(leaves[0])             # the weights' device, dtype
-        totals, steps = self._nll_sums(rolls, lengths)          # each (P,)
+        keep = None                             # dropout: each member's (T, B, H) mask
+        if self.config.dropout:
+            shape = (*rolls.shape[:2], self.members[0].model.hidden_size)
+            keep = draw_dropout_keep([m.noise_gen for m in self.live], self.config.dropout,
+                                     shape, leaves[0])                  # (P, T, B, H)
+        totals, steps = self._nll_sums(rolls, lengths, keep)    # each (P,)
         losses = totals / steps      # (P,) nats per step, summed over a row
         losses.sum().backward()      # gradient at the noisy weights; member
         with torch.no_grad():        # m's loss involves only its own
@@ -981,9 +1004,13 @@ class Trainer:
         """A leaf (or its gradient) as the protocol functions take it: (P, ...), here (1, ...)."""
         return t.unsqueeze(0)
 
-    def _nll_sums(self, x, lengths):
-        """(totals (P,), steps): every live member's nll_sum on one batch."""
-        total, steps = self.model.nll_sum(x, lengths)
+    def _nll_sums(self, x, lengths, keep=None):
+        """(totals (P,), steps): every live member's nll_sum on one batch; ``keep`` (P, T, B, H):
+        their dropout masks (None: no dropout)."""
+        if keep is None:
+            total, steps = self.model.nll_sum(x, lengths)
+        else:
+            total, steps = self.model.nll_sum(x, lengths, keep=keep[0])
         return total.unsqueeze(0), steps
 
     def _evaluations(self, rolls) -> list:

@@ -168,8 +168,9 @@ def test_members_that_stop_early_leave_and_the_others_go_on(tmp_path):
         assert (out / "records.csv").is_file()
 
 
-def test_request_stop_and_resume_give_the_uninterrupted_run(tmp_path):
-    configs = [BASE.replace(lr=lr) for lr in LRS]
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+def test_request_stop_and_resume_give_the_uninterrupted_run(tmp_path, dropout):
+    configs = [BASE.replace(lr=lr, dropout=dropout) for lr in LRS]
     full_models = [gru() for _ in LRS]
     full = train_population(full_models, TRAIN, VALID, configs,
                             out_dirs=[tmp_path / "full" / str(i) for i in range(3)])
@@ -187,6 +188,7 @@ def test_request_stop_and_resume_give_the_uninterrupted_run(tmp_path):
     assert all(load_checkpoint(d / "last.pt")["state"]["updates"] == 4 for d in cut_dirs)
     # Fresh models with other initial weights: the checkpoints overwrite them.
     resumed_models = [gru(seed=99) for _ in LRS]
+    torch.manual_seed(7)              # torch's global generator: the masks do not come from it
     resumed = PopulationTrainer(resumed_models, TRAIN, VALID, configs, out_dirs=cut_dirs,
                                 resume=True).fit()
     for a, b, ma, mb in zip(resumed, full, resumed_models, full_models):
@@ -395,15 +397,27 @@ def test_members_take_their_learning_rate_drops_as_they_would_alone():
     assert dropped >= 2              # the test sees drops (members at different epochs)
 
 
-def test_dropout_draws_its_own_mask_for_each_member():
-    """Two members alike in everything (weights, lr) stay alike without dropout and part with
-    it: vmap draws a mask per member, as each would draw alone; evaluation stays clean."""
-    for p, alike in ((0.0, True), (0.5, False)):
-        models = [gru(), gru()]
-        config = BASE.replace(lr=0.01, dropout=p, max_epochs=1)
-        trainer = PopulationTrainer(models, TRAIN, VALID, [config, config])
-        clean = Trainer(gru(), TRAIN, VALID, BASE).evaluate(VALID)
-        assert trainer.evaluate(VALID) == pytest.approx([clean, clean], rel=0, abs=1e-12)
-        trainer.fit()
-        a, b = (torch.cat([q.flatten() for q in m.state_dict().values()]) for m in models)
-        assert torch.allclose(a, b, rtol=0, atol=1e-9) is alike, float((a - b).abs().max())
+def test_with_dropout_each_member_ends_as_it_would_alone():
+    """Dropout masks come from each member's seeded generator (Trainer._update), not from
+    torch's global one: a member of a population ends with exactly the run it has alone,
+    whatever the global generator did before, so a run with dropout is the same run twice."""
+    config = BASE.replace(dropout=0.5)
+    models = [gru() for _ in LRS]
+    torch.manual_seed(123)
+    results = PopulationTrainer(models, TRAIN, VALID, [config.replace(lr=lr) for lr in LRS]).fit()
+    for i, (lr, model, result) in enumerate(zip(LRS, models, results)):
+        torch.manual_seed(i)                         # another global state each time
+        alone, expected = solo(gru, lr, config)
+        assert_same_records(result.records, expected.records)
+        assert_same_weights(model, alone.model)
+        _, without = solo(gru, lr)                   # and the masks did drop units
+        assert result.records[-1]["train_nll"] != pytest.approx(
+            without.records[-1]["train_nll"], rel=0, abs=1e-6)
+
+
+def test_dropout_leaves_the_clean_evaluation_alone():
+    models = [gru(), gru()]
+    config = BASE.replace(lr=0.01, dropout=0.5, max_epochs=1)
+    trainer = PopulationTrainer(models, TRAIN, VALID, [config, config.replace(lr=0.02)])
+    clean = Trainer(gru(), TRAIN, VALID, BASE).evaluate(VALID)
+    assert trainer.evaluate(VALID) == pytest.approx([clean, clean], rel=0, abs=1e-12)
