@@ -224,6 +224,16 @@ def noisy_parameters(model, noise_on: str) -> list:
 # Every tensor below has a leading member axis: (P, ...) holds P models' copies of one parameter
 # (or gradient), member m at [m]. A single Trainer passes p.unsqueeze(0), a (1, ...) view.
 
+def _drawn_per_member(generators: list, draw) -> torch.Tensor:
+    """(P, ...): draw(generators[m]) for each member m, called once per generator object:
+    members whose generators would be in the same state draw the same numbers anyway."""
+    drawn = {}                                      # id(generator) -> its draw
+    for g in generators:
+        if id(g) not in drawn:
+            drawn[id(g)] = draw(g)
+    return torch.stack([drawn[id(g)] for g in generators])
+
+
 def add_weight_noise_(tensors: list, generators: list, std: float) -> None:
     """θ ← θ + std·ε, ε ~ N(0, 1) (Graves 2011), in place on each (P, ...) tensor.
 
@@ -232,11 +242,8 @@ def add_weight_noise_(tensors: list, generators: list, std: float) -> None:
     generators would be in the same state draw the same numbers, so it is drawn once for them.
     """
     for p in tensors:
-        drawn = {}                                  # id(generator) -> its ε for this tensor
-        for g in generators:
-            if id(g) not in drawn:
-                drawn[id(g)] = torch.randn(p.shape[1:], generator=g, device=p.device, dtype=p.dtype)
-        p.add_(torch.stack([drawn[id(g)] for g in generators]), alpha=std)   # (P, ...)
+        p.add_(_drawn_per_member(generators, lambda g: torch.randn(
+            p.shape[1:], generator=g, device=p.device, dtype=p.dtype)), alpha=std)   # (P, ...)
 
 
 def draw_dropout_keep(generators: list, p: float, shape: tuple, like: torch.Tensor) -> torch.Tensor:
@@ -245,12 +252,8 @@ def draw_dropout_keep(generators: list, p: float, shape: tuple, like: torch.Tens
     generators[m] -- the member's seeded generator -- so that a run with dropout is the same
     run every time, resumes exactly from last.pt, and in a population gets the masks it
     would draw alone. Like add_weight_noise_, one draw per generator object."""
-    drawn = {}                                      # id(generator) -> its mask
-    for g in generators:
-        if id(g) not in drawn:
-            kept = torch.empty(shape, device=like.device, dtype=like.dtype)
-            drawn[id(g)] = kept.bernoulli_(1 - p, generator=g) / (1 - p)
-    return torch.stack([drawn[id(g)] for g in generators])
+    return _drawn_per_member(generators, lambda g: torch.empty(
+        shape, device=like.device, dtype=like.dtype).bernoulli_(1 - p, generator=g) / (1 - p))
 
 
 def _per_member(tensors: list, reduce) -> torch.Tensor:
