@@ -212,7 +212,7 @@ KILLED = textwrap.dedent("""
         part.write_text(",".join(map(str, candidates)))
         part.replace(sys.argv[2])
         time.sleep(600)                       # SIGKILLed here
-    run_population_search(train, 3, "s", sys.argv[1], heartbeat_interval=0.2, grace_period=1.0)
+    run_population_search(train, 3, "s", sys.argv[1], heartbeat_interval=0.5, grace_period=2.0)
 """)
 
 
@@ -233,8 +233,11 @@ def test_a_killed_workers_population_is_trained_again_by_a_survivor(tmp_path):
     def train(lrs, candidates):
         calls.append(list(candidates))
         return list(lrs)
+    # An interval of 0.5 s, not less: the dead worker wrote its three trials' last beats one
+    # after another, and on a loaded machine those writes can lie a few tenths of a second
+    # apart; the survivor waits one interval for the later ones to go stale too.
     res = run_population_search(train, 3, "s", storage, poll_seconds=0.2,
-                                heartbeat_interval=0.2, grace_period=1.0)
+                                heartbeat_interval=0.5, grace_period=2.0)
     assert calls == [[0, 1, 2]]                        # queued again, trained as one population
     assert [r["state"] for r in res.candidates] == ["COMPLETE"] * 3
 
