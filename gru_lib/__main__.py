@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import time
@@ -93,6 +94,17 @@ _parameter_count = _whole_number(1, MAX_PARAMETERS, "a positive integer",
                                  f"{MAX_PARAMETERS:.0e} (the most a model here may have)")
 
 
+def _finite_number(text: str) -> float:
+    """A finite float (--forget-bias 1): "nan" and "inf" parse as floats, and are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, e.g. 1.0, got {text!r}")
+    return value
+
+
 def _learning_rates(text: str) -> list[float]:
     """--lrs 2.8e-4,5.9e-4, checked by the library (training.search.parse_lrs)."""
     try:
@@ -121,7 +133,8 @@ def cmd_reproduce(args) -> int:
                   candidates=args.candidates, storage=args.storage, resume=args.resume,
                   progress=not args.no_progress, workers=args.workers,
                   overrides=dict(args.set or []), recurrent_init=args.recurrent_init,
-                  lrs=args.lrs, params=args.params, chunk=args.chunk)
+                  lrs=args.lrs, params=args.params, chunk=args.chunk,
+                  forget_bias=args.forget_bias)
     except (TrainingInterrupted, KeyboardInterrupt) as err:     # one line, no traceback
         # the library's own hint names the API (resume=True); here the option is --resume
         text = str(err).replace("; run again with resume to continue", "")
@@ -272,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "authors' irange) or orthogonal, one orthogonal block per gate (the "
                         "authors' pylearn2 layers); not for the minimal units, which have no U. "
                         "Give the same value with --resume")
+    r.add_argument("--forget-bias", type=_finite_number, default=0.0,
+                   help="the LSTM forget gate's initial bias (default 0, the paper's; 1 is "
+                        "Jozefowicz et al.'s, so the cell keeps its memory from the first "
+                        "update); only with --models lstm. Give the same value with --resume")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=cmd_reproduce)
 

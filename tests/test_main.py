@@ -216,6 +216,24 @@ def test_reproduce_chunk_must_be_a_whole_number_of_steps(steps, capsys):
     assert f"expected a whole number of steps, 0 or more, got '{steps}'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("bias", ["nan", "inf", "one"])
+def test_reproduce_forget_bias_must_be_a_finite_number(bias, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--dataset", "jsb", "--forget-bias", bias])
+    assert exit_.value.code == 2
+    assert f"expected a finite number, e.g. 1.0, got '{bias}'" in capsys.readouterr().err
+
+
+def test_reproduce_forget_bias_for_a_model_without_a_forget_gate_is_one_line(tmp_path, capsys):
+    assert main(["reproduce", "--dataset", "jsb", "--budget", "quick", "--device", "cpu",
+                 "--data", str(MUSIC), "--out", str(tmp_path / "r"), "--models", "gru,lstm",
+                 "--forget-bias", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: forget_bias: 1 starts the LSTM's forget gate, and gru has none; train the LSTM "
+        "in a run of its own (--models lstm)")
+    assert not (tmp_path / "r").exists()
+
+
 def test_reproduce_lrs_and_a_different_candidates_count_is_one_line(tmp_path, capsys):
     assert main(["reproduce", "--dataset", "jsb", "--budget", "quick", "--device", "cpu",
                  "--data", str(MUSIC), "--out", str(tmp_path / "r"), "--lrs", "1e-3,2e-3",
@@ -250,7 +268,7 @@ def test_the_command_line_is_argparse_only():
     build_parser and main. No other function, no class, no import inside a function."""
     tree = ast.parse((GRU_LIB / "__main__.py").read_text())
     helpers = {"_choice", "_model_list", "_whole_number", "_setting", "_learning_rates",
-               "build_parser", "main"}
+               "_finite_number", "build_parser", "main"}
     assert not [n for n in tree.body if isinstance(n, ast.ClassDef)]
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     for f in functions:

@@ -33,6 +33,7 @@ results.json keeps the models of earlier commands on the same OUT that this one 
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import shlex
 import sys
@@ -44,7 +45,7 @@ import torch
 
 from .. import paper
 from ..atomic import atomic_write, make_folder, refuse_a_file_in_the_path
-from ..checks import non_negative_int, one_of, positive_int
+from ..checks import is_number, non_negative_int, one_of, positive_int
 from ..checks import seed as check_seed
 from ..device import device_memory, pick_device
 from ..nn.budget import TASK_INPUT_SIZE, count_parameters, task_units
@@ -161,7 +162,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
               candidates: int | None = None, storage: str | None = None, resume: bool = False,
               progress: bool = True, workers: int = 1, overrides: dict | None = None,
               recurrent_init: str = "uniform", lrs=None, params: int | None = None,
-              chunk: int | None = None, log=print) -> dict:
+              chunk: int | None = None, forget_bias: float = 0.0, log=print) -> dict:
     """Train each model with the learning-rate search of the paper; write OUT/results.json,
     OUT/curves.png and per-candidate checkpoints; return the results dict.
 
@@ -186,6 +187,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     chunk: cut the training pieces into chunks of at most this many steps instead of the
     budget's (standard: 100, paper: whole pieces); 0 keeps them whole. A recipe study of the
     update's length, recorded in results.json as "chunk" (the budget's when not given).
+    forget_bias: the LSTM forget gate's initial bias (default 0, the paper's; Jozefowicz et al.
+    2015 start it at 1 so the cell remembers from the first update), recorded in results.json
+    as "forget_bias"; only for runs whose models are all LSTMs (the others have no forget gate).
     """
     task = task_for(dataset)
     plan = budget_for(dataset, budget)
@@ -208,6 +212,9 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         raise ValueError(f"models: each model once, got {models}")
     one_of("recurrent_init", recurrent_init, RECURRENT_INITS)
     cell_options = {} if recurrent_init == "uniform" else {"recurrent_init": recurrent_init}
+    forget_bias = checked_forget_bias(forget_bias, models)
+    if forget_bias != 0.0:
+        cell_options["forget_bias"] = forget_bias
     stateless = [kind for kind in models if model_name(kind)[0] in MINIMAL_KINDS]
     if cell_options and stateless:
         raise ValueError(f"recurrent_init: {recurrent_init!r} sets U, and {', '.join(stateless)} "
@@ -277,7 +284,7 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     # what this call would train, or the results would score (and publish) one run's models as
     # another's. run.json holds them; a run made before it existed is read from its files.
     settings = run_settings(dataset, budget, key_range, seed, n_candidates, lrs, params,
-                            plan.chunk, recurrent_init, overrides, base)
+                            plan.chunk, recurrent_init, overrides, base, forget_bias)
     if manifest.exists():
         saved, metas = read_manifest(manifest), {}
     elif out.is_dir() and any(out.iterdir()):     # a run made before run.json: its files say
@@ -394,12 +401,13 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     summary = {"dataset": dataset, "budget": budget, "key_range": key_range, "keys": width,
                "seed": seed, "config": asdict(base), "candidates": n_candidates,
                "population": True, "overrides": overrides, "recurrent_init": recurrent_init,
-               "lrs": lrs, "params_budget": params, "chunk": plan.chunk,
+               "forget_bias": forget_bias, "lrs": lrs, "params_budget": params, "chunk": plan.chunk,
                "command": reproduce_command(dataset, list(results), budget, out, data=data,
                                             key_range=key_range, seed=seed,
                                             candidates=candidates, overrides=overrides,
                                             recurrent_init=recurrent_init, lrs=lrs,
-                                            params=params, chunk=chunk),
+                                            params=params, chunk=chunk,
+                                            forget_bias=forget_bias),
                "paper": paper.TABLE2.get(dataset),
                "models": results}
     if task.paper_reference is not None:     # another corpus: shown for reference, never subtracted
@@ -409,6 +417,21 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
         plot_curves(curves, out / "curves.png", title=f"{dataset} ({budget} budget)")
     log(format_table(summary))
     return summary
+
+
+def checked_forget_bias(forget_bias, models) -> float:
+    """``forget_bias`` as a float, or a ValueError: not a finite number, or not 0 for a run
+    with a model that has no forget gate (only the LSTM has one)."""
+    if not is_number(forget_bias) or not math.isfinite(forget_bias):
+        raise ValueError(f"forget_bias: expected a finite number (the LSTM forget gate's "
+                         f"initial bias, e.g. 1.0), got {forget_bias!r}")
+    forget_bias = float(forget_bias)
+    others = [kind for kind in models if model_name(kind)[0] != "lstm"]
+    if forget_bias != 0.0 and others:
+        raise ValueError(f"forget_bias: {forget_bias:g} starts the LSTM's forget gate, and "
+                         f"{', '.join(others)} {'has' if len(others) == 1 else 'have'} none; "
+                         f"train the LSTM in a run of its own (--models lstm)")
+    return forget_bias
 
 
 def check_memory(task, models, params: int | None, n_candidates: int,
@@ -435,7 +458,7 @@ def check_memory(task, models, params: int | None, n_candidates: int,
 def reproduce_command(dataset: str, models, budget: str, out, data=None, key_range: str = "88",
                       seed: int = 0, candidates: int | None = None, overrides: dict | None = None,
                       recurrent_init: str = "uniform", lrs=None, params: int | None = None,
-                      chunk: int | None = None) -> str:
+                      chunk: int | None = None, forget_bias: float = 0.0) -> str:
     """The command line that makes a run again, as results.json records it ("command"): what
     decides the numbers, each option only where it differs from its default -- not how the run
     went (--resume, --workers, --threads, --device, --storage, --no-progress). A path that is
@@ -463,6 +486,8 @@ def reproduce_command(dataset: str, models, budget: str, out, data=None, key_ran
         parts += ["--chunk", str(chunk)]
     if recurrent_init != "uniform":
         parts += ["--recurrent-init", recurrent_init]
+    if forget_bias != 0.0:
+        parts += ["--forget-bias", repr(float(forget_bias))]
     for name, value in (overrides or {}).items():
         parts += ["--set", f"{name}={value!r}" if not isinstance(value, str) else f"{name}={value}"]
     return shlex.join(parts)

@@ -34,7 +34,11 @@ MANIFEST = "run.json"
 # Each setting, and the option that sets it (what a refusal names).
 OPTIONS = {"dataset": "--dataset", "budget": "--budget", "key_range": "--key-range",
            "seed": "--seed", "candidates": "--candidates", "lrs": "--lrs",
-           "params_budget": "--params", "chunk": "--chunk", "recurrent_init": "--recurrent-init"}
+           "params_budget": "--params", "chunk": "--chunk", "recurrent_init": "--recurrent-init",
+           "forget_bias": "--forget-bias"}
+
+# What a run made before a setting existed was trained with.
+SETTING_DEFAULTS = {"forget_bias": 0.0}
 
 # How a setting that is None reads in a message.
 UNSET = {"lrs": "none (drawn)", "params_budget": "none (the task's sizes)",
@@ -49,7 +53,8 @@ FIELD_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.name not i
 
 
 def run_settings(dataset: str, budget: str, key_range: str, seed: int, n_candidates: int, lrs,
-                 params, chunk, recurrent_init: str, overrides: dict, base: TrainConfig) -> dict:
+                 params, chunk, recurrent_init: str, overrides: dict, base: TrainConfig,
+                 forget_bias: float = 0.0) -> dict:
     """What run.json holds: the settings, as a JSON round trip gives them back (lists, not
     tuples), so a saved and a given one compare equal exactly when they are the same.
     ``config`` is the TrainConfig every candidate gets (the budget's, then ``overrides``), so
@@ -58,7 +63,8 @@ def run_settings(dataset: str, budget: str, key_range: str, seed: int, n_candida
     return json.loads(json.dumps({
         "dataset": dataset, "budget": budget, "key_range": key_range, "seed": seed,
         "candidates": n_candidates, "lrs": lrs, "params_budget": params, "chunk": chunk,
-        "recurrent_init": recurrent_init, "overrides": overrides, "config": config}))
+        "recurrent_init": recurrent_init, "forget_bias": forget_bias, "overrides": overrides,
+        "config": config}))
 
 
 def read_manifest(path: Path) -> dict:
@@ -101,6 +107,7 @@ _FIELD_TYPES = {
     "params_budget": (lambda v: v is None or _is_int(v), "null or an integer"),
     "chunk": (lambda v: v is None or _is_int(v), "null or an integer"),
     "recurrent_init": (lambda v: isinstance(v, str), "a name"),
+    "forget_bias": (_is_number, "a number"),
     "overrides": (lambda v: isinstance(v, dict), "an object"),
     "config": (lambda v: isinstance(v, dict), "an object"),
 }
@@ -173,6 +180,8 @@ def _study_names(db: Path) -> dict:
 
 def refuse_other_settings(out: Path, saved: dict, given: dict) -> None:
     """ValueError naming every setting in which ``given`` differs from the run's ``saved``."""
+    # A setting added after the run was made: the run trained at its default.
+    saved = {**SETTING_DEFAULTS, **saved}
     diffs = [(OPTIONS[k], saved[k], given[k], k) for k in OPTIONS
              if k in saved and saved[k] != given[k]]
     # The budget and the candidates set TrainConfig fields too (batch_size, max_seconds, ...):
@@ -202,7 +211,7 @@ def refuse_other_settings(out: Path, saved: dict, given: dict) -> None:
 
 
 # A model's meta entries and the option that decides each (an old run's check).
-META_OPTIONS = {"keys": "--key-range", "hidden_size": "--params", "cell_options": "--recurrent-init"}
+META_OPTIONS = {"keys": "--key-range", "hidden_size": "--params", "cell_options": "--recurrent-init or --forget-bias"}
 
 
 def refuse_another_model(out: Path, path: Path, saved: dict, expected: dict) -> None:

@@ -249,6 +249,30 @@ def test_orthogonal_recurrent_init_reaches_the_models_and_the_results(tmp_path, 
     assert not (tmp_path / "m").exists()
 
 
+def test_a_forget_bias_starts_every_lstm_candidate_and_is_recorded(tmp_path, monkeypatch):
+    monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
+    out = tmp_path / "r"
+    summary = reproduce("jsb", models=["lstm"], budget="quick", out=out, device="cpu",
+                        forget_bias=1, progress=False, log=lambda line: None)
+    assert summary["forget_bias"] == 1.0 and "--forget-bias 1.0" in summary["command"]
+    assert json.loads((out / "run.json").read_text())["forget_bias"] == 1.0
+    for candidate in ("lr0", "lr1"):
+        ckpt = torch.load(out / "lstm" / candidate / "best.pt", weights_only=True)
+        assert ckpt["meta"]["cell_options"] == {"forget_bias": 1.0}
+    # the model rebuilt from its meta starts its forget gate at the bias (before training)
+    from gru_lib.music.model import make_model
+    cell = make_model("lstm", 88, 4, forget_bias=1.0).rnn.cell
+    assert torch.all(cell.block(cell.bias, "forget") == 1.0)
+    assert torch.all(cell.block(cell.bias, "input") == 0.0)
+    assert quick(tmp_path / "d", models=("lstm",))["forget_bias"] == 0.0
+    for bad in (float("nan"), "1", True):
+        with pytest.raises(ValueError, match=r"forget_bias: expected a finite number .* got"):
+            quick(tmp_path / "b", models=("lstm",), forget_bias=bad)
+    with pytest.raises(ValueError, match="tanh has none; train the LSTM in a run of its own"):
+        quick(tmp_path / "b", models=("lstm", "tanh"), forget_bias=0.5)
+    assert not (tmp_path / "b").exists()
+
+
 def test_hand_chosen_learning_rates_train_and_are_recorded(tmp_path, monkeypatch):
     monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
     summary = quick(tmp_path / "r", models=("gru",), lrs=[2e-3, 4e-4, 1e-2])
@@ -359,6 +383,7 @@ def folder_state(out):
     (dict(params=30_000), "--params none (the task's sizes) (you gave 30000)"),
     (dict(chunk=5), "--chunk 0 (whole pieces) (you gave 5)"),
     (dict(recurrent_init="orthogonal"), "--recurrent-init uniform (you gave orthogonal)"),
+    (dict(models=["lstm"], forget_bias=1.0), "--forget-bias 0.0 (you gave 1.0)"),
     (dict(seed=3), "--seed 0 (you gave 3)"),
     (dict(budget="standard"), "--budget quick (you gave standard)"),
     (dict(candidates=3), "--candidates 2 (you gave 3)"),
@@ -372,10 +397,10 @@ def test_resume_refuses_settings_the_run_was_not_trained_with(finished_run, monk
     read or written (the run's results, study and checkpoints stay exactly as they were)."""
     monkeypatch.setattr(MUSIC, "load_splits", fake_splits)
     before = folder_state(finished_run)
-    options = {"dataset": "jsb", "budget": "quick", **options}
+    options = {"dataset": "jsb", "budget": "quick", "models": ["gru"], **options}
     with pytest.raises(ValueError, match=r"--resume: .* was trained with .*" + re.escape(message)
                        + ".*give the same options to continue it, or a new --out"):
-        reproduce(models=["gru"], out=finished_run, device="cpu", progress=False,
+        reproduce(out=finished_run, device="cpu", progress=False,
                   log=lambda line: None, resume=True, **options)
     assert folder_state(finished_run) == before
 
