@@ -4,6 +4,7 @@ or with ``--chunks`` its table of runs on chunks of the training pieces.
     python runs/probe_table.py
     python runs/probe_table.py --chunks
     python runs/probe_table.py --targets
+    python runs/probe_table.py --misses
 
 A probe is Table 2's full-protocol recipe at a larger size (``reproduce --params N``),
 installed as ``data/results/<set>/recipe/<model>-<N>k/`` (the naming rule is
@@ -20,19 +21,25 @@ whole-piece run of the same size it is set beside. One row per pair, Table 1's s
 
 With ``--targets`` it prints, for each set and model, the committed run (of any size or
 recipe) with the lowest validation NLL (``results_files.best_run``) and which of issue 14's
-targets its test NLL meets (``results_files.targets_met``).
+targets its test NLL meets (``results_files.targets_met``). With ``--misses``, one row per
+target missed there, with what the files measure about it (``results_files.missed_target``):
+the run's training NLL beside the paper's, its test NLL by the mean over pieces, its test NLL
+over the seeds it was trained at, and the run of that model on that set that fits the training
+pieces most closely.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from gru_lib.experiments.results_files import (PROBE_SIZES, best_run,  # noqa: E402
-                                                find_chunked, find_probe, targets_met)
+                                                find_chunked, find_probe, missed_target,
+                                                targets_met)
 from gru_lib.experiments.tables import markdown_table  # noqa: E402
 from gru_lib.literature import best_other_plain_rnn  # noqa: E402
 from gru_lib.paper import KINDS, TABLE2  # noqa: E402
@@ -111,7 +118,31 @@ def target_rows() -> list[list[str]]:
     return out
 
 
-TABLES = {"--chunks": (CHUNK_HEADER, chunk_rows), "--targets": (TARGET_HEADER, target_rows)}
+MISS_HEADER = ["set", "model", "run (lowest valid)", "test", "line", "train", "paper train",
+               "test by piece", "seeds: test", "closest fit: run, train / test"]
+
+
+def miss_rows() -> list[list[str]]:
+    out = []
+    for d, k in itertools.product(SETS, KINDS):
+        miss = missed_target(d, k, remote=None)                    # this clone's files only
+        if miss is None:
+            continue
+        m, tests = miss["entry"], [e["test_nll"] for e in miss["seeds"].values()]
+        seeds = (f"{len(tests)}: {statistics.mean(tests):.3f} ± {statistics.stdev(tests):.3f}"
+                 if len(tests) > 1 else "1")
+        closest, fit = miss["closest"]
+        by_piece = m.get("piece_mean_nll", {}).get("test")
+        out.append([SETS[d], LABEL[k], f"`{miss['folder']}`", f"**{m['test_nll']:.3f}**",
+                    f"{miss['line']:.2f}", f"{m['train_nll']:.3f}", f"{TABLE2[d][k][0]:.2f}",
+                    "—" if by_piece is None else f"{by_piece:.3f}", seeds,
+                    f"`{closest.rsplit('/', 1)[-1]}`, {fit['train_nll']:.3f} / "
+                    f"{fit['test_nll']:.3f}"])
+    return out
+
+
+TABLES = {"--chunks": (CHUNK_HEADER, chunk_rows), "--targets": (TARGET_HEADER, target_rows),
+          "--misses": (MISS_HEADER, miss_rows)}
 
 
 def main(argv=None) -> None:

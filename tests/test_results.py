@@ -64,10 +64,10 @@ def test_the_index_lists_every_committed_run():
         "data/results/index.json is stale: python runs/install_results.py --index")
 
 
-@pytest.mark.parametrize("table", ["probes", "chunks", "targets"])
+@pytest.mark.parametrize("table", ["probes", "chunks", "targets", "misses"])
 def test_the_readmes_tables_are_what_the_results_files_say(table):
-    """README's tables of probes, chunked runs and the targets are runs/probe_table.py's
-    output (with --chunks, --targets), row for row: a run committed (or re-run) without
+    """README's tables of probes, chunked runs, the targets and the missed targets are
+    runs/probe_table.py's output (with --chunks, --targets, --misses), row for row: a run committed (or re-run) without
     regenerating its table fails here."""
     spec = importlib.util.spec_from_file_location(
         "probe_table", RESULTS.parents[1] / "runs" / "probe_table.py")
@@ -75,13 +75,15 @@ def test_the_readmes_tables_are_what_the_results_files_say(table):
     spec.loader.exec_module(probe_table)
     header, rows = {"probes": (probe_table.HEADER, probe_table.rows),
                     "chunks": (probe_table.CHUNK_HEADER, probe_table.chunk_rows),
-                    "targets": (probe_table.TARGET_HEADER, probe_table.target_rows)}[table]
+                    "targets": (probe_table.TARGET_HEADER, probe_table.target_rows),
+                    "misses": (probe_table.MISS_HEADER, probe_table.miss_rows)}[table]
     lines = (RESULTS.parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
     start = lines.index("| " + " | ".join(header) + " |") + 2  # past the rule
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")),
                len(lines))
     expected = ["| " + " | ".join(row) + " |" for row in rows()]
     assert expected, f"runs/probe_table.py finds no committed {table}"
-    flag = {"probes": "", "chunks": " --chunks", "targets": " --targets"}[table]
+    flag = {"probes": "", "chunks": " --chunks", "targets": " --targets",
+            "misses": " --misses"}[table]
     assert lines[start:end] == expected, (
         f"a README table is stale: paste in the output of python runs/probe_table.py{flag}")

@@ -204,3 +204,46 @@ def test_best_run_picks_the_lowest_validation_nll_never_the_test(tmp_path, serve
     ("piano-midi", "gru", 7.516, (True, False))])           # below the paper, above Pascanu's
 def test_targets_met_reads_the_paper_and_the_floor(dataset, kind, test, met):
     assert results_files.targets_met(dataset, kind, test) == met
+
+
+def _seeded(root, folder, seed, **models):
+    _run(root, folder, **models)
+    path = root / folder / "results.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "seed": seed}))
+
+
+def test_seed_draws_gathers_a_run_and_its_reruns_at_other_seeds(tmp_path):
+    entry = lambda test: {"valid_nll": test - 0.1, "test_nll": test}          # noqa: E731
+    _seeded(tmp_path, "nottingham/recipe/lstm-200k", 0, lstm=entry(3.22))
+    _seeded(tmp_path, "nottingham/recipe/lstm-200k-seed2", 2, lstm=entry(3.26))
+    _seeded(tmp_path, "nottingham/recipe/lstm-200k-seed1", 1, lstm=entry(3.21))
+    _seeded(tmp_path, "nottingham/recipe/lstm-200k-drop", 0, lstm=entry(3.00))  # another recipe
+    _seeded(tmp_path, "nottingham/recipe/lstm-200k-seed3", 3, lstm={"error": "diverged"})
+    (tmp_path / results_files.INDEX).write_text(json.dumps(results_files.committed_runs(tmp_path)))
+    draws = functools.partial(results_files.seed_draws, local=tmp_path, remote=None)
+    expected = {0: entry(3.22), 1: entry(3.21), 2: entry(3.26)}
+    assert draws("nottingham/recipe/lstm-200k", "lstm") == expected
+    assert list(draws("nottingham/recipe/lstm-200k", "lstm")) == [0, 1, 2]      # by seed
+    assert draws("nottingham/recipe/lstm-200k-seed2", "lstm") == expected       # from any of them
+    assert draws("nottingham/recipe/lstm-200k-drop", "lstm") == {0: entry(3.00)}
+    assert draws("nottingham/recipe/lstm-200k", "gru") == {}
+
+
+def test_missed_target_names_the_run_its_line_its_closest_fit_and_its_seeds(tmp_path):
+    def entry(train, valid, test):
+        return {"train_nll": train, "valid_nll": valid, "test_nll": test}
+    _seeded(tmp_path, "musedata/paper", 0, gru=entry(7.0, 7.3, 7.4), tanh=entry(7.5, 7.6, 7.7))
+    _seeded(tmp_path, "musedata/recipe/gru-600k", 0, gru=entry(6.3, 7.2, 7.1))  # closest fit
+    _seeded(tmp_path, "musedata/recipe/gru-200k", 0, gru=entry(6.4, 6.8, 6.9))  # lowest valid
+    _seeded(tmp_path, "musedata/recipe/gru-200k-seed1", 1, gru=entry(6.5, 6.85, 6.95))
+    _seeded(tmp_path, "jsb/paper", 0, gru=entry(8.0, 8.2, 8.3))              # below the paper
+    (tmp_path / results_files.INDEX).write_text(json.dumps(results_files.committed_runs(tmp_path)))
+    missed = functools.partial(results_files.missed_target, local=tmp_path, remote=None)
+    miss = missed("musedata", "gru")
+    assert miss["folder"] == "musedata/recipe/gru-200k" and miss["line"] == 5.99
+    assert miss["entry"] == entry(6.4, 6.8, 6.9)
+    assert miss["closest"] == ("musedata/recipe/gru-600k", entry(6.3, 7.2, 7.1))
+    assert miss["seeds"] == {0: entry(6.4, 6.8, 6.9), 1: entry(6.5, 6.85, 6.95)}
+    assert missed("musedata", "tanh")["line"] == pytest.approx(6.23 + results_files.TANH_MARGIN)
+    assert missed("jsb", "gru") is None                                      # met: no miss
+    assert missed("jsb", "lstm") is None and missed("nottingham", "gru") is None   # no run
