@@ -31,6 +31,23 @@ def test_there_are_full_protocol_results():
         f"{name}/paper" for name in ("jsb", "nottingham", "musedata", "piano-midi")}
 
 
+@pytest.mark.parametrize("name", ["jsb", "nottingham", "musedata", "piano-midi"])
+def test_a_full_protocol_result_holds_what_issue_14_asks_of_it(name):
+    """<set>/paper/results.json: the command that makes it again, and for every model both
+    averages on train, valid and test, the epochs, updates and seconds, and a stop by early
+    stopping or the epoch limit, never by a clock; the curves beside it."""
+    summary = json.loads((RESULTS / name / "paper" / "results.json").read_text())
+    assert summary["command"].startswith(f"python -m gru_lib reproduce --dataset {name} "
+                                         f"--budget paper ")
+    assert (RESULTS / name / "paper" / "curves.png").is_file()
+    assert set(summary["models"]) == {"tanh", "gru", "lstm"}
+    for kind, model in summary["models"].items():
+        for split in ("train", "valid", "test"):
+            assert model[f"{split}_nll"] > 0 and model["piece_mean_nll"][split] > 0, kind
+        assert model["epochs"] > 0 and model["updates"] > 0 and model["seconds"] > 0, kind
+        assert model["stopped"] in ("early-stopping", "max-epochs"), (kind, model["stopped"])
+
+
 @pytest.mark.parametrize("path, kind", WINNERS,
                          ids=[f"{p.parent.relative_to(RESULTS).as_posix()}:{k}" for p, k in WINNERS])
 def test_a_full_protocol_winner_is_committed_and_rescores_to_its_numbers(path, kind, data_dir):
