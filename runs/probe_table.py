@@ -5,6 +5,7 @@ or with ``--chunks`` its table of runs on chunks of the training pieces.
     python runs/probe_table.py --chunks
     python runs/probe_table.py --targets
     python runs/probe_table.py --misses
+    python runs/probe_table.py --readings
 
 A probe is Table 2's full-protocol recipe at a larger size (``reproduce --params N``),
 installed as ``data/results/<set>/recipe/<model>-<N>k/`` (the naming rule is
@@ -25,7 +26,10 @@ targets its test NLL meets (``results_files.targets_met``). With ``--misses``, o
 target missed there, with what the files measure about it (``results_files.missed_target``):
 the run's training NLL beside the paper's, its test NLL by the mean over pieces, its test NLL
 over the seeds it was trained at, and the run of that model on that set that fits the training
-pieces most closely.
+pieces most closely. With ``--readings``, the same runs as ``--targets``, their test NLL under
+the four readings of "per time step" (``runs/per_step_readings.py``: every step or every piece
+weighing the same, step 0 scored or not, as the authors' code does not), each marked ✓ where it
+meets the paper's line (for the tanh-RNN, the paper's number + 0.2).
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from gru_lib.experiments.results_files import (PROBE_SIZES, best_run,  # noqa: E402
                                                 find_chunked, find_probe, missed_target,
-                                                targets_met)
+                                                target_line, targets_met)
 from gru_lib.experiments.tables import markdown_table  # noqa: E402
 from gru_lib.literature import best_other_plain_rnn  # noqa: E402
 from gru_lib.paper import KINDS, TABLE2  # noqa: E402
@@ -141,8 +145,35 @@ def miss_rows() -> list[list[str]]:
     return out
 
 
+READINGS = ("total", "piece_mean", "total_from_step_1", "piece_mean_from_step_1")
+READING_HEADER = ["set", "model", "run (lowest valid)", "line", "total / total",
+                  "mean over pieces", "total / total, from step 1", "mean over pieces, from step 1"]
+
+
+def reading_rows() -> list[list[str]]:
+    """One row per --targets run, from data/results/per_step_readings.json; a run that file
+    does not hold fails (regenerate it: python runs/per_step_readings.py)."""
+    rows = {(r["checkpoint"], r["split"]): r for r in
+            json.loads((RESULTS / "per_step_readings.json").read_text())["rows"]}
+    out = []
+    for d, k in itertools.product(SETS, KINDS):
+        found = best_run(d, k, remote=None)                        # this clone's files only
+        if found is None:
+            continue
+        folder, m = found
+        key = (f"{folder}/{m['checkpoint']}", "test")
+        if key not in rows:
+            raise SystemExit(f"{key[0]} is not in data/results/per_step_readings.json: "
+                             f"python runs/per_step_readings.py --data ../shared/data/music")
+        line = target_line(d, k)
+        out.append([SETS[d], LABEL[k], f"`{folder}`", f"{line:.2f}",
+                    *(f"{rows[key][r]:.3f}" + (" ✓" if rows[key][r] <= line else "")
+                      for r in READINGS)])
+    return out
+
+
 TABLES = {"--chunks": (CHUNK_HEADER, chunk_rows), "--targets": (TARGET_HEADER, target_rows),
-          "--misses": (MISS_HEADER, miss_rows)}
+          "--misses": (MISS_HEADER, miss_rows), "--readings": (READING_HEADER, reading_rows)}
 
 
 def main(argv=None) -> None:
