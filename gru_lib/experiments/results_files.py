@@ -170,7 +170,7 @@ def best_run(dataset: str, model: str, **where) -> tuple[str, dict] | None:
                key=lambda run: run[1]["valid_nll"], default=None)
 
 
-_SEED = re.compile(r"-seed(\d+)")
+_SEED = re.compile(r"-seed\d+$")        # a run trained again at another seed: <run>-seed<N>
 
 
 def seed_draws(folder: str, model: str, **where) -> dict[int, dict]:
@@ -178,7 +178,7 @@ def seed_draws(folder: str, model: str, **where) -> dict[int, dict]:
     trained again from it at other seeds, nothing else changed (``<folder>-seed<N>/``, the
     naming rule ``runs/install_results.py`` installs them by), each ``model``'s winner; by
     seed. ``folder`` may be any of them."""
-    base = _SEED.sub("", folder) if _SEED.search(folder.rsplit("/", 1)[-1]) else folder
+    base = _SEED.sub("", folder)
     draws = {}
     for run in run_index(**where):
         tail = run.removeprefix(base)
@@ -219,4 +219,3 @@ def missed_target(dataset: str, kind: str, **where) -> dict | None:
     return {"folder": found[0], "entry": found[1], "line": target_line(dataset, kind),
             "closest": min(fits, key=lambda run: run[1]["train_nll"]),
             "seeds": seed_draws(found[0], kind, **where)}
-
