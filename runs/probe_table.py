@@ -108,13 +108,18 @@ TARGET_HEADER = ["set", "model", "run (lowest valid)", "params", "valid", "test"
                  "floor", "≤ paper (tanh: + 0.2)", "< floor"]
 
 
-def target_rows() -> list[list[str]]:
-    out = []
+def picks():
+    """(set, model, folder, winner) of the run each set and model is judged by (the lowest
+    validation NLL of any committed run: ``results_files.best_run``), in Table 2's order."""
     for d, k in itertools.product(SETS, KINDS):
         found = best_run(d, k, remote=None)                        # this clone's files only
-        if found is None:
-            continue
-        folder, m = found
+        if found is not None:
+            yield d, k, *found
+
+
+def target_rows() -> list[list[str]]:
+    out = []
+    for d, k, folder, m in picks():
         out.append([SETS[d], LABEL[k], f"`{folder}`", f"{m['params']:,}",
                     f"{m['valid_nll']:.3f}", f"**{m['test_nll']:.3f}**",
                     f"{TABLE2[d][k][1]:.2f}", f"{best_other_plain_rnn(d)[0]:.2f}",
@@ -156,11 +161,7 @@ def reading_rows() -> list[list[str]]:
     rows = {(r["checkpoint"], r["split"]): r for r in
             json.loads((RESULTS / "per_step_readings.json").read_text())["rows"]}
     out = []
-    for d, k in itertools.product(SETS, KINDS):
-        found = best_run(d, k, remote=None)                        # this clone's files only
-        if found is None:
-            continue
-        folder, m = found
+    for d, k, folder, m in picks():
         key = (f"{folder}/{m['checkpoint']}", "test")
         if key not in rows:
             raise SystemExit(f"{key[0]} is not in data/results/per_step_readings.json: "
