@@ -33,7 +33,6 @@ results.json keeps the models of earlier commands on the same OUT that this one 
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
 import shlex
 import sys
@@ -45,7 +44,7 @@ import torch
 
 from .. import paper
 from ..atomic import atomic_write, make_folder, refuse_a_file_in_the_path
-from ..checks import is_number, non_negative_int, one_of, positive_int
+from ..checks import non_negative_int, number_in, one_of, positive_int
 from ..checks import seed as check_seed
 from ..device import device_memory, pick_device
 from ..nn.budget import TASK_INPUT_SIZE, count_parameters, task_units
@@ -420,13 +419,16 @@ def reproduce(dataset: str = "chorales", models=KINDS, budget: str = "standard",
     return summary
 
 
+# Beyond this the forget gate starts fully shut or fully open in any float type (sigmoid(±100)
+# rounds to 0 or 1), so a larger bias only means a typo.
+FORGET_BIAS_BOUND = 100.0
+
+
 def checked_forget_bias(forget_bias, models) -> float:
-    """``forget_bias`` as a float, or a ValueError: not a finite number, or not 0 for a run
-    with a model that has no forget gate (only the LSTM has one)."""
-    if not is_number(forget_bias) or not math.isfinite(forget_bias):
-        raise ValueError(f"forget_bias: expected a finite number (the LSTM forget gate's "
-                         f"initial bias, e.g. 1.0), got {forget_bias!r}")
-    forget_bias = float(forget_bias)
+    """``forget_bias`` as a float, or a ValueError: not a number in [-FORGET_BIAS_BOUND,
+    FORGET_BIAS_BOUND], or not 0 for a run with a model that has no forget gate (only the LSTM
+    has one)."""
+    forget_bias = number_in("forget_bias", forget_bias, -FORGET_BIAS_BOUND, FORGET_BIAS_BOUND)
     others = [kind for kind in models if model_name(kind)[0] != "lstm"]
     if forget_bias != 0.0 and others:
         raise ValueError(f"forget_bias: {forget_bias:g} starts the LSTM's forget gate, and "
